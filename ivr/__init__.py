@@ -1,0 +1,1 @@
+"""The IVR: the contact-center config, its validation, and pure TwiML for each node."""

@@ -1,0 +1,133 @@
+"""IVR call handling: one method per Twilio callback, each a sentence.
+
+Loads the live call from Redis, runs the pure engine (`ivr.flow`), keeps the
+turn (journey steps + call fields) and returns TwiML. A callback for a call
+Redis does not know (expired, flushed, never seen) restarts the flow, so a
+caller is never left with an error.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from . import flow as engine
+from . import twiml
+from .callstate import CONTACT_FIELDS, CallState
+from .model import ContactCenter
+
+TERMINAL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+MAX_TRANSCRIPT_CHARS = 10_000
+
+
+@dataclass
+class Params:
+    """The Twilio parameters a step needs; the webhook checks the required ones."""
+    call_sid: str
+    from_number: str = ""
+    to_number: str = ""
+    digits: str | None = None
+    speech: str | None = None
+    confidence: str | None = None
+
+
+class IvrCalls:
+    def __init__(self, cc: ContactCenter, calls: CallState,
+                 lookup_contact: Callable[[str], dict | None],
+                 call_ended: Callable[[str, dict | None], None],
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+        self.cc = cc
+        self.calls = calls
+        self.lookup_contact = lookup_contact   # caller's number -> CRM fields, or None
+        self.call_ended = call_ended           # (call_sid, extra fields) -> write the call record later
+        self.clock = clock
+
+    # -- entry -----------------------------------------------------------------
+    def incoming(self, p: Params) -> str:
+        """A new call (or Twilio retrying one, or a restart): begin its flow."""
+        now = self.clock()
+        flow = self.cc.flow_for(p.to_number)
+        contact = self.lookup_contact(p.from_number) if flow.uses_contact else None
+        fields = {"from": p.from_number, "to": p.to_number, "flow": flow.name, "status": "ivr",
+                  "arrived_at": round(now.timestamp(), 3)}
+        for name in CONTACT_FIELDS:
+            if contact and contact.get(name) not in (None, ""):
+                fields[f"contact_{name}"] = contact[name]
+        if contact and contact.get("id") is not None:
+            fields["contact_id"] = contact["id"]
+        self.calls.begin(p.call_sid, fields)
+        call = engine.Call(p.call_sid, p.from_number, p.to_number, flow, now, contact)
+        return self._keep(p.call_sid, engine.start(self.cc, call), now)
+
+    # -- steps inside the flow ---------------------------------------------------
+    def gather(self, p: Params, node: str) -> str:
+        return self._step(p, node, "gather", lambda call: engine.on_gather(
+            self.cc, call, node, p.digits, p.speech, p.confidence))
+
+    def recorded(self, p: Params, node: str, recording_url: str | None, duration: str | None) -> str:
+        return self._step(p, node, "voicemail", lambda call: engine.on_recorded(
+            self.cc, call, node, recording_url, duration))
+
+    def dialed(self, p: Params, node: str, dial_status: str | None) -> str:
+        return self._step(p, node, "transfer", lambda call: engine.on_dialed(self.cc, call, node, dial_status))
+
+    def queued(self, p: Params, node: str, result: str | None) -> str:
+        return self._step(p, node, "queue", lambda call: engine.on_queue_result(self.cc, call, node, result))
+
+    def hold(self, p: Params, node: str, position: str | None) -> str:
+        """The waitUrl: hold message and music. Only hold verbs are allowed here, so an
+        unknown call keeps holding rather than restarting inside the queue."""
+        state = self.calls.load(p.call_sid)
+        flow = self.cc.flows.get(state["flow"]) if state else None
+        flow = flow or self.cc.flow_for(p.to_number)
+        target = flow.nodes.get(node)
+        if target is None or target.kind != "queue":
+            target = next((n for n in flow.nodes.values() if n.kind == "queue"), None)
+        if target is None:
+            return twiml.empty()
+        return twiml.hold(target, self.cc.queues[target.queue], int(position) if position and position.isdigit() else None)
+
+    def transcribed(self, p: Params, node: str, text: str | None, status: str | None) -> str:
+        """Transcriptions arrive after the call has ended; keep them and rewrite the record."""
+        extra = {"voicemail_transcript": (text or "")[:MAX_TRANSCRIPT_CHARS]} if status == "completed" else {}
+        if self.calls.load(p.call_sid) is not None:
+            self.calls.apply(p.call_sid, [{"event": "transcription", "node": node, "status": status}],
+                             extra, self.clock().timestamp())
+        self.call_ended(p.call_sid, extra or None)
+        return twiml.empty()
+
+    def status(self, call_sid: str, call_status: str, duration: str | None) -> None:
+        """Status callback of the call: a terminal status ends it (once, however often it comes)."""
+        if call_status not in TERMINAL:
+            return
+        if self.calls.end(call_sid, call_status, duration, self.clock().timestamp()) is not None:
+            self.call_ended(call_sid, None)
+
+    # -- internals ---------------------------------------------------------------
+    def _step(self, p: Params, node: str, kind: str, run) -> str:
+        state = self.calls.load(p.call_sid)
+        flow = self.cc.flows.get(state.get("flow", "")) if state else None
+        if state is None or flow is None:
+            return self.incoming(p)         # unknown, expired or reconfigured: start over
+        now = self.clock()
+        call = engine.Call(
+            p.call_sid, state.get("from", p.from_number), state.get("to", p.to_number), flow, now,
+            contact={n: state[f"contact_{n}"] for n in CONTACT_FIELDS if f"contact_{n}" in state} or None,
+            tries={k[6:]: int(v) for k, v in state.items() if k.startswith("tries:") and v.isdigit()})
+        target = flow.nodes.get(node)
+        if target is None:
+            turn = engine.start(self.cc, call)
+        elif target.kind != kind:
+            turn = engine.enter(self.cc, call, node)
+        else:
+            turn = run(call)
+        twiml_out = self._keep(p.call_sid, turn, now)
+        if state.get("status") == "ended":
+            # Twilio may deliver an action (recording, queue result) after the final
+            # status callback: the record is written again with what it adds.
+            self.call_ended(p.call_sid, None)
+        return twiml_out
+
+    def _keep(self, sid: str, turn: engine.Turn, now: datetime) -> str:
+        self.calls.apply(sid, turn.steps, turn.state, now.timestamp())
+        return turn.twiml

@@ -1,0 +1,53 @@
+"""Live calls in Redis: where each call is in its flow and every step it took.
+
+A call hash (`Keys.call`) holds the flow, current node, caller, CRM fields
+for greetings, gather tries and outcome; a list (`Keys.journey`) holds the
+journey as JSON steps. They live while the call does and a day after it
+ends, long enough for late callbacks (transcriptions) and the record job.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import redis
+
+from store.keys import Keys
+
+LIVE_TTL_S = 6 * 3600        # refreshed on every step; a call longer than this is unheard of
+ENDED_TTL_S = 24 * 3600
+CONTACT_FIELDS = ("first_name", "last_name", "name", "company", "tier")
+_LUA = Path(__file__).with_name("lua")
+
+
+class CallState:
+    def __init__(self, r: redis.Redis, keys: Keys):
+        self.r = r
+        self.keys = keys
+        self._begin = r.register_script((_LUA / "begin_call.lua").read_text())
+        self._apply = r.register_script((_LUA / "apply_turn.lua").read_text())
+        self._end = r.register_script((_LUA / "end_call.lua").read_text())
+
+    def load(self, sid: str) -> dict[str, str] | None:
+        raw = self.r.hgetall(self.keys.call(sid))
+        return {k.decode(): v.decode() for k, v in raw.items()} if raw else None
+
+    def begin(self, sid: str, fields: dict) -> bool:
+        flat = [str(x) for kv in fields.items() for x in kv if kv[1] is not None]
+        return bool(self._begin(keys=[self.keys.call(sid), self.keys.journey(sid)], args=[LIVE_TTL_S, *flat]))
+
+    def apply(self, sid: str, steps: list[dict], state: dict, now: float) -> None:
+        """Append journey steps and set call fields, atomically."""
+        encoded = [json.dumps({**s, "at": round(now, 3)}, ensure_ascii=False) for s in steps]
+        flat = [str("" if x is None else x) for kv in state.items() for x in kv]
+        self._apply(keys=[self.keys.call(sid), self.keys.journey(sid)],
+                    args=[LIVE_TTL_S, len(encoded), *encoded, *flat])
+
+    def end(self, sid: str, call_status: str, duration: str | None, now: float) -> str | None:
+        """Mark the call ended; the outcome when this call ended it, else None (unknown or repeat)."""
+        outcome = self._end(keys=[self.keys.call(sid), self.keys.journey(sid)],
+                            args=[round(now, 3), call_status, duration or "", ENDED_TTL_S])
+        return outcome.decode() if outcome else None
+
+    def journey(self, sid: str) -> list[dict]:
+        return [json.loads(x) for x in self.r.lrange(self.keys.journey(sid), 0, -1)]

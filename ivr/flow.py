@@ -1,0 +1,175 @@
+"""The IVR engine: given the config, where a call is and what the caller did,
+return the TwiML to play, the journey steps to keep and the call state to set.
+
+Pure: no Redis, no SQL, no Flask. The webhook loads the call, calls one of
+these functions, stores `Turn.steps`/`Turn.state` and returns `Turn.twiml`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from . import speech, twiml
+from .model import ContactCenter, Flow, Node
+from .placeholders import fill
+
+MAX_SPEECH_KEPT = 500    # what the journey keeps of one utterance
+MAX_HOPS = 50            # say/hours nodes chained in one document (validation forbids loops)
+
+
+@dataclass
+class Call:
+    """What the engine knows of a live call."""
+    sid: str
+    from_number: str
+    to_number: str
+    flow: Flow
+    now: datetime
+    contact: dict | None = None           # CRM fields for placeholders, None when unknown
+    tries: dict[str, int] = field(default_factory=dict)   # failed gather attempts per node
+
+
+@dataclass
+class Turn:
+    twiml: str
+    steps: list[dict] = field(default_factory=list)
+    state: dict = field(default_factory=dict)
+
+
+def _text(call: Call, text: str | None) -> str | None:
+    return fill(text, call.contact) if text else text
+
+
+def _node(call: Call, name: str) -> Node:
+    return call.flow.nodes[name]
+
+
+def enter(cc: ContactCenter, call: Call, name: str, resp: VoiceResponse | None = None,
+          steps: list[dict] | None = None) -> Turn:
+    """Run from node `name` until the caller must act or the call ends."""
+    resp = resp if resp is not None else VoiceResponse()
+    steps = steps if steps is not None else []
+    state: dict = {}
+    for _ in range(MAX_HOPS):
+        node = _node(call, name)
+        steps.append({"event": "enter", "node": name, "kind": node.kind})
+        state["node"] = name
+        if node.kind == "say":
+            twiml.say(resp, _text(call, node.text), node)
+            if node.next:
+                name = node.next
+                continue
+            resp.hangup()
+            state["outcome"] = "self_service"
+        elif node.kind == "hours":
+            is_open = cc.hours[node.hours].is_open(call.now)
+            steps.append({"event": "hours", "node": name, "open": is_open})
+            name = node.open if is_open else node.closed
+            continue
+        elif node.kind == "gather":
+            state[f"tries:{name}"] = 0
+            twiml.gather(resp, node, _text(call, node.text))
+        elif node.kind == "queue":
+            twiml.say(resp, _text(call, node.text), node)
+            twiml.enqueue(resp, node)
+            steps.append({"event": "enqueued", "node": name, "queue": node.queue})
+            state.update(status="queued", queue=node.queue, enqueued_at=call.now.timestamp())
+        elif node.kind == "voicemail":
+            twiml.say(resp, _text(call, node.text), node)
+            twiml.record(resp, node)
+        elif node.kind == "transfer":
+            twiml.say(resp, _text(call, node.text), node)
+            twiml.dial(resp, node)
+        elif node.kind == "hangup":
+            twiml.say(resp, _text(call, node.text), node)
+            resp.hangup()
+            state["outcome"] = "self_service"
+        break
+    else:  # validation rejects silent loops; this guards a config built by hand
+        resp.hangup()
+        state["outcome"] = "failed"
+    return Turn(str(resp), steps, state)
+
+
+def start(cc: ContactCenter, call: Call) -> Turn:
+    return enter(cc, call, call.flow.start)
+
+
+def on_gather(cc: ContactCenter, call: Call, name: str, digits: str | None, said: str | None,
+              confidence: str | None = None) -> Turn:
+    node = _node(call, name)
+    if node.kind != "gather":
+        return enter(cc, call, name)
+    option = speech.match(node.options, digits, said)
+    steps: list[dict] = []
+    if digits:
+        steps.append({"event": "digits", "node": name, "value": speech.clean_digits(digits), "option": option})
+    elif said:
+        step = {"event": "speech", "node": name, "value": said[:MAX_SPEECH_KEPT], "option": option}
+        try:
+            step["confidence"] = round(float(confidence), 3) if confidence else None
+        except ValueError:
+            pass
+        steps.append(step)
+    if option is not None:
+        steps[-1]["next"] = node.options[option]
+        turn = enter(cc, call, node.options[option], steps=steps)
+        turn.state[f"tries:{name}"] = 0
+        return turn
+    tries = call.tries.get(name, 0) + 1
+    steps.append({"event": "no_match" if (digits or said) else "no_input", "node": name, "try": tries})
+    resp = VoiceResponse()
+    if tries <= node.retries:
+        twiml.say(resp, _text(call, node.sorry), node)
+        twiml.gather(resp, node, _text(call, node.text))
+        return Turn(str(resp), steps, {f"tries:{name}": tries, "node": name})
+    steps.append({"event": "failed", "node": name, "next": node.on_fail})
+    if node.on_fail:
+        twiml.say(resp, _text(call, node.sorry), node)
+        turn = enter(cc, call, node.on_fail, resp=resp, steps=steps)
+        turn.state[f"tries:{name}"] = 0
+        return turn
+    return Turn(twiml.goodbye("Sorry, we could not understand your choice. Goodbye.", node), steps,
+                {f"tries:{name}": tries, "outcome": "failed"})
+
+
+def on_recorded(cc: ContactCenter, call: Call, name: str, recording_url: str | None,
+                duration: str | None) -> Turn:
+    node = _node(call, name)
+    seconds = int(duration) if duration and duration.isdigit() else None
+    steps = [{"event": "recording", "node": name, "url": recording_url, "duration_s": seconds}]
+    state = {"outcome": "voicemail", "recording_url": recording_url or ""}
+    if seconds is not None:
+        state["recording_duration_s"] = seconds
+    return Turn(twiml.goodbye(_text(call, node.thanks), node), steps, state)
+
+
+def on_dialed(cc: ContactCenter, call: Call, name: str, status: str | None) -> Turn:
+    node = _node(call, name)
+    steps = [{"event": "transfer", "node": name, "status": status}]
+    if status in ("completed", "answered"):
+        return Turn(twiml.goodbye(None, node), steps, {"outcome": "transferred"})
+    if node.on_fail:
+        return enter(cc, call, node.on_fail, steps=steps)
+    return Turn(twiml.goodbye("Sorry, nobody could take your call. Please try again later. Goodbye.", node),
+                steps, {"outcome": "failed"})
+
+
+def on_queue_result(cc: ContactCenter, call: Call, name: str, result: str | None) -> Turn:
+    """The <Enqueue> action: the caller left the queue one way or another."""
+    node = _node(call, name)
+    steps = [{"event": "queue_result", "node": name, "result": result}]
+    if result in ("hangup",):
+        return Turn(twiml.empty(), steps, {"outcome": "abandoned"})
+    if result in ("bridged", "redirected", "redirected-from-bridged", "bridging-in-process"):
+        return Turn(twiml.goodbye(None, node), steps, {})
+    overflow = cc.queues[node.queue].overflow if node.queue in cc.queues else None
+    if overflow and overflow in call.flow.nodes:
+        turn = enter(cc, call, overflow, steps=steps)
+        turn.state.setdefault("outcome", "overflowed")  # a voicemail left there says so later
+        turn.state["status"] = "ivr"
+        return turn
+    return Turn(twiml.goodbye("Sorry, nobody can take your call right now. Please call again later.", node),
+                steps, {"outcome": "failed", "status": "ivr"})

@@ -1,0 +1,27 @@
+-- A call ended (terminal status callback). Idempotent: Twilio repeats and reorders callbacks.
+-- KEYS[1] call hash   KEYS[2] journey list
+-- ARGV[1] ended_at (epoch s)   ARGV[2] Twilio CallStatus   ARGV[3] CallDuration or ''
+-- ARGV[4] ttl seconds to keep the ended call for late callbacks (transcriptions)
+-- Returns the outcome when this callback ended the call, false when unknown or already ended.
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'ended_at') == 1 then
+  return false
+end
+local outcome = redis.call('HGET', KEYS[1], 'outcome')
+if not outcome then
+  local status = redis.call('HGET', KEYS[1], 'status')
+  if status == 'queued' then
+    outcome = 'abandoned'
+  elseif ARGV[2] == 'busy' or ARGV[2] == 'failed' or ARGV[2] == 'no-answer' or ARGV[2] == 'canceled' then
+    outcome = 'failed'
+  else
+    outcome = 'ivr_hangup'
+  end
+end
+redis.call('HSET', KEYS[1], 'ended_at', ARGV[1], 'call_status', ARGV[2], 'outcome', outcome, 'status', 'ended')
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[1], 'duration_s', ARGV[3])
+end
+redis.call('RPUSH', KEYS[2], cjson.encode({event = 'ended', status = ARGV[2], outcome = outcome, at = tonumber(ARGV[1])}))
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return outcome

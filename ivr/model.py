@@ -1,0 +1,104 @@
+"""The validated contact-center config as plain, immutable objects.
+
+`ivr.config.load_config` builds these from the YAML; everything else
+(IVR engine, ACD, seeding) reads them and never the raw YAML.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .hours import Schedule
+
+# Node kinds and the key that names each one in YAML.
+KINDS = ("say", "gather", "hours", "queue", "voicemail", "transfer", "hangup")
+INPUT_KINDS = frozenset({"gather", "queue", "voicemail", "transfer", "hangup"})
+STRATEGIES = ("longest_idle", "most_skilled", "round_robin", "fewest_calls", "least_talk_time")
+
+
+@dataclass(frozen=True)
+class Escalation:
+    after_s: int
+    skills: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Queue:
+    name: str
+    skills: dict[str, int] = field(default_factory=dict)
+    priority: int = 0
+    hours: str | None = None
+    service_level_s: int = 20
+    max_wait_s: int | None = None
+    offer_timeout_s: int = 15
+    wrapup_s: int = 30
+    max_missed: int = 3
+    overflow: str | None = None
+    escalate: tuple[Escalation, ...] = ()
+    strategy: str = "longest_idle"
+    local_first: bool = False
+    preferred_agent_wait_s: int = 0
+    announce_every_s: int = 60
+    hold_message: str = "Thank you for waiting. Your call is important to us; please stay on the line."
+    hold_music: str | None = None
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    kind: str
+    text: str | None = None          # say / gather prompt / voicemail prompt / hangup words
+    next: str | None = None          # say: where to go after speaking (None: hang up)
+    options: dict[str, str] = field(default_factory=dict)   # gather: digit or words -> node
+    retries: int = 2                 # gather: reprompts after the first failed try
+    on_fail: str | None = None       # gather/transfer: where to go when input or dialing fails
+    sorry: str = "Sorry, I didn't get that."
+    timeout: int = 5                 # gather: seconds of silence; transfer: seconds of ringing
+    input: str = "dtmf speech"
+    hours: str | None = None
+    open: str | None = None
+    closed: str | None = None
+    queue: str | None = None
+    skills: dict[str, int] = field(default_factory=dict)    # queue: raises the queue's requirements
+    max_length: int = 120            # voicemail: seconds
+    transcribe: bool = True
+    thanks: str = "Thank you. Goodbye."
+    number: str | None = None        # transfer: E.164 to dial
+    caller_id: str | None = None
+    language: str = "en-US"
+    voice: str | None = None
+
+    def edges(self) -> list[tuple[str, str]]:
+        """(field path, target node) for every node this one can lead to."""
+        out = []
+        for name in ("next", "on_fail", "open", "closed"):
+            target = getattr(self, name)
+            if target:
+                out.append((name, target))
+        out.extend((f"options.{key}", target) for key, target in self.options.items())
+        return out
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    start: str
+    nodes: dict[str, Node]
+    uses_contact: bool = False       # some text greets the caller by CRM fields
+
+
+@dataclass(frozen=True)
+class ContactCenter:
+    path: str
+    workspace: str
+    timezone: str
+    hours: dict[str, Schedule]
+    queues: dict[str, Queue]
+    flows: dict[str, Flow]
+    numbers: dict[str, str]
+    agents: tuple[dict, ...] = ()
+    contacts: tuple[dict, ...] = ()
+
+    def flow_for(self, called: str) -> Flow:
+        """The flow of the dialed number; numbers not listed get the first flow."""
+        name = self.numbers.get(called)
+        return self.flows[name] if name else next(iter(self.flows.values()))

@@ -1,0 +1,67 @@
+"""Writing a finished call's journey to its SQL call record (an RQ job).
+
+The web process only enqueues; the worker reads the call from Redis and
+upserts the record, so no webhook waits on SQL. Upserts merge, so the job
+may run again for late callbacks (a transcription) and changes nothing twice.
+"""
+from __future__ import annotations
+
+import logging
+
+from store import runtime
+from store.records import upsert_call_record
+
+log = logging.getLogger(__name__)
+
+DESCRIBE_INPUT = {"digits": "digits", "speech": "speech"}
+
+
+def record_fields(workspace: str, call_sid: str, state: dict[str, str], journey: list[dict]) -> dict:
+    """The call record columns for a call, from its Redis state and journey."""
+    def number(name, cast=float):
+        value = state.get(name)
+        try:
+            return cast(value) if value not in (None, "") else None
+        except ValueError:
+            return None
+
+    path = [s["node"] for s in journey if s.get("event") == "enter"]
+    inputs = [{"node": s["node"], "kind": s["event"], "value": s.get("value"), "option": s.get("option"),
+               "at": s.get("at")} for s in journey if s.get("event") in DESCRIBE_INPUT]
+    return {
+        "call_sid": call_sid,
+        "workspace": workspace,
+        "from_number": state.get("from"),
+        "to_number": state.get("to"),
+        "flow": state.get("flow"),
+        "ivr_path": path,
+        "ivr_inputs": inputs,
+        "journey": journey,
+        "queue": state.get("queue") or None,
+        "arrived_at": number("arrived_at"),
+        "enqueued_at": number("enqueued_at"),
+        "ended_at": number("ended_at"),
+        "duration_s": number("duration_s", int),
+        "outcome": state.get("outcome") or None,
+        "contact_id": number("contact_id", int),
+        "recording_url": state.get("recording_url") or None,
+        "recording_duration_s": number("recording_duration_s", int),
+        "voicemail_transcript": state.get("voicemail_transcript") or None,
+    }
+
+
+def sync_call_record(call_sid: str, extra: dict | None = None) -> str:
+    """RQ job: upsert the call record of `call_sid` from Redis (plus `extra` columns)."""
+    rt = runtime.current()
+    state = rt.calls.load(call_sid)
+    data = {"call_sid": call_sid, "workspace": rt.cc.workspace}
+    if state is not None:
+        data = record_fields(rt.cc.workspace, call_sid, state, rt.calls.journey(call_sid))
+    elif not extra:
+        log.warning("call %s is gone from Redis; nothing to record", call_sid)
+        return "gone"
+    data.update(extra or {})
+    with rt.sessions() as session:
+        upsert_call_record(session, data)
+        session.commit()
+    return data.get("outcome") or "updated"

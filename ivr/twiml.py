@@ -1,0 +1,100 @@
+"""Pure TwiML builders, one per thing a node asks Twilio to do.
+
+Internal URLs are relative (`gather?node=menu`): every voice document lives
+at `/voice/<step>`, so Twilio resolves them against the document that holds
+them, whatever host, scheme or path prefix sits in front of the service.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from . import speech
+from .model import Node, Queue
+
+
+def url(step: str, node: str | None = None, **params) -> str:
+    query = {"node": node, **params} if node else params
+    return f"{step}?{urlencode(query)}" if query else step
+
+
+def say(resp: VoiceResponse, text: str | None, node: Node) -> None:
+    if text:
+        kwargs = {"language": node.language}
+        if node.voice:
+            kwargs["voice"] = node.voice
+        resp.say(text, **kwargs)
+
+
+def gather(resp: VoiceResponse, node: Node, prompt: str) -> None:
+    dtmf = [k for k in node.options if speech.is_dtmf(k)]
+    kwargs = {"input": node.input, "action": url("gather", node.name), "method": "POST",
+              "timeout": node.timeout, "language": node.language}
+    if "speech" in node.input:
+        kwargs["speech_timeout"] = "auto"
+        hints = speech.hints(node.options)
+        if hints:
+            kwargs["hints"] = hints
+    if dtmf and len({len(k) for k in dtmf}) == 1:
+        kwargs["num_digits"] = len(dtmf[0])   # one keypress ends the gather at once
+    g = resp.gather(**kwargs)
+    say(g, prompt, node)
+    # No input: Twilio falls through to the next verb, which asks again.
+    resp.redirect(url("gather", node.name), method="POST")
+
+
+def enqueue(resp: VoiceResponse, node: Node) -> None:
+    resp.enqueue(node.queue, wait_url=url("wait", node.name), wait_url_method="POST",
+                 action=url("queued", node.name), method="POST")
+
+
+def hold(node: Node, queue: Queue, position: int | None) -> str:
+    """The waitUrl document: Twilio fetches it again each time it runs out."""
+    resp = VoiceResponse()
+    if position:
+        say(resp, f"You are number {position} in line.", node)
+    say(resp, queue.hold_message, node)
+    if queue.hold_music:
+        resp.play(queue.hold_music)
+    else:
+        resp.pause(length=max(5, queue.announce_every_s - 10))
+    return str(resp)
+
+
+def record(resp: VoiceResponse, node: Node) -> None:
+    kwargs = {"action": url("recorded", node.name), "method": "POST", "max_length": node.max_length,
+              "play_beep": True, "finish_on_key": "#"}
+    if node.transcribe:
+        kwargs.update(transcribe=True, transcribe_callback=url("transcribed", node.name))
+    resp.record(**kwargs)
+    # Twilio skips the action and goes on here when nothing was recorded.
+    say(resp, "We did not receive a message. Goodbye.", node)
+    resp.hangup()
+
+
+def dial(resp: VoiceResponse, node: Node) -> None:
+    kwargs = {"action": url("dialed", node.name), "method": "POST", "timeout": node.timeout}
+    if node.caller_id:
+        kwargs["caller_id"] = node.caller_id
+    d = resp.dial(**kwargs)
+    d.number(node.number)
+
+
+def goodbye(text: str | None, node: Node) -> str:
+    resp = VoiceResponse()
+    say(resp, text, node)
+    resp.hangup()
+    return str(resp)
+
+
+def fallback() -> str:
+    """Served when the service itself failed: needs neither Redis nor SQL."""
+    resp = VoiceResponse()
+    resp.say("We are sorry, we cannot take your call right now. Please call again later. Goodbye.")
+    resp.hangup()
+    return str(resp)
+
+
+def empty() -> str:
+    return str(VoiceResponse())

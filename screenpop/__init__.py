@@ -1,0 +1,1 @@
+"""Screen pop: who is calling, shown to the agent before answering."""

@@ -1,0 +1,63 @@
+"""Built-in CRM lookup: caller's E.164 number -> contact summary.
+
+Returns a frozen, session-independent ContactInfo so the result can be
+cached, serialised into the screen pop and passed between threads without
+dragging an ORM object (and its session) along.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.models import Contact, ContactPhone
+
+
+@dataclass(frozen=True)
+class ContactInfo:
+    id: int
+    name: str
+    first_name: str
+    last_name: str
+    company: str | None = None
+    account_value: float | None = None
+    tier: str | None = None
+    notes: str | None = None
+    tags: tuple[str, ...] = field(default_factory=tuple)  # tuple: keeps the dataclass hashable
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """("Mary Ann Smith") -> ("Mary", "Smith"); a single word has no last name."""
+    words = (name or "").split()
+    if not words:
+        return "", ""
+    return words[0], (words[-1] if len(words) > 1 else "")
+
+
+def contact_info(contact: Contact) -> ContactInfo:
+    first, last = split_name(contact.name)
+    return ContactInfo(
+        id=contact.id,
+        name=contact.name,
+        first_name=first,
+        last_name=last,
+        company=contact.company,
+        account_value=None if contact.account_value is None else float(contact.account_value),
+        tier=contact.tier,
+        notes=contact.notes,
+        tags=tuple(contact.tags or ()),
+    )
+
+
+def find_contact_by_phone(session: Session, e164: str) -> ContactInfo | None:
+    """Exact match on the stored E.164 number (callers normalise first)."""
+    if not e164:
+        return None
+    stmt = (
+        select(Contact)
+        .join(ContactPhone, ContactPhone.contact_id == Contact.id)
+        .where(ContactPhone.e164 == e164)
+    )
+    contact = session.scalars(stmt).first()
+    return None if contact is None else contact_info(contact)

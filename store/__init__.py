@@ -1,0 +1,1 @@
+"""Where callrouter keeps state: settings, SQL (agents, CRM, call records) and Redis."""

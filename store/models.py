@@ -1,0 +1,199 @@
+"""SQL schema: agents, the built-in CRM (contacts + phones) and call records.
+
+Written once for SQLite (development, single host) and PostgreSQL
+(production): only portable types are used, JSON goes through
+``sqlalchemy.JSON`` and every timestamp is an aware UTC datetime.
+The Alembic revision in store/migrations must match this file exactly;
+tests/test_store.py checks that with autogenerate's compare_metadata.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
+from sqlalchemy.types import TypeDecorator
+
+# Named constraints keep migrations deterministic across backends, and
+# Alembic's SQLite batch mode cannot drop or alter unnamed constraints later.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+CALL_OUTCOMES = (
+    "ivr_hangup",
+    "self_service",
+    "voicemail",
+    "transferred",
+    "abandoned",
+    "answered",
+    "overflowed",
+    "failed",
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """DateTime that always hands back aware UTC datetimes.
+
+    SQLite has no time zone support and returns naive values; PostgreSQL
+    returns them in the session time zone. Naive input is taken as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TimestampMixin:
+    # Python-side defaults (not server defaults) so the value is identical on
+    # both backends and no dialect-specific now() ends up in the migration.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+class Agent(TimestampMixin, Base):
+    __tablename__ = "agents"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # slug, e.g. "alice"
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    skills: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, nullable=False)
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list, nullable=False)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", nullable=False)
+    # Weekly spec exactly as written in config, e.g. {"mon-fri": "09:00-17:00"};
+    # None means always on shift.
+    schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    token_hash: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+    def __repr__(self) -> str:
+        return f"<Agent {self.id}>"
+
+
+class Contact(TimestampMixin, Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    company: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Floats rather than Decimal: SQLite has no decimal type (SQLAlchemy warns
+    # and converts through float anyway); the validator rounds to cents so
+    # both backends hand back the same value.
+    account_value: Mapped[float | None] = mapped_column(
+        Numeric(14, 2, asdecimal=False), nullable=True
+    )
+    tier: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list, nullable=False)
+
+    phones: Mapped[list["ContactPhone"]] = relationship(
+        back_populates="contact",
+        cascade="all, delete-orphan",
+        passive_deletes=True,  # the database cascades; no per-row deletes
+        order_by="ContactPhone.id",
+    )
+
+    @validates("account_value")
+    def _round_cents(self, _key: str, value: Any) -> float | None:
+        return None if value is None else round(float(value), 2)
+
+    def __repr__(self) -> str:
+        return f"<Contact {self.id} {self.name!r}>"
+
+
+class ContactPhone(Base):
+    __tablename__ = "contact_phones"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False
+    )
+    # One owner per number: the screen pop must resolve a caller unambiguously.
+    e164: Mapped[str] = mapped_column(String(20), unique=True, index=True, nullable=False)
+
+    contact: Mapped[Contact] = relationship(back_populates="phones")
+
+    def __repr__(self) -> str:
+        return f"<ContactPhone {self.e164}>"
+
+
+class CallRecord(TimestampMixin, Base):
+    __tablename__ = "call_records"
+
+    call_sid: Mapped[str] = mapped_column(String(34), primary_key=True)
+    workspace: Mapped[str] = mapped_column(String(64), default="default", nullable=False)
+    # Nullable: a late webhook (recording, transcription) may create the row
+    # before the one that knows the numbers; the later write fills them in.
+    from_number: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    to_number: Mapped[str | None] = mapped_column(String(64), nullable=True)  # may be "client:alice"
+    flow: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    ivr_path: Mapped[list[str]] = mapped_column(JSON, default=list, nullable=False)
+    # [{"node", "kind": "digits"|"speech", "value", "at"}]
+    ivr_inputs: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, nullable=False)
+    journey: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, nullable=False)
+    queue: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Never NULL so "newest first" sorts the same on both backends (PostgreSQL
+    # would put NULLs first in DESC order, SQLite last).
+    arrived_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    duration_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)  # see CALL_OUTCOMES
+    # No FK: records must outlive the agents they mention.
+    agent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), nullable=True
+    )
+    disposition: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    csat: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    recording_url: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    recording_duration_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    voicemail_transcript: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (
+        Index("ix_call_records_from_number_arrived_at", "from_number", "arrived_at"),
+        Index("ix_call_records_queue_arrived_at", "queue", "arrived_at"),
+        Index("ix_call_records_agent_id_arrived_at", "agent_id", "arrived_at"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<CallRecord {self.call_sid} {self.outcome or '-'}>"

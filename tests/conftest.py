@@ -1,0 +1,116 @@
+"""Shared fixtures: a real Redis flushed per test, a migrated SQLite per test,
+an app built from the demo config, an injectable clock and signed Twilio calls."""
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+from rq import SimpleWorker
+
+from store.db import migrate
+from store.settings import from_env
+from tests.twilio import TwilioTester
+from webhooks import create_app
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO = REPO / "config" / "demo.yaml"
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+ACCOUNT_SID = "AC" + "1" * 32
+# A dedicated database number so a test run never flushes anything else.
+REDIS_URL = os.environ.get("CALLROUTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+class Clock:
+    """A settable clock for hours and timestamps (aware UTC)."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def redis_client():
+    client = redis_lib.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis_lib.ConnectionError as exc:
+        pytest.fail(f"no Redis at {REDIS_URL}: {exc} (start one: redis-server --daemonize yes)")
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "callrouter.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def settings_env(tmp_path, migrated_template):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    shutil.copy(migrated_template, instance / "callrouter.db")
+    return {
+        "REDIS_URL": REDIS_URL,
+        "DATABASE_URL": f"sqlite:///{instance / 'callrouter.db'}",
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_API_URL": "http://127.0.0.1:9",   # nothing listens: tests never reach Twilio
+        "CALLROUTER_CONFIG": str(DEMO),
+        "ADMIN_TOKEN": "test-admin-token",
+        "SECRET_KEY": "test-secret",
+        "CALLROUTER_INSTANCE": str(instance),
+    }
+
+
+@pytest.fixture
+def clock():
+    # A Monday, 10:00 in New York: the demo's support hours are open.
+    return Clock(datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def make_app(settings_env, redis_client, clock):
+    def build(env_overrides: dict | None = None, **config):
+        env = {**settings_env, **(env_overrides or {})}
+        return create_app({"SETTINGS": from_env(env), "CLOCK": clock, "TESTING": True, **config})
+    return build
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def seeded(app):
+    from store.seed import seed
+    rt = app.extensions["callrouter"]
+    with rt.sessions() as session:
+        seed(session, list(rt.cc.agents), list(rt.cc.contacts), default_timezone=rt.cc.timezone)
+    return app
+
+
+@pytest.fixture
+def twilio(app):
+    return TwilioTester(app.test_client(), AUTH_TOKEN)
+
+
+@pytest.fixture
+def run_jobs(app, redis_client):
+    """Run the queued RQ jobs in this process with a real worker (burst mode)."""
+    def run() -> int:
+        rt = app.extensions["callrouter"]
+        worker = SimpleWorker([rt.jobs], connection=rt.redis)
+        worker.work(burst=True)
+        return rt.jobs.count
+    return run

@@ -1,0 +1,55 @@
+"""The HTTP face of callrouter: Twilio voice webhooks and the JSON API.
+
+`create_app(config=None)` builds the app the flaskr way. Settings come from
+the environment (CONTRACT.md); `config` overrides them for tests:
+
+    create_app({"SETTINGS": settings, "CLOCK": lambda: fixed_now})
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from ivr.calls import IvrCalls
+from store import runtime as runtime_mod
+from store.settings import from_env
+
+
+def create_app(config: dict | None = None) -> Flask:
+    config = dict(config or {})
+    settings = config.pop("SETTINGS", None) or from_env()
+    app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
+    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=1 << 20)
+    app.config.update(config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    rt = runtime_mod.build(settings, cc=app.config.get("CONTACT_CENTER"), redis_client=app.config.get("REDIS"))
+    runtime_mod.install(rt)
+    clock = app.config.get("CLOCK") or (lambda: datetime.now(timezone.utc))
+    app.extensions["callrouter"] = rt
+    app.extensions["callrouter_ivr"] = IvrCalls(
+        rt.cc, rt.calls, lookup_contact=rt.lookup_contact,
+        call_ended=lambda sid, extra: rt.jobs.enqueue("ivr.records.sync_call_record", sid, extra,
+                                                       job_timeout=60, result_ttl=600),
+        clock=clock)
+
+    from . import api, cli, voice
+    app.register_blueprint(voice.bp)
+    app.register_blueprint(api.bp)
+    cli.register(app)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return jsonify(error=exc.description or exc.name), exc.code
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        # Never a bare 500 page: Twilio gets the fallback's safe message via its
+        # own fallback URL, API clients get JSON. The traceback goes to the log.
+        app.logger.exception("unhandled error")
+        return jsonify(error="internal error"), 500
+
+    return app

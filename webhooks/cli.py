@@ -1,0 +1,39 @@
+"""Flask CLI commands: `flask config-check PATH`, `flask migrate`, `flask seed`."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+
+from ivr.config import ConfigError, load_config
+from store.db import migrate
+from store.seed import seed
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("config-check")
+    @click.argument("path", type=click.Path(dir_okay=False))
+    def config_check(path):
+        """Validate a contact-center YAML; print every problem with its path."""
+        try:
+            cc = load_config(path)
+        except ConfigError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(2)
+        click.echo(f"{path}: ok (workspace {cc.workspace}, {len(cc.flows)} flows, "
+                   f"{len(cc.queues)} queues, {len(cc.agents)} agents, {len(cc.contacts)} contacts)")
+
+    @app.cli.command("migrate")
+    def migrate_cmd():
+        """Apply pending database migrations."""
+        migrate(app.extensions["callrouter"].settings.database_url)
+        click.echo("database migrated")
+
+    @app.cli.command("seed")
+    def seed_cmd():
+        """Create or update agents and CRM contacts from the config."""
+        rt = app.extensions["callrouter"]
+        with rt.sessions() as session:
+            counts = seed(session, list(rt.cc.agents), list(rt.cc.contacts), default_timezone=rt.cc.timezone)
+        click.echo(f"seeded: {counts}")

@@ -1,0 +1,4 @@
+"""WSGI entry (`wsgi:app`) for gunicorn."""
+from webhooks import create_app
+
+app = create_app()
