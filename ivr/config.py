@@ -280,29 +280,31 @@ def _flow(c: _Checker, name: str, raw, cc: dict, queues: dict[str, Queue]) -> Fl
     lang = c.text(raw.get("language"), f"{path}.language", cc["language"])
     voice = c.text(raw.get("voice"), f"{path}.voice", cc["voice"])
     nodes: dict[str, Node] = {}
-    for node_name, node_raw in c.mapping(raw.get("nodes"), f"{path}.nodes", required=True).items():
+    declared = c.mapping(raw.get("nodes"), f"{path}.nodes", required=True)
+    for node_name, node_raw in declared.items():
         if c.name(node_name, f"{path}.nodes.{node_name}"):
             node = _node(c, f"{path}.nodes.{node_name}", node_name, node_raw, cc, lang, voice)
             if node:
                 nodes[node_name] = node
     start = raw.get("start")
     if start not in nodes:
-        c.bad(f"{path}.start", f"unknown node {start!r}" if start else "is required")
+        if start not in declared:   # a declared but broken start node is reported already
+            c.bad(f"{path}.start", f"unknown node {start!r}" if start else "is required")
         return None
     graph: dict[str, list[str]] = {}
     for node in nodes.values():
         targets = []
         for field_path, target in node.edges():
-            if target not in nodes:
+            if target not in declared:
                 c.bad(f"{path}.nodes.{node.name}.{field_path}", f"unknown node {target!r}")
-            else:
+            elif target in nodes:
                 targets.append(target)
         if node.kind == "queue" and node.queue in queues and queues[node.queue].overflow:
             overflow = queues[node.queue].overflow
-            if overflow not in nodes:
+            if overflow not in declared:
                 c.bad(f"queues.{node.queue}.overflow", f"unknown node {overflow!r} in flow {name!r}, "
                       f"which queues callers at {path}.nodes.{node.name}")
-            else:
+            elif overflow in nodes:
                 targets.append(overflow)
         graph[node.name] = targets
     seen, todo = set(), [start]
