@@ -31,8 +31,8 @@ def record_fields(workspace: str, call_sid: str, state: dict[str, str], journey:
     return {
         "call_sid": call_sid,
         "workspace": workspace,
-        "from_number": state.get("from"),
-        "to_number": state.get("to"),
+        "from_number": (state.get("from") or "")[:64] or None,
+        "to_number": (state.get("to") or "")[:64] or None,
         "flow": state.get("flow"),
         "ivr_path": path,
         "ivr_inputs": inputs,
@@ -44,7 +44,7 @@ def record_fields(workspace: str, call_sid: str, state: dict[str, str], journey:
         "duration_s": number("duration_s", int),
         "outcome": state.get("outcome") or None,
         "contact_id": number("contact_id", int),
-        "recording_url": state.get("recording_url") or None,
+        "recording_url": (state.get("recording_url") or "")[:512] or None,
         "recording_duration_s": number("recording_duration_s", int),
         "voicemail_transcript": state.get("voicemail_transcript") or None,
     }

@@ -50,6 +50,7 @@ class Call:
         self.url: str | None = None
         self.doc: ET.Element | None = None
         self.response = None
+        self.transcribe_url: str | None = None
 
     # -- requests --------------------------------------------------------------
     def params(self, **extra) -> dict:
@@ -98,13 +99,14 @@ class Call:
 
     def recorded(self, duration: str = "12") -> "Call":
         rec = self.doc.find("Record")
+        if rec.get("transcribeCallback"):
+            self.transcribe_url = urljoin(self.url, rec.get("transcribeCallback"))
         url = f"https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE{uuid.uuid4().hex}"
         return self.request(rec.get("action"), RecordingUrl=url, RecordingDuration=duration,
                             RecordingSid="RE" + uuid.uuid4().hex)
 
     def transcription(self, text: str, status: str = "completed", url: str | None = None):
-        url = url or self._record_element.get("transcribeCallback")
-        return self.tw.post(urljoin(self.url, url), self.params(TranscriptionText=text, TranscriptionStatus=status,
+        return self.tw.post(url or self.transcribe_url, self.params(TranscriptionText=text, TranscriptionStatus=status,
                                                                 CallStatus="completed"))
 
     def dial_result(self, status: str) -> "Call":
@@ -136,7 +138,3 @@ class Call:
     @property
     def says(self) -> list[str]:
         return [el.text or "" for el in self.doc.iter("Say")] if self.doc is not None else []
-
-    @property
-    def _record_element(self) -> ET.Element:
-        return self.doc.find("Record")
