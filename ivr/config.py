@@ -10,14 +10,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import phonenumbers
 import yaml
 
-from . import placeholders
-from .hours import Schedule, ScheduleError, parse_holidays, parse_weekly, zone
-from .model import KINDS, STRATEGIES, ContactCenter, Escalation, Flow, Node, Queue
-
-NAME = re.compile(r"^[A-Za-z0-9_-]{1,48}$")
+from .checker import NAME, Checker, e164_problem
+from .config_flows import parse_flow
+from .hours import Schedule
+from .model import STRATEGIES, ContactCenter, Escalation, Queue
 
 
 class ConfigError(Exception):
@@ -39,122 +37,12 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
-
-def e164_problem(value) -> str | None:
-    if not isinstance(value, str):
-        return f"phone number {value!r} must be a quoted string in E.164 form (\"+14155550100\")"
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException as exc:
-        return f"bad phone number {value!r}: {exc}"
-    if not value.startswith("+") or not phonenumbers.is_possible_number(number):
-        return f"bad phone number {value!r}: not a possible E.164 number"
-    if phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) != value:
-        return f"phone number {value!r} is not in E.164 form"
-    return None
-
-
-class _Checker:
-    def __init__(self):
-        self.problems: list[tuple[str, str]] = []
-
-    def bad(self, path: str, reason: str) -> None:
-        self.problems.append((path, reason))
-
-    def mapping(self, value, path, required=False) -> dict:
-        if value is None and not required:
-            return {}
-        if not isinstance(value, dict):
-            self.bad(path, "must be a mapping" + (" and is required" if value is None else ""))
-            return {}
-        return value
-
-    def keys(self, value: dict, path: str, allowed) -> None:
-        for key in value:
-            if key not in allowed:
-                self.bad(_join(path, key), f"unknown setting (allowed: {', '.join(sorted(allowed))})")
-
-    def integer(self, value, path, default, low=0, high=None):
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-            self.bad(path, f"must be a whole number {low}..{high}" if high is not None else f"must be a whole number >= {low}")
-            return default
-        return value
-
-    def text(self, value, path, default=None, required=False):
-        if value is None:
-            if required:
-                self.bad(path, "is required")
-            return default
-        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            self.bad(path, "must be text")
-            return default
-        value = str(value)
-        reason = placeholders.problem(value)
-        if reason:
-            self.bad(path, reason)
-        return value
-
-    def name(self, value, path) -> bool:
-        if not isinstance(value, str) or not NAME.match(value):
-            self.bad(path, f"bad name {value!r} (letters, digits, '_' and '-', at most 48)")
-            return False
-        return True
-
-    def skills(self, value, path) -> dict[str, int]:
-        out = {}
-        for skill, level in self.mapping(value, path).items():
-            if self.name(skill, f"{path}.{skill}"):
-                out[skill] = self.integer(level, f"{path}.{skill}", 1, 1, 10)
-        return out
-
-    def timezone(self, value, path, default):
-        if value is None:
-            return default
-        try:
-            zone(value)
-        except ScheduleError as exc:
-            self.bad(path, exc.reason)
-            return default
-        return value
-
-    def schedule(self, weekly, tz, holidays, path, weekly_key="weekly") -> Schedule | None:
-        ok = True
-        try:
-            if weekly is not None:
-                parse_weekly(weekly)
-        except ScheduleError as exc:
-            self.bad(_join(path, weekly_key, exc.path), exc.reason)
-            ok = False
-        try:
-            parse_holidays(holidays)
-        except ScheduleError as exc:
-            self.bad(_join(path, "holidays", exc.path), exc.reason)
-            ok = False
-        return Schedule.parse(weekly, tz, holidays) if ok else None
-
-
-def _join(*parts) -> str:
-    return ".".join(str(p) for p in parts if p not in (None, ""))
-
-
 QUEUE_KEYS = {"skills", "priority", "hours", "service_level_s", "max_wait_s", "offer_timeout_s", "wrapup_s",
               "max_missed", "overflow", "escalate", "strategy", "local_first", "preferred_agent_wait_s",
               "announce_every_s", "hold_message", "hold_music"}
-COMMON_NODE_KEYS = {"language", "voice"}
-NODE_KEYS = {
-    "say": {"next"},
-    "gather": {"options", "retries", "on_fail", "sorry", "timeout", "input"},
-    "hours": {"open", "closed"},
-    "queue": {"skills"},
-    "voicemail": {"max_length", "transcribe", "thanks"},
-    "transfer": {"timeout", "caller_id", "on_fail"},
-    "hangup": set(),
-}
 
 
-def _queue(c: _Checker, name: str, raw, hours: dict) -> Queue:
+def _queue(c: Checker, name: str, raw, hours: dict) -> Queue:
     path = f"queues.{name}"
     raw = c.mapping(raw, path)
     c.keys(raw, path, QUEUE_KEYS)
@@ -200,157 +88,7 @@ def _queue(c: _Checker, name: str, raw, hours: dict) -> Queue:
         hold_music=c.text(raw.get("hold_music"), f"{path}.hold_music"),
     )
 
-
-def _node(c: _Checker, path: str, name: str, raw, cc: dict, flow_lang: str, flow_voice) -> Node | None:
-    if not isinstance(raw, dict):
-        c.bad(path, f"a node is a mapping with one of: {', '.join(KINDS)}")
-        return None
-    # `say` is also the spoken line of a queue or transfer node, so it names the
-    # kind only when no other kind key is present.
-    kinds = [k for k in KINDS if k in raw and k != "say"] or (["say"] if "say" in raw else [])
-    if len(kinds) != 1:
-        c.bad(path, f"a node needs exactly one kind ({', '.join(KINDS)}); found {', '.join(kinds) or 'none'}")
-        return None
-    kind = kinds[0]
-    allowed = {kind} | NODE_KEYS[kind] | COMMON_NODE_KEYS | ({"say"} if kind in ("queue", "transfer") else set())
-    c.keys(raw, path, allowed)
-    fields: dict = {"name": name, "kind": kind,
-                    "language": c.text(raw.get("language"), f"{path}.language", flow_lang),
-                    "voice": c.text(raw.get("voice"), f"{path}.voice", flow_voice)}
-    if kind in ("say", "gather", "voicemail"):
-        fields["text"] = c.text(raw[kind], f"{path}.{kind}", required=True)
-    if kind == "say":
-        fields["next"] = raw.get("next")
-    elif kind == "gather":
-        options = c.mapping(raw.get("options"), f"{path}.options", required=True)
-        if not options:
-            c.bad(f"{path}.options", "a gather needs at least one option")
-        fields["options"] = {str(k): v for k, v in options.items()}
-        for key in fields["options"]:
-            if not (re.fullmatch(r"[0-9*#]+", key) or re.search(r"\w", key)):
-                c.bad(f"{path}.options.{key}", "an option is DTMF keys (0-9, *, #) or spoken words")
-        fields["retries"] = c.integer(raw.get("retries"), f"{path}.retries", 2, 0, 10)
-        fields["on_fail"] = raw.get("on_fail")
-        fields["sorry"] = c.text(raw.get("sorry"), f"{path}.sorry", Node.sorry)
-        fields["timeout"] = c.integer(raw.get("timeout"), f"{path}.timeout", 5, 1, 60)
-        fields["input"] = raw.get("input", "dtmf speech")
-        if fields["input"] not in ("dtmf", "speech", "dtmf speech", "speech dtmf"):
-            c.bad(f"{path}.input", "must be dtmf, speech or \"dtmf speech\"")
-    elif kind == "hours":
-        fields["hours"] = raw["hours"]
-        if raw["hours"] not in cc["hours"]:
-            c.bad(f"{path}.hours", f"unknown hours {raw['hours']!r} (declared: {', '.join(cc['hours']) or 'none'})")
-        for branch in ("open", "closed"):
-            fields[branch] = raw.get(branch)
-            if not fields[branch]:
-                c.bad(f"{path}.{branch}", "is required")
-    elif kind == "queue":
-        fields["queue"] = raw["queue"]
-        if raw["queue"] not in cc["queues"]:
-            c.bad(f"{path}.queue", f"unknown queue {raw['queue']!r} (declared: {', '.join(cc['queues']) or 'none'})")
-        fields["skills"] = c.skills(raw.get("skills"), f"{path}.skills")
-        fields["text"] = c.text(raw.get("say"), f"{path}.say")
-    elif kind == "voicemail":
-        fields["max_length"] = c.integer(raw.get("max_length"), f"{path}.max_length", 120, 1, 3600)
-        fields["transcribe"] = raw.get("transcribe", True)
-        if not isinstance(fields["transcribe"], bool):
-            c.bad(f"{path}.transcribe", "must be true or false")
-        fields["thanks"] = c.text(raw.get("thanks"), f"{path}.thanks", Node.thanks)
-    elif kind == "transfer":
-        problem = e164_problem(raw["transfer"])
-        if problem:
-            c.bad(f"{path}.transfer", problem)
-        fields["number"] = raw["transfer"]
-        if raw.get("caller_id") is not None and (problem := e164_problem(raw["caller_id"])):
-            c.bad(f"{path}.caller_id", problem)
-        fields["caller_id"] = raw.get("caller_id")
-        fields["timeout"] = c.integer(raw.get("timeout"), f"{path}.timeout", 30, 5, 600)
-        fields["on_fail"] = raw.get("on_fail")
-        fields["text"] = c.text(raw.get("say"), f"{path}.say")
-    elif kind == "hangup":
-        words = raw["hangup"]
-        fields["text"] = None if words in (None, True) else c.text(words, f"{path}.hangup")
-    return Node(**fields)
-
-
-def _flow(c: _Checker, name: str, raw, cc: dict, queues: dict[str, Queue]) -> Flow | None:
-    path = f"flows.{name}"
-    raw = c.mapping(raw, path, required=True)
-    c.keys(raw, path, {"start", "nodes", "language", "voice"})
-    lang = c.text(raw.get("language"), f"{path}.language", cc["language"])
-    voice = c.text(raw.get("voice"), f"{path}.voice", cc["voice"])
-    nodes: dict[str, Node] = {}
-    declared = c.mapping(raw.get("nodes"), f"{path}.nodes", required=True)
-    for node_name, node_raw in declared.items():
-        if c.name(node_name, f"{path}.nodes.{node_name}"):
-            node = _node(c, f"{path}.nodes.{node_name}", node_name, node_raw, cc, lang, voice)
-            if node:
-                nodes[node_name] = node
-    start = raw.get("start")
-    if start not in nodes:
-        if start not in declared:   # a declared but broken start node is reported already
-            c.bad(f"{path}.start", f"unknown node {start!r}" if start else "is required")
-        return None
-    graph: dict[str, list[str]] = {}
-    for node in nodes.values():
-        targets = []
-        for field_path, target in node.edges():
-            if target not in declared:
-                c.bad(f"{path}.nodes.{node.name}.{field_path}", f"unknown node {target!r}")
-            elif target in nodes:
-                targets.append(target)
-        if node.kind == "queue" and node.queue in queues and queues[node.queue].overflow:
-            overflow = queues[node.queue].overflow
-            if overflow not in declared:
-                c.bad(f"queues.{node.queue}.overflow", f"unknown node {overflow!r} in flow {name!r}, "
-                      f"which queues callers at {path}.nodes.{node.name}")
-            elif overflow in nodes:
-                targets.append(overflow)
-        graph[node.name] = targets
-    seen, todo = set(), [start]
-    while todo:
-        current = todo.pop()
-        if current not in seen:
-            seen.add(current)
-            todo.extend(graph.get(current, []))
-    for node_name in nodes:
-        if node_name not in seen:
-            c.bad(f"{path}.nodes.{node_name}", f"unreachable from start node {start!r}")
-    _check_silent_loops(c, path, nodes)
-    uses_contact = any(placeholders.used(t) for n in nodes.values() for t in (n.text, n.sorry, n.thanks) if t)
-    return Flow(name=name, start=start, nodes=nodes, uses_contact=uses_contact)
-
-
-def _check_silent_loops(c: _Checker, path: str, nodes: dict[str, Node]) -> None:
-    """say/hours nodes run without waiting for the caller: a cycle of them never ends."""
-    def silent_next(node: Node) -> list[str]:
-        if node.kind == "say":
-            return [node.next] if node.next in nodes else []
-        if node.kind == "hours":
-            return [t for t in (node.open, node.closed) if t in nodes]
-        return []
-
-    state: dict[str, int] = {}   # 1 = on the current path, 2 = done
-
-    def visit(name: str, trail: list[str]) -> bool:
-        state[name] = 1
-        for target in silent_next(nodes[name]):
-            if state.get(target) == 1:
-                cycle = trail[trail.index(target):] + [target] if target in trail else [name, target]
-                c.bad(f"{path}.nodes.{target}", "loops back to itself without waiting for the caller: "
-                      + " -> ".join(cycle))
-                return True
-            if state.get(target) is None and visit(target, trail + [target]):
-                return True
-        state[name] = 2
-        return False
-
-    for name in nodes:
-        if state.get(name) is None and visit(name, [name]):
-            return
-
-
-def _contacts(c: _Checker, raw) -> tuple[dict, ...]:
+def _contacts(c: Checker, raw) -> tuple[dict, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -380,7 +118,7 @@ def _contacts(c: _Checker, raw) -> tuple[dict, ...]:
     return tuple(out)
 
 
-def _agents(c: _Checker, raw, default_tz: str) -> tuple[dict, ...]:
+def _agents(c: Checker, raw, default_tz: str) -> tuple[dict, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -407,7 +145,7 @@ def _agents(c: _Checker, raw, default_tz: str) -> tuple[dict, ...]:
 
 
 def parse_config(data, file: str = "<config>") -> ContactCenter:
-    c = _Checker()
+    c = Checker()
     data = c.mapping(data, "", required=True)
     c.keys(data, "", {"workspace", "timezone", "language", "voice", "hours", "queues", "agents",
                          "contacts", "numbers", "flows"})
@@ -433,7 +171,7 @@ def parse_config(data, file: str = "<config>") -> ContactCenter:
         c.bad("flows", "at least one flow is required")
     flows = {}
     for name, raw in flows_raw.items():
-        if c.name(name, f"flows.{name}") and (flow := _flow(c, name, raw, cc, queues)):
+        if c.name(name, f"flows.{name}") and (flow := parse_flow(c, name, raw, cc, queues)):
             flows[name] = flow
     numbers = {}
     for number, flow in c.mapping(data.get("numbers"), "numbers").items():
