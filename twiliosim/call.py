@@ -1,0 +1,253 @@
+"""One simulated call leg: fetches TwiML with signed requests and runs it with
+Twilio's semantics, keeping a transcript. Each live call runs in its own thread.
+
+Queue and dial verbs live in `queues.py` and `dial.py`; this module runs the
+document loop and the simple verbs (Say, Play, Pause, Gather, Redirect,
+Hangup, Reject, Record).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from . import twiml
+from .parties import CallerScript, Hangup, Press, RecordMessage, Silence, Speak
+from .signing import geo, new_sid
+
+if TYPE_CHECKING:
+    from .sim import Simulator
+
+TERMINAL = ("completed", "busy", "failed", "no-answer", "canceled")
+WORDS_PER_SECOND = 2.5
+
+
+class CallEnded(Exception):
+    """The call is over (caller hung up, REST completed it, or the TwiML ended)."""
+
+
+class SimCall:
+    def __init__(self, sim: "Simulator", from_: str, to: str, direction: str, *,
+                 script: CallerScript | None = None, parent: "SimCall | None" = None,
+                 status_callback: str | None = None, status_events: tuple[str, ...] = ("completed",),
+                 fallback_url: str | None = None):
+        self.sim = sim
+        self.sid = new_sid("CA")
+        self.from_, self.to, self.direction = from_, to, direction
+        self.script = script or CallerScript()
+        self.parent = parent
+        self.status_callback, self.status_events = status_callback, tuple(status_events)
+        self.fallback_url = fallback_url
+        self.status = "queued"
+        self.created = time.monotonic()
+        self.answered_at: float | None = None
+        self.ended_at: float | None = None
+        self.transcript: list[dict] = []
+        self.rejected_by_service = False      # a webhook answered 403 (wrong signature)
+        self.queue = None                     # the SimQueue the call waits in
+        self.bridge = None                    # the Bridge the call talks in
+        self.ended_by: str | None = None
+        self.talk_for = self.script.talk_for  # how long this party talks once bridged (None: until the other ends)
+        self.hold = None                      # the queues.Hold while the call waits in a queue
+        self._pending: tuple | None = None    # REST update: ("fetch", url, method) / ("twiml", text)
+        self._hangup_requested = False
+        self._wake = threading.Event()
+        self._lock = threading.RLock()
+        self._seq = 0
+        self._thread: threading.Thread | None = None
+        self.session = sim.http_session()     # Twilio keeps cookies per call
+
+    # -- what tests read --------------------------------------------------------
+    def log(self, event: str, **fields) -> None:
+        entry = {"t": round(self.sim.elapsed(self.created), 3), "event": event, **fields}
+        with self._lock:
+            self.transcript.append(entry)
+
+    def said(self) -> list[str]:
+        return [e["text"] for e in list(self.transcript) if e["event"] == "say"]
+
+    def events(self, name: str) -> list[dict]:
+        return [e for e in list(self.transcript) if e["event"] == name]
+
+    @property
+    def ended(self) -> bool:
+        return self.status in TERMINAL
+
+    def join(self, timeout: float | None = None) -> bool:
+        if self._thread:
+            self._thread.join(timeout)
+        return self.ended
+
+    # -- control from outside (REST, other legs, the caller) ----------------------------
+    def wake(self) -> None:
+        self._wake.set()
+
+    def hang_up(self, by: str = "caller") -> None:
+        with self._lock:
+            if not self._hangup_requested and not self.ended:
+                self._hangup_requested = True
+                self.ended_by = by
+        self.wake()
+
+    def redirect(self, action: tuple) -> None:
+        """REST update: interrupt whatever verb runs and go to `action`."""
+        with self._lock:
+            if self.ended:
+                raise CallEnded(self.sid)
+            self._pending = action
+        self.wake()
+
+    def take_pending(self) -> tuple | None:
+        with self._lock:
+            action, self._pending = self._pending, None
+            return action
+
+    @property
+    def hung_up(self) -> bool:
+        return self._hangup_requested or self.ended
+
+    # -- waiting -----------------------------------------------------------------
+    def wait(self, seconds: float | None, until=None, interruptible: bool = True) -> str:
+        """Wait simulated seconds; returns "timeout", "hangup", "interrupt" or "event"."""
+        deadline = None if seconds is None else time.monotonic() + self.sim.real(seconds)
+        while True:
+            self._check_hangup_after()
+            if self._hangup_requested:
+                return "hangup"
+            if interruptible and self._pending is not None:
+                return "interrupt"
+            if until is not None and until():
+                return "event"
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                return "timeout"
+            self._wake.wait(0.02 if deadline is None else min(0.02, deadline - now))
+            self._wake.clear()
+
+    def _check_hangup_after(self) -> None:
+        limit = self.script.hangup_after
+        if limit is not None and not self._hangup_requested and self.sim.elapsed(self.created) >= limit:
+            self.log("caller_hangup", reason="hangup_after")
+            self.hang_up("caller")
+
+    # -- requests --------------------------------------------------------------
+    def params(self, **extra) -> dict[str, str]:
+        p = {"CallSid": self.sid, "AccountSid": self.sim.account_sid, "From": self.from_, "To": self.to,
+             "Caller": self.from_, "Called": self.to, "CallStatus": self.status, "ApiVersion": "2010-04-01",
+             "Direction": self.direction}
+        if self.parent is not None:
+            p["ParentCallSid"] = self.parent.sid
+        for prefix, number in (("From", self.from_), ("To", self.to), ("Caller", self.from_), ("Called", self.to)):
+            p.update(geo(prefix, number))
+        p.update({k: str(v) for k, v in extra.items() if v is not None})
+        return p
+
+    def fetch(self, url: str, method: str = "POST", allowed: frozenset[str] | None = None, where: str = "",
+              **extra) -> tuple[list, str] | None:
+        """Fetch and parse a TwiML document; on failure try the fallback URL as Twilio does."""
+        response, problem = self.sim.webhook(self, url, method, self.params(**extra))
+        if problem is None:
+            try:
+                verbs = twiml.parse(response.content)
+                if allowed is not None:
+                    twiml.check_allowed(verbs, allowed, where)
+                return verbs, url
+            except twiml.TwimlError as exc:
+                problem = str(exc)
+        self.log("webhook_error", url=url, reason=problem, status=getattr(response, "status_code", None))
+        if response is not None and response.status_code == 403:
+            self.rejected_by_service = True
+        if self.fallback_url and url != self.fallback_url and allowed is None:
+            code = "11200" if response is not None else "11205"
+            return self.fetch(self.fallback_url, "POST", ErrorCode=code, ErrorUrl=url)
+        self.log("say", text="We are sorry, an application error has occurred. Goodbye.", twilio=True)
+        return None
+
+    def status_event(self, event: str, **extra) -> None:
+        """Status callback for `event` (initiated, ringing, answered, completed)."""
+        if not self.status_callback or event not in self.status_events:
+            return
+        params = self.params(CallbackSource="call-progress-events", SequenceNumber=str(self._seq),
+                             Timestamp=time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime()), **extra)
+        self._seq += 1
+        response, problem = self.sim.webhook(self, self.status_callback, "POST", params, twiml_expected=False)
+        self.log("status_callback", status=event, http=getattr(response, "status_code", None), problem=problem)
+        if response is not None and response.status_code == 403:
+            self.rejected_by_service = True
+
+    # -- life cycle --------------------------------------------------------------
+    def start(self, first: tuple) -> "SimCall":
+        self._thread = threading.Thread(target=self._run, args=(first,), name=f"call-{self.sid[:10]}", daemon=True)
+        self._thread.start()
+        return self
+
+    def set_status(self, status: str) -> None:
+        self.status = status
+        self.log("status", status=status)
+
+    def answer(self) -> None:
+        if self.answered_at is None:
+            self.answered_at = time.monotonic()
+            self.set_status("in-progress")
+            self.status_event("answered")
+
+    def _run(self, first: tuple) -> None:
+        try:
+            self.run_actions(first)
+        except Exception as exc:  # noqa: BLE001 - a simulator bug must end the call, visibly
+            self.log("simulator_error", error=repr(exc))
+        finally:
+            self.finish()
+
+    def run_actions(self, action: tuple | None) -> None:
+        from .verbs import run_document
+        while action is not None and not self.hung_up:
+            if action[0] == "fetch":
+                _, url, method, extra = (*action, {})[:4]
+                fetched = self.fetch(url, method, **(extra or {}))
+                if fetched is None:
+                    return
+                verbs, base = fetched
+            else:
+                try:
+                    verbs, base = twiml.parse(action[1]), None
+                except twiml.TwimlError as exc:
+                    self.log("webhook_error", url=None, reason=str(exc), status=None)
+                    return
+            if verbs and verbs[0].tag != "Reject":
+                self.answer()
+            action = run_document(self, verbs, base)
+
+    def finish(self, status: str | None = None) -> None:
+        with self._lock:
+            if self.ended:
+                return
+            self.ended_at = time.monotonic()
+            final = status or ("completed" if self.answered_at else "no-answer" if self.status != "busy" else "busy")
+        if self.queue is not None:
+            self.queue.remove(self)
+        if self.bridge is not None:
+            self.bridge.end(self)
+        duration = int(round(self.sim.elapsed(self.answered_at, self.ended_at))) if self.answered_at else 0
+        self.set_status(final)
+        self.log("ended", by=self.ended_by or "twiml", duration=duration)
+        self.status_event("completed", CallDuration=str(duration))
+        self.sim.call_finished(self)
+
+
+def caller_input(call: SimCall):
+    """The caller's next answer to a Gather, after their thinking time."""
+    choice = call.script.next_input()
+    if isinstance(choice, (Press, Speak)):
+        if call.wait(choice.after) != "timeout":
+            return None
+    elif isinstance(choice, Hangup):
+        call.wait(choice.after)
+        call.log("caller_hangup", reason="script")
+        call.hang_up("caller")
+        return None
+    return choice if not isinstance(choice, Silence) else None
+
+
+def message_for(call: SimCall) -> RecordMessage | None:
+    return call.script.message
