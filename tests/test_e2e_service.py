@@ -1,0 +1,177 @@
+"""End to end: the real service (`python -m webhooks.serve`: gunicorn + rq worker,
+real Redis, SQLite) against the Twilio simulator, as a caller would use it."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+import requests
+import yaml
+
+from store.db import make_engine, make_session_factory
+from store.records import get_call_record
+from twiliosim import CallerScript, Hangup, Press, RecordMessage, Simulator, Speak
+
+REPO = Path(__file__).resolve().parent.parent
+TOKEN = "e2e-auth-token-" + "x" * 16
+SID = "AC" + "e" * 32
+REDIS_URL = "redis://127.0.0.1:6379/11"
+DEMO_NUMBER = "+15005550006"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Service:
+    def __init__(self, url: str, database_url: str, log: Path):
+        self.url = url
+        self.database_url = database_url
+        self.log = log
+        self.engine = make_engine(database_url)
+        self.sessions = make_session_factory(self.engine)
+
+    def record(self, sid: str, until=lambda rec: rec is not None, timeout: float = 15.0):
+        """The call record once the worker has written it (polls, bounded)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.sessions() as session:
+                rec = get_call_record(session, sid)
+                if rec is not None and until(rec):
+                    return rec
+            time.sleep(0.1)
+        pytest.fail(f"no call record for {sid} after {timeout} s; service log:\n{self.log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    config = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
+    # Open around the clock, so the test does not depend on when it runs.
+    config["hours"]["support"] = {"timezone": "UTC", "weekly": {"mon-sun": "00:00-24:00"}}
+    (tmp / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    redis_lib.Redis.from_url(REDIS_URL).flushdb()
+    port = free_port()
+    database_url = f"sqlite:///{tmp / 'instance' / 'callrouter.db'}"
+    env = {**os.environ, "PORT": str(port), "REDIS_URL": REDIS_URL, "DATABASE_URL": database_url,
+           "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN, "CALLROUTER_CONFIG": str(tmp / "config.yaml"),
+           "CALLROUTER_INSTANCE": str(tmp / "instance"), "ADMIN_TOKEN": "e2e-admin", "SECRET_KEY": "e2e",
+           "WEB_CONCURRENCY": "2", "TWILIO_API_URL": "http://127.0.0.1:9"}
+    log = tmp / "service.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "webhooks.serve"], cwd=REPO, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{url}/api/health", timeout=1).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"service did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    svc = Service(url, database_url, log)
+    yield svc
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    svc.engine.dispose()
+    redis_lib.Redis.from_url(REDIS_URL).flushdb()
+
+
+@pytest.fixture
+def sim(service):
+    simulator = Simulator(SID, TOKEN, time_scale=0.02, transcription_delay=1)
+    simulator.number(DEMO_NUMBER, f"{service.url}/voice/incoming", status_callback=f"{service.url}/voice/status",
+                     fallback_url=f"{service.url}/voice/fallback")
+    yield simulator
+    simulator.shutdown()
+
+
+def run(call, timeout=30):
+    assert call.join(timeout), f"call still live: {call.transcript[-5:]}"
+    assert not call.events("webhook_error"), call.events("webhook_error")
+    assert not call.events("simulator_error"), call.events("simulator_error")
+    return call
+
+
+def test_walk_the_menu_by_keypad_into_the_queue(service, sim):
+    call = run(sim.dial(DEMO_NUMBER, "+14155550100", CallerScript(inputs=[Press("2")], patience=3)))
+    said = call.said()
+    assert said[:4] == ["Hello Dana, thanks for calling Acme.",
+                        said[1], "Connecting you to technical support.", "You are number 1 in line."]
+    assert said[1].startswith("For billing, press 1")
+    assert [e["queue"] for e in call.events("enqueue")] == ["tech"]
+    assert call.events("dequeue")[0]["result"] == "hangup"
+    assert service.record(call.sid).outcome == "abandoned"
+
+
+def test_walk_the_menu_by_speech_after_a_miss(service, sim):
+    call = run(sim.dial(DEMO_NUMBER, "+12125550123",
+                        CallerScript(inputs=[Speak("um, what?"), Speak("Billing, please.")], patience=2)))
+    said = call.said()
+    assert said[0] == "Hello there, thanks for calling Acme."
+    assert said[2] == "Sorry, I didn't get that."
+    assert "Connecting you to billing." in said
+    assert call.events("input") == [{**call.events("input")[0], "speech": "um, what?"},
+                                    {**call.events("input")[1], "speech": "Billing, please."}]
+    rec = service.record(call.sid)
+    assert rec.queue == "billing" and [i["kind"] for i in rec.ivr_inputs] == ["speech", "speech"]
+
+
+def test_a_caller_who_hangs_up_in_the_ivr_is_recorded(service, sim):
+    call = run(sim.dial(DEMO_NUMBER, "+12125550124", CallerScript(inputs=[Hangup(after=1)])))
+    assert call.events("ended")[0]["by"] == "caller"
+    rec = service.record(call.sid)
+    assert rec.outcome == "ivr_hangup"
+    assert rec.ivr_path == ["welcome", "open_check", "menu"]
+
+
+def test_voicemail_with_transcription(service, sim):
+    message = RecordMessage("This is Sam, invoice 42 is wrong, call me back.", duration=6, hangup=True)
+    call = run(sim.dial(DEMO_NUMBER, "+12125550125", CallerScript(inputs=[Press("9")], message=message)))
+    assert call.events("recorded")
+    rec = service.record(call.sid, until=lambda r: r.voicemail_transcript is not None)
+    assert rec.outcome == "voicemail" and rec.voicemail_transcript == message.text
+    assert rec.recording_url.startswith("https://api.twilio.com/2010-04-01/Accounts/")
+
+
+def test_a_simulator_with_the_wrong_token_is_rejected(service):
+    forger = Simulator(SID, "not-the-auth-token", time_scale=0.02)
+    forger.number(DEMO_NUMBER, f"{service.url}/voice/incoming", status_callback=f"{service.url}/voice/status",
+                  fallback_url=f"{service.url}/voice/fallback")
+    call = forger.dial(DEMO_NUMBER, "+12125550126", CallerScript(inputs=[Press("1")]))
+    assert call.join(10)
+    assert call.rejected_by_service
+    errors = call.events("webhook_error")
+    assert [e["status"] for e in errors] == [403, 403]          # the voice URL, then the fallback
+    assert call.said() == ["We are sorry, an application error has occurred. Goodbye."]
+    forger.shutdown()
+
+
+def test_cli_prints_the_transcript_and_reports_a_forged_signature(service):
+    base = [sys.executable, "-m", "twiliosim", "call", "--url", f"{service.url}/voice/incoming",
+            "--to", DEMO_NUMBER, "--account-sid", SID, "--time-scale", "0.02", "--patience", "2"]
+    ok = subprocess.run(base + ["--auth-token", TOKEN, "--press", "7", "--say", "sales"], cwd=REPO,
+                        capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    lines = ok.stdout.splitlines()
+    assert any("say" in line and "Sorry, I didn't get that." in line for line in lines)
+    assert any("enqueue" in line and "queue=sales" in line for line in lines)
+    forged = subprocess.run(base + ["--auth-token", "wrong"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert forged.returncode == 3
+    assert "rejected the request signature (403)" in forged.stderr
