@@ -118,6 +118,31 @@ def _contacts(c: Checker, raw) -> tuple[dict, ...]:
     return tuple(out)
 
 
+AGENT_KEYS = {"id", "name", "skills", "timezone", "schedule", "languages"}
+
+
+def check_agent(c: Checker, item, path: str, default_tz: str, partial: bool = False) -> dict:
+    """One agent (config or API): id, name, skills 1-10, IANA time zone, weekly schedule, languages.
+    `partial` checks only the fields present (an API PATCH)."""
+    item = c.mapping(item, path, required=True)
+    c.keys(item, path, AGENT_KEYS)
+    out = dict(item)
+    if not partial or "id" in item:
+        c.name(item.get("id"), f"{path}.id")
+    if not partial or "name" in item:
+        c.text(item.get("name"), f"{path}.name", required=True)
+    if not partial or "timezone" in item:
+        out["timezone"] = c.timezone(item.get("timezone"), f"{path}.timezone", default_tz)
+    if item.get("schedule") is not None:
+        c.schedule(item["schedule"], out.get("timezone") or default_tz, None, path, weekly_key="schedule")
+    languages = item.get("languages") or []
+    if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
+        c.bad(f"{path}.languages", "must be a list of language codes")
+    if not partial or "skills" in item:
+        out["skills"] = c.skills(item.get("skills"), f"{path}.skills")
+    return out
+
+
 def _agents(c: Checker, raw, default_tz: str) -> tuple[dict, ...]:
     if raw is None:
         return ()
@@ -126,21 +151,11 @@ def _agents(c: Checker, raw, default_tz: str) -> tuple[dict, ...]:
         return ()
     out, ids = [], set()
     for i, item in enumerate(raw):
-        path = f"agents.{i}"
-        item = c.mapping(item, path, required=True)
-        c.keys(item, path, {"id", "name", "skills", "timezone", "schedule", "languages"})
-        if c.name(item.get("id"), f"{path}.id"):
-            if item["id"] in ids:
-                c.bad(f"{path}.id", f"duplicate agent id {item['id']!r}")
-            ids.add(item["id"])
-        c.text(item.get("name"), f"{path}.name", required=True)
-        tz = c.timezone(item.get("timezone"), f"{path}.timezone", default_tz)
-        if item.get("schedule") is not None:
-            c.schedule(item["schedule"], tz, None, path, weekly_key="schedule")
-        languages = item.get("languages") or []
-        if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
-            c.bad(f"{path}.languages", "must be a list of language codes")
-        out.append({**item, "skills": c.skills(item.get("skills"), f"{path}.skills"), "timezone": tz})
+        agent = check_agent(c, item, f"agents.{i}", default_tz)
+        if agent.get("id") in ids:
+            c.bad(f"agents.{i}.id", f"duplicate agent id {agent['id']!r}")
+        ids.add(agent.get("id"))
+        out.append(agent)
     return tuple(out)
 
 

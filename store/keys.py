@@ -23,3 +23,27 @@ class Keys:
     def rq_queue_name(self) -> str:
         """RQ queue of this workspace's background jobs (call records, CRM lookups)."""
         return f"callrouter-{self.workspace}"
+
+    def agent(self, agent_id: str) -> str:
+        """hash: an agent's live state (status, since, on_shift, country) and profile for routing."""
+        return f"{self.prefix}agent:{agent_id}"
+
+    def agents(self) -> str:
+        """set: ids of every agent mirrored from SQL."""
+        return f"{self.prefix}agents"
+
+    def idle(self) -> str:
+        """zset: available agents on shift -> idle since (longest idle = lowest score)."""
+        return f"{self.prefix}idle"
+
+    def skill(self, name: str) -> str:
+        """zset: agents holding the skill -> level."""
+        return f"{self.prefix}skill:{name}"
+
+    def agent_channel(self, agent_id: str) -> str:
+        """pub/sub channel of one agent's events (offers, status), feeding their SSE stream."""
+        return f"{self.prefix}agent-events:{agent_id}"
+
+    def events(self) -> str:
+        """stream: every state change, the source of records and statistics."""
+        return f"{self.prefix}events"

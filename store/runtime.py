@@ -14,6 +14,7 @@ from rq import Queue
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
+from acd.agents import AgentStates
 from ivr.callstate import CallState
 from ivr.config import load_config
 from ivr.model import ContactCenter
@@ -38,6 +39,7 @@ class Runtime:
     jobs: Queue
     keys: Keys
     calls: CallState
+    agents: AgentStates
 
     def lookup_contact(self, e164: str) -> dict | None:
         """CRM fields of the caller for greetings; a CRM failure never stops a call."""
@@ -62,7 +64,7 @@ def build(settings: Settings, cc: ContactCenter | None = None, redis_client: red
     keys = Keys(cc.workspace)
     return Runtime(settings=settings, cc=cc, redis=redis_client, engine=engine,
                    sessions=make_session_factory(engine), jobs=Queue(RQ_QUEUE, connection=redis_client),
-                   keys=keys, calls=CallState(redis_client, keys))
+                   keys=keys, calls=CallState(redis_client, keys), agents=AgentStates(redis_client, keys))
 
 
 _current: Runtime | None = None
@@ -79,3 +81,13 @@ def current() -> Runtime:
     if _current is None:
         _current = build(from_env())
     return _current
+
+
+def mirror_agents(rt: Runtime, now) -> int:
+    """Copy every SQL agent's routing profile into Redis (at start and after seeding)."""
+    from store.agents import as_dict, list_agents
+    with rt.sessions() as session:
+        agents = [as_dict(a) for a in list_agents(session)]
+    for agent in agents:
+        rt.agents.sync(agent, now)
+    return len(agents)

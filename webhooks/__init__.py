@@ -36,9 +36,10 @@ def create_app(config: dict | None = None) -> Flask:
                                                        job_timeout=60, result_ttl=600),
         clock=clock)
 
-    from . import api, cli, voice
+    from . import agents_api, api, cli, voice
     app.register_blueprint(voice.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(agents_api.bp)
     cli.register(app)
 
     @app.errorhandler(HTTPException)

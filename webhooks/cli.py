@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timezone
 
 import click
 from flask import Flask
 
 from ivr.config import ConfigError, load_config
 from store.db import migrate
+from store.runtime import mirror_agents
 from store.seed import seed
 
 
@@ -36,4 +38,5 @@ def register(app: Flask) -> None:
         rt = app.extensions["callrouter"]
         with rt.sessions() as session:
             counts = seed(session, list(rt.cc.agents), list(rt.cc.contacts), default_timezone=rt.cc.timezone)
-        click.echo(f"seeded: {counts}")
+        mirrored = mirror_agents(rt, datetime.now(timezone.utc))
+        click.echo(f"seeded: {counts}; {mirrored} agents mirrored into Redis")

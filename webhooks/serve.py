@@ -10,10 +10,11 @@ import shutil
 import signal
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from ivr.config import ConfigError, load_config
-from store import redis_conn
+from store import redis_conn, runtime
 from store.db import make_engine, make_session_factory, migrate
 from store.seed import seed
 from store.settings import PROJECT_ROOT, from_env
@@ -38,6 +39,10 @@ def main() -> int:
     if not redis_url:
         redis_url, started_redis = redis_conn.ensure_embedded(settings.instance_path)
         print(f"callrouter: embedded Redis at {redis_url}")
+    rt = runtime.build(settings.with_(redis_url=redis_url), cc)
+    mirrored = runtime.mirror_agents(rt, datetime.now(timezone.utc))
+    rt.engine.dispose()
+    print(f"callrouter: {mirrored} agents mirrored into Redis")
 
     env = dict(os.environ, REDIS_URL=redis_url, PORT=str(settings.port), PYTHONUNBUFFERED="1")
     venv_bin = str(Path(sys.executable).parent)

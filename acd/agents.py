@@ -1,0 +1,66 @@
+"""Agents' live state in Redis, mirrored from SQL: profile for routing, status,
+and the transitions an agent or admin may ask for (available, break, offline).
+
+Every change is one Lua script, so a status change can never interleave with
+an offer, an accept or a hang-up touching the same agent.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import redis
+
+from store.keys import Keys
+
+from .shifts import country_of, on_shift
+
+STATUSES = ("offline", "available", "break", "reserved", "busy", "wrapup")
+SETTABLE = ("available", "break", "offline")
+_LUA = Path(__file__).with_name("lua")
+
+
+class AgentStates:
+    def __init__(self, r: redis.Redis, keys: Keys):
+        self.r = r
+        self.keys = keys
+        self._sync = r.register_script((_LUA / "sync_agent.lua").read_text())
+        self._remove = r.register_script((_LUA / "remove_agent.lua").read_text())
+        self._set_status = r.register_script((_LUA / "set_agent_status.lua").read_text())
+
+    def sync(self, agent: dict, now: datetime) -> str:
+        """Mirror one agent ({id, name, skills, timezone, schedule}); returns its status."""
+        profile = {"name": agent["name"], "timezone": agent["timezone"], "country": country_of(agent["timezone"]),
+                   "skills": agent.get("skills") or {}}
+        shift = on_shift(agent.get("schedule"), agent["timezone"], now)
+        status = self._sync(keys=[self.keys.agent(agent["id"]), self.keys.agents(), self.keys.idle()],
+                            args=[agent["id"], now.timestamp(), "1" if shift else "0", self.keys.prefix,
+                                  json.dumps(profile, separators=(",", ":"))])
+        return status.decode()
+
+    def remove(self, agent_id: str) -> str:
+        """'removed', or the status that forbids it (reserved, busy)."""
+        result = self._remove(keys=[self.keys.agent(agent_id), self.keys.agents(), self.keys.idle()],
+                              args=[agent_id, self.keys.prefix])
+        return result.decode()
+
+    def set_status(self, agent_id: str, status: str, now: datetime) -> tuple[int, str]:
+        if status not in SETTABLE:
+            raise ValueError(f"status must be one of {', '.join(SETTABLE)}")
+        code, current = self._set_status(
+            keys=[self.keys.agent(agent_id), self.keys.idle(), self.keys.events()],
+            args=[agent_id, status, round(now.timestamp(), 3), self.keys.agent_channel(agent_id)])
+        return int(code), current.decode()
+
+    def get(self, agent_id: str) -> dict | None:
+        raw = self.r.hgetall(self.keys.agent(agent_id))
+        return {k.decode(): v.decode() for k, v in raw.items()} if raw else None
+
+    def all(self) -> dict[str, dict]:
+        ids = sorted(x.decode() for x in self.r.smembers(self.keys.agents()))
+        with self.r.pipeline(transaction=False) as pipe:
+            for agent_id in ids:
+                pipe.hgetall(self.keys.agent(agent_id))
+            rows = pipe.execute()
+        return {agent_id: {k.decode(): v.decode() for k, v in row.items()} for agent_id, row in zip(ids, rows) if row}

@@ -1,0 +1,60 @@
+"""Agents in SQL (the source of truth for who they are) and their API tokens.
+
+A token is "<agent id>.<secret>"; only its SHA-256 is stored, so a database
+leak gives no usable token, and the id prefix finds the row without a scan.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import Agent
+
+PROFILE_FIELDS = ("name", "skills", "timezone", "schedule", "languages")
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(agent: Agent) -> str:
+    token = f"{agent.id}.{secrets.token_urlsafe(24)}"
+    agent.token_hash = _hash(token)
+    return token
+
+
+def agent_for_token(session: Session, token: str) -> Agent | None:
+    agent_id, dot, _ = token.partition(".")
+    if not dot or not agent_id:
+        return None
+    agent = session.get(Agent, agent_id)
+    if agent is None or not agent.token_hash:
+        return None
+    return agent if hmac.compare_digest(agent.token_hash, _hash(token)) else None
+
+
+def as_dict(agent: Agent) -> dict:
+    return {"id": agent.id, "name": agent.name, "skills": dict(agent.skills or {}), "timezone": agent.timezone,
+            "schedule": agent.schedule, "languages": list(agent.languages or [])}
+
+
+def list_agents(session: Session) -> list[Agent]:
+    return list(session.scalars(select(Agent).order_by(Agent.id)))
+
+
+def create_agent(session: Session, data: dict) -> tuple[Agent, str]:
+    agent = Agent(id=data["id"], name=data["name"], skills=data.get("skills") or {}, timezone=data["timezone"],
+                  schedule=data.get("schedule"), languages=list(data.get("languages") or []))
+    token = issue_token(agent)
+    session.add(agent)
+    return agent, token
+
+
+def update_agent(agent: Agent, data: dict) -> None:
+    for name in PROFILE_FIELDS:
+        if name in data:
+            setattr(agent, name, data[name] if name != "languages" else list(data[name] or []))
