@@ -1,8 +1,6 @@
-"""Agents' live state in Redis, mirrored from SQL: profile for routing, status,
-and the transitions an agent or admin may ask for (available, break, offline).
-
-Every change is one Lua script, so a status change can never interleave with
-an offer, an accept or a hang-up touching the same agent.
+"""Agents' live state in Redis, mirrored from SQL: the profile routing needs
+(skills, time zone's country, on shift) and reading their state. Status
+changes go through `acd.routing.Router`, which routes in the same script.
 """
 from __future__ import annotations
 
@@ -27,7 +25,6 @@ class AgentStates:
         self.keys = keys
         self._sync = r.register_script((_LUA / "sync_agent.lua").read_text())
         self._remove = r.register_script((_LUA / "remove_agent.lua").read_text())
-        self._set_status = r.register_script((_LUA / "set_agent_status.lua").read_text())
 
     def sync(self, agent: dict, now: datetime) -> str:
         """Mirror one agent ({id, name, skills, timezone, schedule}); returns its status."""
@@ -44,14 +41,6 @@ class AgentStates:
         result = self._remove(keys=[self.keys.agent(agent_id), self.keys.agents(), self.keys.idle()],
                               args=[agent_id, self.keys.prefix])
         return result.decode()
-
-    def set_status(self, agent_id: str, status: str, now: datetime) -> tuple[int, str]:
-        if status not in SETTABLE:
-            raise ValueError(f"status must be one of {', '.join(SETTABLE)}")
-        code, current = self._set_status(
-            keys=[self.keys.agent(agent_id), self.keys.idle(), self.keys.events()],
-            args=[agent_id, status, round(now.timestamp(), 3), self.keys.agent_channel(agent_id)])
-        return int(code), current.decode()
 
     def get(self, agent_id: str) -> dict | None:
         raw = self.r.hgetall(self.keys.agent(agent_id))

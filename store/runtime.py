@@ -15,6 +15,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from acd.agents import AgentStates
+from acd.routing import Router
+from acd.scripts import Scripts
 from ivr.callstate import CallState
 from ivr.config import load_config
 from ivr.model import ContactCenter
@@ -40,6 +42,7 @@ class Runtime:
     keys: Keys
     calls: CallState
     agents: AgentStates
+    router: Router
 
     def lookup_contact(self, e164: str) -> dict | None:
         """CRM fields of the caller for greetings; a CRM failure never stops a call."""
@@ -64,7 +67,8 @@ def build(settings: Settings, cc: ContactCenter | None = None, redis_client: red
     keys = Keys(cc.workspace)
     return Runtime(settings=settings, cc=cc, redis=redis_client, engine=engine,
                    sessions=make_session_factory(engine), jobs=Queue(RQ_QUEUE, connection=redis_client),
-                   keys=keys, calls=CallState(redis_client, keys), agents=AgentStates(redis_client, keys))
+                   keys=keys, calls=CallState(redis_client, keys), agents=AgentStates(redis_client, keys),
+                   router=Router(Scripts(redis_client, keys, cc.timezone)))
 
 
 _current: Runtime | None = None

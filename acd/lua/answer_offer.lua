@@ -1,0 +1,46 @@
+-- An agent accepts or rejects an offer, or it times out. Exactly one of them wins an offer.
+-- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets
+-- ARGV[4] reservation id   ARGV[5] 'accept' | 'reject' | 'timeout'   ARGV[6] agent id ('' = any)
+-- accept: the agent is busy and the call connecting. reject/timeout: the call goes back to its place
+-- in line, the agent to available (timeout: a miss; max_missed misses in a row: break), and both are
+-- routed again at once. Returns {code, call sid, offers made...}: code 1 done, 0 the offer is gone.
+local rid, how, who = ARGV[4], ARGV[5], ARGV[6]
+local offer = K('offer:' .. rid)
+if hget(offer, 'state') ~= 'pending' then return {0} end
+local sid, agent = hget(offer, 'call'), hget(offer, 'agent')
+if who ~= '' and who ~= agent then return {0} end
+local call, agent_key = K('call:' .. sid), K('agent:' .. agent)
+redis.call('ZREM', K('timers'), 'offer:' .. rid)
+if how == 'accept' then
+  redis.call('HSET', offer, 'state', 'accepted')
+  redis.call('HSET', call, 'acd', 'connecting', 'agent', agent)
+  redis.call('HSET', agent_key, 'status', 'busy', 'since', NOW, 'missed', 0, 'call', sid)
+  event('accepted', 'rid', rid, 'call', sid, 'agent', agent)
+  publish(agent, {event = 'status', status = 'busy', since = NOW})
+  return {1, sid}
+end
+redis.call('DEL', offer)
+redis.call('SADD', K('tried:' .. sid), agent)
+redis.call('EXPIRE', K('tried:' .. sid), 86400)
+redis.call('HDEL', agent_key, 'offer')
+local next_status = 'available'
+if how == 'timeout' then
+  local missed = redis.call('HINCRBY', agent_key, 'missed', 1)
+  redis.call('HINCRBY', agent_key, 'misses', 1)
+  count_agent(agent, 'misses')
+  if missed >= tonumber(hget(call, 'max_missed') or 3) then next_status = 'break' end
+else
+  redis.call('HSET', agent_key, 'missed', 0)
+end
+redis.call('HSET', agent_key, 'status', next_status, 'since', NOW)
+if next_status == 'available' and hget(agent_key, 'on_shift') == '1' then
+  redis.call('ZADD', K('idle'), NOW, agent)
+end
+publish(agent, {event = 'offer_canceled', reservation_id = rid, call_sid = sid, reason = how})
+publish(agent, {event = 'status', status = next_status, since = NOW})
+event(how == 'timeout' and 'offer_timeout' or 'rejected', 'rid', rid, 'call', sid, 'agent', agent)
+wait_in_line(sid)
+local made = route({sid}, {agent})
+local out = {1, sid}
+for _, x in ipairs(made) do table.insert(out, x) end
+return out

@@ -1,0 +1,21 @@
+-- The agent's <Client> did not answer (no-answer, busy, failed) after an accept: the caller goes back
+-- to their original place in line, the agent is freed (a miss), and both are routed again at once.
+-- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets   ARGV[4] call sid
+-- Returns {1, offers made...}, or {0} when the call is not connecting.
+local sid = ARGV[4]
+local call = K('call:' .. sid)
+if hget(call, 'acd') ~= 'connecting' then return {0} end
+local agent = hget(call, 'agent')
+local out = {1}
+redis.call('HDEL', call, 'agent')
+if agent then
+  redis.call('SADD', K('tried:' .. sid), agent)
+  redis.call('EXPIRE', K('tried:' .. sid), 86400)
+  redis.call('HINCRBY', K('agent:' .. agent), 'misses', 1)
+  count_agent(agent, 'misses')
+  if hget(K('agent:' .. agent), 'call') == sid then free_agent(agent, out) end
+end
+event('connect_failed', 'call', sid, 'agent', agent or '')
+wait_in_line(sid)
+for _, x in ipairs(route({sid}, {})) do table.insert(out, x) end
+return out

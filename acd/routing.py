@@ -1,0 +1,84 @@
+"""The ACD's operations, each one Lua script: callers enter and leave queues,
+offers are accepted, rejected or time out, agents connect, talk and wrap up.
+
+Every operation that frees capacity or adds a caller routes at once inside
+its script and returns the offers it made, so nothing waits for a poll.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from .scripts import Scripts
+
+
+@dataclass(frozen=True)
+class Offer:
+    reservation_id: str
+    call_sid: str
+    agent_id: str
+
+
+def _offers(flat) -> list[Offer]:
+    flat = [x.decode() if isinstance(x, bytes) else x for x in flat]
+    return [Offer(*flat[i:i + 3]) for i in range(0, len(flat) - 2, 3)]
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class Router:
+    def __init__(self, scripts: Scripts):
+        self.scripts = scripts
+
+    def enqueue(self, call_sid: str, fields: dict, timers: list[tuple[str, float]], now: datetime) -> list[Offer]:
+        return _offers(self.scripts.run("enqueue_call", now, call_sid, json.dumps(fields),
+                                        json.dumps([[m, round(t, 3)] for m, t in timers])))
+
+    def answer(self, reservation_id: str, how: str, now: datetime, agent_id: str = "") -> tuple[bool, str | None, list[Offer]]:
+        """accept / reject / timeout: (won, call sid, offers made by re-routing)."""
+        if how not in ("accept", "reject", "timeout"):
+            raise ValueError(how)
+        result = self.scripts.run("answer_offer", now, reservation_id, how, agent_id)
+        if not result or int(result[0]) == 0:
+            return False, None, []
+        return True, _text(result[1]), _offers(result[2:])
+
+    def call_gone(self, call_sid: str, now: datetime) -> tuple[str, list[Offer]]:
+        result = self.scripts.run("call_gone", now, call_sid)
+        return _text(result[0]), _offers(result[1:])
+
+    def set_status(self, agent_id: str, status: str, now: datetime) -> tuple[int, str, list[Offer]]:
+        result = self.scripts.run("set_agent_status", now, agent_id, status)
+        return int(result[0]), _text(result[1]), _offers(result[2:])
+
+    def end_wrapup(self, agent_id: str, call_sid: str, now: datetime) -> tuple[str | None, list[Offer]]:
+        result = self.scripts.run("end_wrapup", now, agent_id, call_sid)
+        if int(result[0]) == 0:
+            return None, []
+        return _text(result[1]), _offers(result[2:])
+
+    def connected(self, call_sid: str, now: datetime) -> bool:
+        return int(self.scripts.run("connected", now, call_sid)) == 1
+
+    def talk_ended(self, call_sid: str, now: datetime) -> bool:
+        return int(self.scripts.run("talk_ended", now, call_sid)) == 1
+
+    def dial_failed(self, call_sid: str, now: datetime) -> tuple[bool, list[Offer]]:
+        result = self.scripts.run("dial_failed", now, call_sid)
+        return int(result[0]) == 1, _offers(result[1:])
+
+    def escalate(self, call_sid: str, requirements: dict[str, int], reqkey: str, now: datetime) -> list[Offer]:
+        result = self.scripts.run("escalate", now, call_sid, json.dumps(requirements), reqkey)
+        return _offers(result[1:])
+
+    def leave_queue(self, call_sid: str, outcome: str, now: datetime) -> bool:
+        return int(self.scripts.run("leave_queue", now, call_sid, outcome)) == 1
+
+    def reroute(self, now: datetime, calls=(), agents=()) -> list[Offer]:
+        return _offers(self.scripts.run("reroute", now, json.dumps({"calls": list(calls), "agents": list(agents)})))
+
+    def claim_timers(self, now: datetime, limit: int = 500) -> list[str]:
+        return [_text(x) for x in self.scripts.run("claim_timers", now, limit)]

@@ -1,0 +1,40 @@
+"""The ACD's Lua scripts, registered once per Redis client.
+
+Each routing script is `lib.lua` (shared matching and offer code) followed by
+the script's own file; all take the same leading arguments (events stream as
+KEYS[1]; prefix, now and statistics buckets as ARGV[1..3]), added here.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import redis
+
+from store.keys import Keys
+
+_LUA = Path(__file__).with_name("lua")
+ROUTING = ("enqueue_call", "answer_offer", "call_gone", "set_agent_status", "end_wrapup", "connected",
+           "talk_ended", "dial_failed", "escalate", "leave_queue", "reroute", "claim_timers")
+
+
+def buckets(now: datetime, timezone: str) -> str:
+    """"<day>|<15-minute interval>" of `now` in the contact center's time zone."""
+    local = now.astimezone(ZoneInfo(timezone))
+    quarter = local.minute - local.minute % 15
+    return f"{local:%Y%m%d}|{local:%Y%m%d}T{local:%H}{quarter:02d}"
+
+
+class Scripts:
+    def __init__(self, r: redis.Redis, keys: Keys, timezone: str):
+        self.keys = keys
+        self.timezone = timezone
+        lib = (_LUA / "lib.lua").read_text()
+        self._scripts = {name: r.register_script(lib + "\n" + (_LUA / f"{name}.lua").read_text())
+                         for name in ROUTING}
+
+    def run(self, name: str, now: datetime, *args):
+        return self._scripts[name](keys=[self.keys.events()],
+                                   args=[self.keys.prefix, round(now.timestamp(), 3),
+                                         buckets(now, self.timezone), *args])

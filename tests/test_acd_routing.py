@@ -1,0 +1,224 @@
+"""The ACD's routing scripts on a real Redis: offers by skill, level, strategy and
+priority; accept, reject, timeout, abandon, connect, wrap-up; escalation and overflow."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.acd_helpers import Floor, queue
+
+BILLING = queue("billing", skills={"billing": 2})
+
+
+@pytest.fixture
+def floor(redis_client):
+    return Floor(redis_client)
+
+
+def test_a_caller_is_offered_at_once_to_an_idle_agent(floor, redis_client):
+    floor.agent("alice", {"billing": 3})
+    pubsub = redis_client.pubsub()
+    pubsub.subscribe(floor.keys.agent_channel("alice"))
+    pubsub.get_message(timeout=1)
+    sid, offers = floor.call(BILLING)
+    assert [(o.call_sid, o.agent_id) for o in offers] == [(sid, "alice")]
+    assert floor.status("alice") == "reserved" and floor.acd(sid) == "offered"
+    message = json.loads(pubsub.get_message(timeout=1)["data"])
+    assert message == {"event": "offer", "reservation_id": offers[0].reservation_id, "call_sid": sid,
+                       "queue": "billing", "expires_at": floor.now.timestamp() + 15}
+    assert redis_client.zscore(floor.keys.prefix + "timers", f"offer:{offers[0].reservation_id}") \
+        == floor.now.timestamp() + 15
+    assert floor.stats("billing") == {"offered": 1}
+
+
+def test_skill_levels_and_shifts_decide_who_is_eligible(floor):
+    floor.agent("junior", {"billing": 1})
+    floor.agent("offshift", {"billing": 9}, schedule={"sat": "09:00-10:00"})
+    floor.agent("other", {"tech": 9})
+    sid, offers = floor.call(BILLING)
+    assert offers == [] and floor.waiting("billing") == [sid]
+    assert floor.agent("senior", {"billing": 2})[0].call_sid == sid
+
+
+def test_a_freed_agent_takes_the_highest_priority_then_the_longest_waiting(floor):
+    sales = queue("sales", skills={"billing": 1}, priority=1)
+    first, _ = floor.call(BILLING)
+    floor.tick(30)
+    second, _ = floor.call(BILLING)
+    floor.tick(30)
+    urgent, _ = floor.call(sales)
+    offers = floor.agent("alice", {"billing": 5})
+    assert offers[0].call_sid == urgent               # priority 1 is worth 10 minutes of waiting
+    offers = floor.agent("bob", {"billing": 5})
+    assert offers[0].call_sid == first
+
+
+@pytest.mark.parametrize("strategy, expected", [("longest_idle", "a"), ("most_skilled", "b"),
+                                                ("fewest_calls", "c"), ("least_talk_time", "b")])
+def test_strategies(floor, redis_client, strategy, expected):
+    floor.agent("a", {"billing": 2})
+    floor.tick(1)
+    floor.agent("b", {"billing": 9})
+    floor.tick(1)
+    floor.agent("c", {"billing": 3})
+    redis_client.hset(floor.keys.agent("a"), mapping={"calls": 5, "talk_s": 900})
+    redis_client.hset(floor.keys.agent("b"), mapping={"calls": 4, "talk_s": 100})
+    redis_client.hset(floor.keys.agent("c"), mapping={"calls": 1, "talk_s": 500})
+    _, offers = floor.call(queue("billing", skills={"billing": 2}, strategy=strategy))
+    assert offers[0].agent_id == expected
+
+
+def test_round_robin_rotates(floor):
+    q = queue("billing", skills={"billing": 1}, strategy="round_robin")
+    for name in ("a", "b", "c"):
+        floor.agent(name, {"billing": 1})
+    chosen = []
+    for _ in range(3):
+        sid, offers = floor.call(q)
+        chosen.append(offers[0].agent_id)
+        floor.router.answer(offers[0].reservation_id, "reject", floor.tick(1))
+        floor.router.call_gone(sid, floor.now)
+    assert sorted(chosen) == ["a", "b", "c"]
+
+
+def test_local_first_follows_the_sun(floor):
+    q = queue("billing", skills={"billing": 1}, local_first=True)
+    floor.agent("madrid", {"billing": 1}, timezone="Europe/Madrid")
+    floor.tick(1)
+    floor.agent("nyc", {"billing": 1}, timezone="America/New_York")
+    assert floor.call(q, from_="+12125550100")[1][0].agent_id == "nyc"
+    assert floor.call(q, from_="+34912345678")[1][0].agent_id == "madrid"
+
+
+def test_reject_returns_the_caller_to_their_place_and_offers_someone_else(floor, redis_client):
+    floor.agent("alice", {"billing": 3})
+    first, offers = floor.call(BILLING)
+    floor.tick(5)
+    second, _ = floor.call(BILLING)
+    score = redis_client.hget(floor.keys.call(first), "score")
+    won, sid, again = floor.router.answer(offers[0].reservation_id, "reject", floor.tick(1), "alice")
+    assert won and sid == first
+    # alice rejected `first`: she is offered `second`; `first` waits at its old place
+    assert [(o.call_sid, o.agent_id) for o in again] == [(second, "alice")]
+    assert floor.waiting("billing") == [first]
+    assert redis_client.hget(floor.keys.call(first), "score") == score
+    bob = floor.agent("bob", {"billing": 3})
+    assert bob[0].call_sid == first
+
+
+def test_only_one_answer_wins_an_offer(floor):
+    floor.agent("alice", {"billing": 3})
+    _, offers = floor.call(BILLING)
+    rid = offers[0].reservation_id
+    assert floor.router.answer(rid, "accept", floor.now, "bob")[0] is False       # not bob's offer
+    assert floor.router.answer(rid, "accept", floor.now, "alice")[0] is True
+    for how in ("accept", "reject", "timeout"):
+        assert floor.router.answer(rid, how, floor.now)[0] is False
+    assert floor.status("alice") == "busy"
+
+
+def test_missed_offers_put_the_agent_on_break(floor):
+    q = queue("billing", skills={"billing": 1}, max_missed=2)
+    floor.agent("alice", {"billing": 1})
+    sid, offers = floor.call(q)
+    won, _, again = floor.router.answer(offers[0].reservation_id, "timeout", floor.tick(15))
+    assert won and floor.status("alice") == "available" and again == []   # alice missed this call
+    other, offers = floor.call(q)
+    floor.router.answer(offers[0].reservation_id, "timeout", floor.tick(15))
+    assert floor.status("alice") == "break"
+    assert sorted(floor.waiting("billing")) == sorted([sid, other])
+
+
+def test_a_caller_who_hangs_up_during_an_offer_frees_the_agent_for_the_next(floor, redis_client):
+    floor.agent("alice", {"billing": 3})
+    gone, offers = floor.call(BILLING)
+    floor.tick(3)
+    nxt, _ = floor.call(BILLING)
+    state, again = floor.router.call_gone(gone, floor.tick(1))
+    assert state == "offered"
+    assert [(o.call_sid, o.agent_id) for o in again] == [(nxt, "alice")]
+    assert not redis_client.exists(floor.keys.prefix + f"offer:{offers[0].reservation_id}")
+    assert floor.router.answer(offers[0].reservation_id, "accept", floor.now)[0] is False
+    assert floor.stats("billing") == {"offered": 2, "abandoned": 1, "abandon_wait_s": 4, "short_abandoned": 1}
+    assert floor.router.call_gone(gone, floor.now)[0] == "ended"        # repeated: nothing changes
+
+
+def test_connect_talk_wrapup_and_back_to_work(floor, redis_client):
+    q = queue("billing", skills={"billing": 1}, wrapup_s=20, service_level_s=10)
+    floor.agent("alice", {"billing": 1})
+    sid, offers = floor.call(q)
+    floor.router.answer(offers[0].reservation_id, "accept", floor.tick(4))
+    waiting_call, _ = floor.call(q)
+    assert floor.router.connected(sid, floor.tick(2)) is True
+    assert floor.router.connected(sid, floor.now) is False
+    floor.router.call_gone(sid, floor.tick(60))                         # caller hangs up after talking
+    assert floor.status("alice") == "wrapup"
+    assert floor.router.talk_ended(sid, floor.now) is False             # the agent leg's callback: once
+    status, offers = floor.router.end_wrapup("alice", sid, floor.tick(12))
+    assert status == "available" and offers[0].call_sid == waiting_call
+    stats = floor.stats("billing")
+    assert stats["answered"] == 1 and stats["answered_sl"] == 1 and stats["talk_s"] == 60 and stats["wrap_s"] == 12
+
+
+def test_break_chosen_during_wrapup_holds_after_it(floor):
+    floor.agent("alice", {"billing": 1})
+    sid, offers = floor.call(queue())
+    floor.router.answer(offers[0].reservation_id, "accept", floor.now)
+    floor.router.connected(sid, floor.now)
+    floor.router.talk_ended(sid, floor.tick(30))
+    assert floor.router.set_status("alice", "break", floor.now)[:2] == (200, "wrapup")
+    floor.call(queue())
+    assert floor.router.end_wrapup("alice", sid, floor.tick(5))[0] == "break"
+    assert floor.status("alice") == "break"
+
+
+def test_a_failed_connect_puts_the_caller_back_in_place(floor, redis_client):
+    floor.agent("alice", {"billing": 1})
+    sid, offers = floor.call(queue())
+    floor.tick(2)
+    later, _ = floor.call(queue())
+    floor.router.answer(offers[0].reservation_id, "accept", floor.tick(1))
+    ok, again = floor.router.dial_failed(sid, floor.tick(20))
+    assert ok and again[0].call_sid == later and again[0].agent_id == "alice"   # alice missed `sid`
+    assert floor.waiting("billing") == [sid]
+    assert floor.agent("bob", {"billing": 1})[0].call_sid == sid
+
+
+def test_escalation_relaxes_requirements(floor, redis_client):
+    q = queue("billing", skills={"billing": 5}, escalate=[(60, {"billing": 1})])
+    floor.agent("junior", {"billing": 1})
+    sid, offers = floor.call(q)
+    assert offers == []
+    timers = floor.router.claim_timers(floor.tick(60))
+    assert timers == [f"escalate:{sid}:0"]
+    offers = floor.router.escalate(sid, {"billing": 1}, "billing=1", floor.now)
+    assert offers[0].agent_id == "junior"
+
+
+def test_overflow_takes_the_caller_out_of_line_once(floor):
+    sid, _ = floor.call(queue())
+    assert floor.router.leave_queue(sid, "overflowed", floor.tick(600)) is True
+    assert floor.router.leave_queue(sid, "overflowed", floor.now) is False
+    assert floor.waiting("billing") == [] and floor.stats("billing")["overflowed"] == 1
+    assert floor.agent("alice", {"billing": 1}) == []
+
+
+def test_preferred_agent_is_waited_for_then_anyone(floor):
+    q = queue("billing", skills={"billing": 1}, preferred_agent_wait_s=30)
+    floor.agent("other", {"billing": 1})
+    sid, offers = floor.call(q, preferred_agent="alice")
+    assert offers == []
+    assert floor.agent("alice", {"billing": 1})[0].call_sid == sid
+    sid2, offers = floor.call(q, preferred_agent="alice")
+    assert offers == []
+    floor.tick(31)
+    assert floor.router.reroute(floor.now, calls=[sid2])[0].agent_id == "other"
+
+
+def test_timers_are_claimed_once(floor):
+    floor.agent("alice", {"billing": 1})
+    _, offers = floor.call(queue())
+    due = floor.tick(15)
+    assert floor.router.claim_timers(due) == [f"offer:{offers[0].reservation_id}"]
+    assert floor.router.claim_timers(due) == []
