@@ -13,6 +13,7 @@ local call, agent_key = K('call:' .. sid), K('agent:' .. agent)
 redis.call('ZREM', K('timers'), 'offer:' .. rid)
 if how == 'accept' then
   redis.call('HSET', offer, 'state', 'accepted')
+  redis.call('EXPIRE', offer, 86400)     -- kept a day for audit; only pending offers matter
   redis.call('HSET', call, 'acd', 'connecting', 'agent', agent)
   redis.call('HSET', agent_key, 'status', 'busy', 'since', NOW, 'missed', 0, 'call', sid)
   event('accepted', 'rid', rid, 'call', sid, 'agent', agent)

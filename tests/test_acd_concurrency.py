@@ -1,0 +1,115 @@
+"""Several processes hammer the ACD at random (enqueue, status changes, accept,
+reject, timeout, connect, hang-up, wrap-up) on one real Redis; the invariants
+are checked atomically after every operation and the counters against the
+ground truth at the end."""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import random
+from datetime import datetime, timezone
+from pathlib import Path
+
+import redis as redis_lib
+
+from tests.acd_helpers import Floor, queue
+from tests.conftest import REDIS_URL
+
+AGENTS = [f"a{i}" for i in range(12)]
+QUEUES = [queue("billing", skills={"billing": 2}), queue("tech", skills={"tech": 1}, priority=1),
+          queue("sales", skills={"sales": 3, "lang_es": 1})]
+SKILLS = [{"billing": 3}, {"tech": 2}, {"billing": 2, "tech": 1}, {"sales": 5, "lang_es": 2}, {"billing": 1},
+          {"sales": 3, "lang_es": 1, "billing": 2}]
+PROCESSES = 4
+OPS_PER_PROCESS = 5200
+CHECKER = (Path(__file__).parent / "lua" / "acd_invariants.lua").read_text()
+
+
+def _hammer(seed: int, ops: int, out) -> None:
+    rnd = random.Random(seed)
+    r = redis_lib.Redis.from_url(REDIS_URL)
+    floor = Floor(r)
+    check = r.register_script(CHECKER)
+    mine: list[str] = []
+    gone: list[str] = []
+    enqueued = violations = 0
+    for n in range(ops):
+        floor.now = datetime.now(timezone.utc)        # one clock for every process
+        op = rnd.random()
+        agent = rnd.choice(AGENTS)
+        if op < 0.15:
+            sid, _ = floor.call(rnd.choice(QUEUES), sid=f"CA{seed:04d}{n:028d}")
+            mine.append(sid)
+            enqueued += 1
+        elif op < 0.30:
+            floor.router.set_status(agent, rnd.choice(["available", "available", "break", "offline"]), floor.now)
+        elif op < 0.52:
+            rid = r.hget(floor.keys.agent(agent), "offer")
+            if rid:
+                floor.router.answer(rid.decode(), rnd.choice(["accept", "accept", "reject", "timeout"]), floor.now)
+        elif op < 0.70:
+            call = r.hget(floor.keys.agent(agent), "call")
+            state = floor.acd(call.decode()) if call else None
+            if state == "connecting":
+                if rnd.random() < 0.8:
+                    floor.router.connected(call.decode(), floor.now)
+                else:
+                    floor.router.dial_failed(call.decode(), floor.now)
+            elif state == "connected":
+                floor.router.talk_ended(call.decode(), floor.now)
+        elif op < 0.82 and mine:
+            sid = mine.pop(rnd.randrange(len(mine)))
+            floor.router.call_gone(sid, floor.now)
+            gone.append(sid)
+        else:
+            call = r.hget(floor.keys.agent(agent), "call")
+            if call and floor.status(agent) == "wrapup":
+                floor.router.end_wrapup(agent, call.decode(), floor.now)
+        problems = check(keys=[floor.keys.events()], args=[floor.keys.prefix, json.dumps(AGENTS),
+                                                           json.dumps([q.name for q in QUEUES])])
+        if problems:
+            violations += 1
+            out.put(("violation", n, [p.decode() for p in problems]))
+            break
+    out.put(("done", seed, enqueued, mine + gone, violations))
+
+
+def test_random_hammering_keeps_every_invariant(redis_client):
+    floor = Floor(redis_client)
+    rnd = random.Random(7)
+    for agent, skills in zip(AGENTS, [rnd.choice(SKILLS) for _ in AGENTS]):
+        floor.agent(agent, skills, status="offline")
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_hammer, args=(seed, OPS_PER_PROCESS, out)) for seed in range(1, PROCESSES + 1)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=300) for _ in procs]
+    for p in procs:
+        p.join(30)
+    violations = [r for r in results if r[0] == "violation"]
+    assert not violations, violations[:3]
+    total_ops = PROCESSES * OPS_PER_PROCESS
+    assert total_ops >= 20_000
+
+    # Wind down: every caller hangs up, every talk ends; then count the truth.
+    calls = [sid for r in results for sid in r[3]]
+    for sid in calls:
+        floor.router.call_gone(sid, datetime.now(timezone.utc))
+    outcomes = {}
+    for sid in calls:
+        state = redis_client.hmget(floor.keys.call(sid), "acd", "outcome")
+        assert state[0] == b"ended", (sid, state)
+        outcomes[sid] = state[1].decode()
+    assert set(outcomes.values()) <= {"abandoned", "answered"}
+    totals: dict[str, float] = {}
+    for q in QUEUES:
+        for k, v in floor.stats(q.name).items():
+            totals[k] = totals.get(k, 0) + v
+    assert totals["offered"] == len(calls) == sum(r[2] for r in results)
+    assert totals.get("abandoned", 0) == sum(1 for o in outcomes.values() if o == "abandoned")
+    assert totals.get("answered", 0) == sum(1 for o in outcomes.values() if o == "answered")
+    assert totals.get("answered", 0) > 50 and totals.get("abandoned", 0) > 50     # the run exercised both
+    for agent in AGENTS:
+        assert floor.status(agent) in ("available", "break", "offline", "wrapup"), agent
+    assert redis_client.zcard(floor.keys.prefix + "queue:billing") == 0
