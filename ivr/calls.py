@@ -29,14 +29,16 @@ class Params:
     digits: str | None = None
     speech: str | None = None
     confidence: str | None = None
+    base_url: str = ""          # where Twilio reached us, for absolute URLs in REST updates
 
 
 class IvrCalls:
     def __init__(self, cc: ContactCenter, calls: CallState,
                  lookup_contact: Callable[[str], dict | None],
                  call_ended: Callable[[str, dict | None], None],
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), acd=None):
         self.cc = cc
+        self.acd = acd                         # the ACD (enqueue, caller_gone); None: queues only hold
         self.calls = calls
         self.lookup_contact = lookup_contact   # caller's number -> CRM fields, or None
         self.call_ended = call_ended           # (call_sid, extra fields) -> write the call record later
@@ -49,7 +51,7 @@ class IvrCalls:
         flow = self.cc.flow_for(p.to_number)
         contact = self.lookup_contact(p.from_number) if flow.uses_contact else None
         fields = {"from": p.from_number, "to": p.to_number, "flow": flow.name, "status": "ivr",
-                  "arrived_at": round(now.timestamp(), 3)}
+                  "arrived_at": round(now.timestamp(), 3), "base_url": p.base_url or None}
         for name in CONTACT_FIELDS:
             if contact and contact.get(name) not in (None, ""):
                 fields[f"contact_{name}"] = contact[name]
@@ -57,7 +59,7 @@ class IvrCalls:
             fields["contact_id"] = contact["id"]
         self.calls.begin(p.call_sid, fields)
         call = engine.Call(p.call_sid, p.from_number, p.to_number, flow, now, contact)
-        return self._keep(p.call_sid, engine.start(self.cc, call), now)
+        return self._keep(call, engine.start(self.cc, call), now)
 
     # -- steps inside the flow ---------------------------------------------------
     def gather(self, p: Params, node: str) -> str:
@@ -72,7 +74,17 @@ class IvrCalls:
         return self._step(p, node, "transfer", lambda call: engine.on_dialed(self.cc, call, node, dial_status))
 
     def queued(self, p: Params, node: str, result: str | None) -> str:
+        if result == "hangup" and self.acd is not None:
+            self.acd.caller_gone(p.call_sid, self.clock())
         return self._step(p, node, "queue", lambda call: engine.on_queue_result(self.cc, call, node, result))
+
+    def overflow(self, p: Params, node: str) -> str:
+        """The ACD sent a waiting caller here (max wait passed): the queue's overflow node."""
+        return self._step(p, node, "queue", lambda call: engine.on_queue_result(self.cc, call, node, "overflow"))
+
+    def requeue(self, p: Params, node: str) -> str:
+        """Back to the queue node (the agent's phone did not answer): the caller keeps their place."""
+        return self._step(p, node, "queue", lambda call: engine.enter(self.cc, call, node))
 
     def hold(self, p: Params, node: str, position: str | None) -> str:
         """The waitUrl: hold message and music. Only hold verbs are allowed here, so an
@@ -100,6 +112,8 @@ class IvrCalls:
         """Status callback of the call: a terminal status ends it (once, however often it comes)."""
         if call_status not in TERMINAL:
             return
+        if self.acd is not None:
+            self.acd.caller_gone(call_sid, self.clock())
         if self.calls.end(call_sid, call_status, duration, self.clock().timestamp()) is not None:
             self.call_ended(call_sid, None)
 
@@ -121,13 +135,19 @@ class IvrCalls:
             turn = engine.enter(self.cc, call, node)
         else:
             turn = run(call)
-        twiml_out = self._keep(p.call_sid, turn, now)
+        twiml_out = self._keep(call, turn, now)
         if state.get("status") == "ended":
             # Twilio may deliver an action (recording, queue result) after the final
             # status callback: the record is written again with what it adds.
             self.call_ended(p.call_sid, None)
         return twiml_out
 
-    def _keep(self, sid: str, turn: engine.Turn, now: datetime) -> str:
-        self.calls.apply(sid, turn.steps, turn.state, now.timestamp())
+    def _keep(self, call: engine.Call, turn: engine.Turn, now: datetime) -> str:
+        self.calls.apply(call.sid, turn.steps, turn.state, now.timestamp())
+        if turn.state.get("status") == "queued" and self.acd is not None:
+            node = call.flow.nodes[turn.state["node"]]
+            if not self.acd.enqueue(call.sid, node, call.from_number, now):
+                # Nobody who could serve this queue is logged in: straight to its overflow.
+                turn = engine.on_queue_result(self.cc, call, node.name, "nobody")
+                self.calls.apply(call.sid, turn.steps, turn.state, now.timestamp())
         return turn.twiml

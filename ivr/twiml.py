@@ -98,3 +98,12 @@ def fallback() -> str:
 
 def empty() -> str:
     return str(VoiceResponse())
+
+
+def dial_agent(identity: str, action: str, leg_callback: str, timeout: int = 20) -> str:
+    """Connect the caller to an agent's browser softphone; the action handles no answer."""
+    resp = VoiceResponse()
+    d = resp.dial(action=action, method="POST", timeout=timeout)
+    d.client(identity, status_callback=leg_callback, status_callback_method="POST",
+             status_callback_event="initiated ringing answered completed")
+    return str(resp)

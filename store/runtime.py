@@ -17,6 +17,7 @@ from sqlalchemy.orm import sessionmaker
 from acd.agents import AgentStates
 from acd.routing import Router
 from acd.scripts import Scripts
+from acd.service import AcdService, twilio_client
 from ivr.callstate import CallState
 from ivr.config import load_config
 from ivr.model import ContactCenter
@@ -43,6 +44,7 @@ class Runtime:
     calls: CallState
     agents: AgentStates
     router: Router
+    acd: AcdService
 
     def lookup_contact(self, e164: str) -> dict | None:
         """CRM fields of the caller for greetings; a CRM failure never stops a call."""
@@ -65,10 +67,14 @@ def build(settings: Settings, cc: ContactCenter | None = None, redis_client: red
         redis_client = redis_conn.connect(url)
     engine = make_engine(settings.database_url)
     keys = Keys(cc.workspace)
+    router = Router(Scripts(redis_client, keys, cc.timezone))
+    acd = AcdService(cc, redis_client, keys, router, public_url=settings.public_url,
+                     twilio=lambda: twilio_client(settings.twilio_account_sid, settings.twilio_auth_token,
+                                                  settings.twilio_api_url))
     return Runtime(settings=settings, cc=cc, redis=redis_client, engine=engine,
                    sessions=make_session_factory(engine), jobs=Queue(RQ_QUEUE, connection=redis_client),
                    keys=keys, calls=CallState(redis_client, keys), agents=AgentStates(redis_client, keys),
-                   router=Router(Scripts(redis_client, keys, cc.timezone)))
+                   router=router, acd=acd)
 
 
 _current: Runtime | None = None

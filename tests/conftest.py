@@ -2,8 +2,10 @@
 an app built from the demo config, an injectable clock and signed Twilio calls."""
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,8 +22,23 @@ REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "config" / "demo.yaml"
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 ACCOUNT_SID = "AC" + "1" * 32
-# A dedicated database number so a test run never flushes anything else.
+# A dedicated database number so a test run never flushes anything else; the
+# end-to-end service uses the number two below it.
 REDIS_URL = os.environ.get("CALLROUTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+E2E_REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + "/" + str(int(REDIS_URL.rsplit("/", 1)[1]) - 2)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_test_run_per_redis_database():
+    """Two test runs flushing the same Redis database would corrupt each other: wait our turn."""
+    lock_path = Path(tempfile.gettempdir()) / f"callrouter-tests-{REDIS_URL.rsplit('/', 2)[-2]}-{REDIS_URL.rsplit('/', 1)[1]}.lock"
+    with open(lock_path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"\nanother test run uses {REDIS_URL}; waiting for it", flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 class Clock:
@@ -114,3 +131,14 @@ def run_jobs(app, redis_client):
         worker.work(burst=True)
         return rt.jobs.count
     return run
+
+
+@pytest.fixture
+def staffed(seeded, clock):
+    """The demo's agents logged in but on break: queues hold callers, nobody is offered yet."""
+    from store.runtime import mirror_agents
+    rt = seeded.extensions["callrouter"]
+    mirror_agents(rt, clock.now)
+    for agent in rt.cc.agents:
+        rt.acd.set_status(agent["id"], "break", clock.now)
+    return seeded

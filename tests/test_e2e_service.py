@@ -17,12 +17,12 @@ import yaml
 
 from store.db import make_engine, make_session_factory
 from store.records import get_call_record
+from tests.conftest import E2E_REDIS_URL as REDIS_URL
 from twiliosim import CallerScript, Hangup, Press, RecordMessage, Simulator, Speak
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "e2e-auth-token-" + "x" * 16
 SID = "AC" + "e" * 32
-REDIS_URL = "redis://127.0.0.1:6379/11"
 DEMO_NUMBER = "+15005550006"
 
 
@@ -83,6 +83,11 @@ def service(tmp_path_factory):
             pytest.fail(f"service did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.2)
     svc = Service(url, database_url, log)
+    # Agents log in (on break): queues hold callers only while someone who could serve is logged in.
+    for agent in config["agents"]:
+        response = requests.post(f"{url}/api/agents/{agent['id']}/status", json={"status": "break"},
+                                 headers={"Authorization": "Bearer e2e-admin"}, timeout=5)
+        assert response.status_code == 200, response.text
     yield svc
     os.killpg(proc.pid, signal.SIGTERM)
     try:

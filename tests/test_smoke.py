@@ -1,4 +1,4 @@
-def test_demo_menu(twilio, seeded):
+def test_demo_menu(twilio, staffed):
     call = twilio.call(from_="+14155550100").dial()
     assert "Hello Dana, thanks for calling Acme." in call.says
     assert call.verbs == ["Say", "Gather", "Redirect"]

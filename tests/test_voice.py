@@ -13,6 +13,11 @@ SUNDAY = datetime(2026, 11, 22, 15, 0, tzinfo=timezone.utc)
 THANKSGIVING = datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc)
 
 
+@pytest.fixture(autouse=True)
+def _agents_logged_in(staffed):
+    """Queues hold callers only while someone who could serve them is logged in."""
+
+
 def record_of(app, sid):
     with app.extensions["callrouter"].sessions() as session:
         return get_call_record(session, sid)
@@ -160,7 +165,7 @@ def test_expired_call_restarts_and_unknown_node_restarts(twilio, app, redis_clie
 def test_status_for_an_unknown_call_is_accepted_and_ignored(twilio, app, redis_client):
     response = twilio.call().hangup()
     assert response.status_code == 204
-    assert redis_client.keys("*") == []
+    assert redis_client.keys("*:call:*") == [] and redis_client.keys("*:journey:*") == []
 
 
 @pytest.mark.parametrize("path, params", [
@@ -175,7 +180,7 @@ def test_missing_parameters_are_400(twilio, redis_client, path, params):
     response = twilio.post(path, params)
     assert response.status_code == 400
     assert "missing" in response.get_json()["error"]
-    assert redis_client.keys("*") == []
+    assert redis_client.keys("*:call:*") == [] and redis_client.keys("*:journey:*") == []
 
 
 @pytest.mark.parametrize("said", [
@@ -210,3 +215,14 @@ def test_journey_keeps_timestamps_in_order(twilio, app, clock):
     steps = journey(app, call.sid)
     assert all(s["at"] == clock.now.timestamp() for s in steps)
     assert [s["node"] for s in steps if s["event"] == "enter"] == ["welcome", "open_check", "menu", "voicemail"]
+
+
+def test_nobody_logged_in_sends_the_caller_to_the_overflow(twilio, app, clock):
+    rt = app.extensions["callrouter"]
+    for agent in rt.cc.agents:
+        rt.acd.set_status(agent["id"], "offline", clock.now)
+    call = twilio.call().dial().press("1")
+    assert call.verbs == ["Say", "Record", "Say", "Hangup"]
+    assert call.says[0].startswith("Please leave a message")
+    steps = [s for s in journey(app, call.sid) if s["event"] == "queue_result"]
+    assert steps[0]["result"] == "nobody"

@@ -132,8 +132,11 @@ class SimCall:
 
     # -- requests --------------------------------------------------------------
     def params(self, **extra) -> dict[str, str]:
+        # Requests made after a hang-up (the Record/Dial/Enqueue action Twilio still posts) carry
+        # CallStatus=completed, not the in-progress the call had until its thread finished.
+        status = "completed" if self._hangup_requested and self.status == "in-progress" else self.status
         p = {"CallSid": self.sid, "AccountSid": self.sim.account_sid, "From": self.from_, "To": self.to,
-             "Caller": self.from_, "Called": self.to, "CallStatus": self.status, "ApiVersion": "2010-04-01",
+             "Caller": self.from_, "Called": self.to, "CallStatus": status, "ApiVersion": "2010-04-01",
              "Direction": self.direction}
         if self.parent is not None:
             p["ParentCallSid"] = self.parent.sid
@@ -146,6 +149,11 @@ class SimCall:
               **extra) -> tuple[list, str] | None:
         """Fetch and parse a TwiML document; on failure try the fallback URL as Twilio does."""
         response, problem = self.sim.webhook(self, url, method, self.params(**extra))
+        # Twilio's error codes: 11205 no connection/response in time, 11200 HTTP retrieval failure,
+        # 12300 invalid Content-Type, 12100 document parse failure (all used to be 11200/11205).
+        code = "11205" if response is None else "11200"
+        if problem is not None and response is not None and 200 <= response.status_code < 300:
+            code = "12300"
         if problem is None:
             try:
                 verbs = twiml.parse(response.content)
@@ -153,14 +161,20 @@ class SimCall:
                     twiml.check_allowed(verbs, allowed, where)
                 return verbs, url
             except twiml.TwimlError as exc:
-                problem = str(exc)
-        self.log("webhook_error", url=url, reason=problem, status=getattr(response, "status_code", None))
+                problem, code = str(exc), "12100"
+        self.log("webhook_error", url=url, reason=problem, status=getattr(response, "status_code", None),
+                 code=code)
         if response is not None and response.status_code == 403:
             self.rejected_by_service = True
         if self.fallback_url and url != self.fallback_url and allowed is None:
-            code = "11200" if response is not None else "11205"
             return self.fetch(self.fallback_url, "POST", ErrorCode=code, ErrorUrl=url)
-        self.log("say", text="We are sorry, an application error has occurred. Goodbye.", twilio=True)
+        if allowed is None and not self.hung_up:
+            # Twilio answers the call to play its error message, so the call ends "completed"
+            # (it ended "no-answer" when the first document failed). A failing waitUrl or
+            # <Queue url> does not end the call (QueueResult=error, the call goes on), so no
+            # message there.
+            self.answer()
+            self.log("say", text="We are sorry, an application error has occurred. Goodbye.", twilio=True)
         return None
 
     def status_event(self, event: str, **extra) -> None:
@@ -214,7 +228,9 @@ class SimCall:
                 except twiml.TwimlError as exc:
                     self.log("webhook_error", url=None, reason=str(exc), status=None)
                     return
-            if verbs and verbs[0].tag != "Reject":
+            # Only a first-verb <Reject> keeps Twilio from answering; an empty <Response/> is answered
+            # too (it used to leave the call unanswered, ending "no-answer").
+            if not verbs or verbs[0].tag != "Reject":
                 self.answer()
             action = run_document(self, verbs, base)
 

@@ -6,6 +6,7 @@ others, and a timer ends the bridge when the answering party hangs up.
 """
 from __future__ import annotations
 
+import copy
 import threading
 import time
 
@@ -82,7 +83,7 @@ def dial(call, el, base, ctx):
         call.log("webhook_error", url=base, reason=f"unsupported <Dial> nouns {unsupported or 'none'}", status=None)
         result = {"status": "failed", "sid": None, "duration": 0, "bridged": False}
     elif targets[0][0] == "Queue":
-        result = _dial_queue(call, targets[0][1], targets[0][2], base)
+        result = _dial_queue(call, targets[0][1], targets[0][2], base, twiml.number(el, "timeout", 30))
     else:
         result = _dial_legs(call, el, targets, base)
     params = {"DialCallStatus": result["status"], "DialCallDuration": str(result["duration"]),
@@ -120,12 +121,20 @@ def _dial_legs(call, el, targets, base):
     legs = []
     for tag, target, noun in targets:
         to = f"client:{target}" if tag == "Client" else target
+        if noun.get("statusCallback"):
+            # Like every TwiML URL, a noun's statusCallback resolves against the document's URL;
+            # Simulator.new_leg used it as written, so "/leg-status" never reached the service.
+            noun = copy.copy(noun)
+            noun.set("statusCallback", twiml.resolve(base, noun.get("statusCallback")))
         child = sim.new_leg(call, to, from_=el.get("callerId") or call.from_, noun=noun)
         answer_in, busy, talk_for, party = _ring_plan(call, tag, target, noun)
         child.talk_for = talk_for
         child.set_status("ringing")
         child.status_event("ringing")
-        ring = party.ring(child.sid, call.from_, sim.elapsed()) if tag == "Client" and party is not None else None
+        # Only a registered softphone is offered the call (an unregistered one used to get a
+        # "missed" entry in its rings although Twilio never reached it).
+        ring = party.ring(child.sid, call.from_, sim.elapsed()) \
+            if tag == "Client" and party is not None and party.registered else None
         legs.append({"child": child, "answer_in": answer_in, "busy": busy, "ring": ring})
     busy_delay = 0.5
     first = min((leg["answer_in"] for leg in legs if leg["answer_in"] is not None and leg["answer_in"] <= timeout),
@@ -170,16 +179,43 @@ def _dial_legs(call, el, targets, base):
     return {"status": "completed", "sid": child.sid, "duration": duration, "bridged": True}
 
 
-def _dial_queue(call, name, noun, base):
+def _take_front(queue):
+    """The first member still waiting, taken out of the queue atomically (or None)."""
+    with queue.lock:
+        for member in list(queue.members):
+            hold = getattr(member, "hold", None)
+            if hold is not None and not hold.dequeued.is_set() and not member.hung_up:
+                queue.remove(member)
+                return member
+    return None
+
+
+def _dial_queue(call, name, noun, base, timeout):
     queue = call.sim.queue_named(name, create=False)
-    member = queue.pick(None) if queue else None
-    if member is None or getattr(member, "hold", None) is None:
-        return {"status": "no-answer", "sid": None, "duration": 0, "bridged": False}
-    queue.remove(member)
+    if queue is None:
+        # Twilio: "If the queue does not exist, Dial will post an error status to its action URL."
+        return {"status": "failed", "sid": None, "duration": 0, "bridged": False}
+    # Twilio: "If the queue is empty, Dial will wait until the next person joins the queue or until
+    # the <Dial> timeout duration is reached." (It used to answer no-answer at once.) Picking and
+    # removing under the queue's lock also keeps two agents from taking the same caller.
+    deadline = time.monotonic() + call.sim.real(timeout)
+    member = _take_front(queue)
+    while member is None:
+        remaining = (deadline - time.monotonic()) / call.sim.time_scale
+        outcome = call.wait(max(0.0, remaining), until=lambda: queue.pick(None) is not None) \
+            if remaining > 0 else "timeout"
+        if outcome in ("hangup", "interrupt"):
+            return {"status": "canceled", "sid": None, "duration": 0, "bridged": False}
+        if outcome == "timeout":
+            return {"status": "no-answer", "sid": None, "duration": 0, "bridged": False}
+        member = _take_front(queue)
+        if member is None:
+            call.wait(0.1)        # the front caller is on its way out (REST dequeue, hang-up)
     hold = member.hold
     bridge = Bridge(call.sim, member, call)
     hold.bridge = bridge
     hold.queue_url = twiml.resolve(base, noun.get("url")) if noun.get("url") else None
+    hold.queue_method = noun.get("method", "POST").upper()     # <Queue method>: it was always POST
     hold.dequeued.set()
     member.wake()
     bridge.talk(call)

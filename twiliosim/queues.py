@@ -74,6 +74,7 @@ class Hold:
         self.dequeued = threading.Event()
         self.bridge = None
         self.queue_url = None             # <Queue url>: played to this caller before the bridge
+        self.queue_method = "POST"
         self.redirect_to = None
 
     def waited(self) -> float:
@@ -136,11 +137,15 @@ def enqueue(call, el, base, ctx):
     call.log("dequeue", queue=name, result=hold.result, waited=round(hold.waited(), 2))
     if hold.result == "bridged":
         if hold.queue_url:
-            fetched = call.fetch(hold.queue_url, "POST", allowed=twiml.QUEUE_URL_VERBS, where="a <Queue> url",
-                                 QueueSid=queue.sid, QueueTime=str(int(hold.waited())),
+            fetched = call.fetch(hold.queue_url, hold.queue_method, allowed=twiml.QUEUE_URL_VERBS,
+                                 where="a <Queue> url", QueueSid=queue.sid, QueueTime=str(int(hold.waited())),
                                  DequeingCallSid=hold.bridge.other(call).sid)
-            if fetched:
-                run_document(call, *fetched)
+            # <Redirect> is allowed in that document: follow it (its result used to be dropped).
+            for _ in range(10):
+                result = run_document(call, *fetched) if fetched else None
+                if not (result and result[0] == "fetch") or call.hung_up:
+                    break
+                fetched = call.fetch(result[1], result[2], allowed=twiml.QUEUE_URL_VERBS, where="a <Queue> url")
         hold.bridge.connect()
         hold.bridge.talk(call)
     return _after(call, hold, action, method, hold.result)
@@ -155,7 +160,13 @@ def _run_hold(call, hold: Hold, verbs, base) -> str | None:
             if hold.bridge is not None:
                 return "bridged"
             # Dequeued or redirected through REST: the new TwiML is the pending action.
-            hold.redirect_to = call.take_pending() or result
+            pending = call.take_pending()
+            if pending is None and not call.hung_up:
+                # Simulator.update_call/dequeue set the flag just before the pending action: wait for
+                # it (wait() returns as soon as it is there) instead of ending the call without it.
+                call.wait(0.25 / call.sim.time_scale)     # a thread-scheduling gap: 0.25 real seconds
+                pending = call.take_pending()
+            hold.redirect_to = pending or result
             return "redirected"
         if call.hung_up:
             return "hangup"

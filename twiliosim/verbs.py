@@ -4,6 +4,8 @@ END, or the next action: ("fetch", url, method, params) or ("twiml", text).
 """
 from __future__ import annotations
 
+import time
+
 from . import twiml
 from .parties import Hangup, Press, Silence, Speak
 from .signing import new_sid
@@ -30,7 +32,14 @@ def run_document(call, verbs, base, ctx: dict | None = None):
         if handler is None:
             call.log("webhook_error", url=base, reason=f"unsupported verb <{verb.tag}>", status=None)
             return None
-        result = handler(call, verb, base, ctx)
+        try:
+            result = handler(call, verb, base, ctx)
+        except twiml.TwimlError as exc:
+            # e.g. a relative URL in inline Twiml (no document URL to resolve it against): Twilio
+            # reports an application error and the call ends. Without this the exception reached
+            # SimCall._run and showed up as a simulator crash ("simulator_error").
+            call.log("webhook_error", url=base, reason=str(exc), status=None)
+            return None
         if result is END:
             return None
         if result is not None:
@@ -84,13 +93,20 @@ def redirect(call, el, base, ctx):
 
 def hangup(call, el, base, ctx):
     call.log("hangup", by="twiml")
-    call.ended_by = call.ended_by or "twiml"
+    # Mark the call as hung up, not only stop this document: inside a waitUrl (or a Gather action
+    # fetched during hold) END merely ended the pass and the waitUrl was fetched again, forever.
+    call.hang_up("twiml")
     return END
 
 
 def reject(call, el, base, ctx):
     reason = el.get("reason", "rejected")
     call.log("reject", reason=reason)
+    if call.answered_at is not None:
+        # Only a first-verb <Reject> prevents answering; on an answered call it just ends it
+        # ("completed"), where it used to rewrite the answered call's status to busy/no-answer.
+        call.hang_up("reject")
+        return END
     call.ended_by = "reject"
     call.finish("busy" if reason == "busy" else "no-answer")
     return END
@@ -121,6 +137,11 @@ def gather(call, el, base, ctx):
         return END
     if isinstance(choice, Press) and "dtmf" not in kinds or isinstance(choice, Speak) and "speech" not in kinds:
         choice = Silence()
+    if isinstance(choice, (Press, Speak)) and choice.after > timeout:
+        # The caller starts after `timeout`: the Gather has already timed out (the sim used to wait
+        # however long the caller took). The input is spent, as the caller missed their chance.
+        call.log("input_too_late", after=choice.after, timeout=timeout)
+        choice = Silence()
     if isinstance(choice, (Press, Speak)):
         result = _after_wait(call, call.wait(choice.after, until=ctx.get("until")))
         if result is not None:
@@ -130,7 +151,9 @@ def gather(call, el, base, ctx):
         finish = el.get("finishOnKey", "#")
         if finish and any(k in digits for k in finish):
             digits = digits[:min(digits.index(k) for k in finish if k in digits)]
-        elif el.get("numDigits"):
+        # numDigits applies whether or not a finish key came later: the Gather ends at whichever
+        # comes first (it used to be ignored when the caller also pressed the finish key).
+        if el.get("numDigits"):
             digits = digits[:int(twiml.number(el, "numDigits", len(digits)))]
         call.log("input", digits=digits)
         return ("fetch", action, method, {"Digits": digits})
@@ -159,9 +182,14 @@ def record(call, el, base, ctx):
         call.log("record_silence")
         return result        # nothing recorded: Twilio goes on with the next verb
     duration = min(message.duration, max_length)
+    started = time.monotonic()
     outcome = call.wait(duration)
     if outcome == "interrupt":
         return call.take_pending()
+    if outcome == "hangup":
+        # The caller hung up part-way (hangup_after, REST): the recording holds only what was
+        # said until then, not the whole scripted message (it used to report the full length).
+        duration = min(duration, call.sim.elapsed(started))
     hung_up = outcome == "hangup" or message.hangup
     recording = call.sim.add_recording(call, duration)
     call.log("recorded", recording_sid=recording["sid"], duration=int(duration))

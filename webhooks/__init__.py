@@ -34,12 +34,13 @@ def create_app(config: dict | None = None) -> Flask:
         rt.cc, rt.calls, lookup_contact=rt.lookup_contact,
         call_ended=lambda sid, extra: rt.jobs.enqueue("ivr.records.sync_call_record", sid, extra,
                                                        job_timeout=60, result_ttl=600),
-        clock=clock)
+        clock=clock, acd=rt.acd)
 
-    from . import agents_api, api, cli, voice
+    from . import agents_api, api, calls_api, cli, voice
     app.register_blueprint(voice.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(agents_api.bp)
+    app.register_blueprint(calls_api.bp)
     cli.register(app)
 
     @app.errorhandler(HTTPException)

@@ -128,7 +128,7 @@ def set_status(agent_id):
     wanted = _json().get("status")
     if wanted not in SETTABLE:
         abort(400, f"status must be one of {', '.join(SETTABLE)}")
-    code, current, _offers = _rt().router.set_status(agent_id, wanted, _now())
+    code, current = _rt().acd.set_status(agent_id, wanted, _now())
     if code == 404:
         abort(404, f"unknown agent {agent_id!r}")
     if code == 409:

@@ -37,7 +37,8 @@ def _params(*required: str) -> Params:
     if missing:
         abort(400, f"missing Twilio parameter(s): {', '.join(missing)}")
     return Params(call_sid=_form("CallSid"), from_number=_form("From") or "", to_number=_form("To") or "",
-                  digits=_form("Digits"), speech=_form("SpeechResult"), confidence=_form("Confidence"))
+                  digits=_form("Digits"), speech=_form("SpeechResult"), confidence=_form("Confidence"),
+                  base_url=request.host_url.rstrip("/") + request.script_root)
 
 
 def _node() -> str:
@@ -86,6 +87,45 @@ def transcribed():
 @bp.post("/dialed")
 def dialed():
     return _xml(_ivr().dialed(_params("CallSid", "From", "To"), _node(), _form("DialCallStatus")))
+
+
+@bp.post("/overflow")
+def overflow():
+    return _xml(_ivr().overflow(_params("CallSid", "From", "To"), _node()))
+
+
+@bp.post("/connect")
+def connect():
+    """The caller's call, redirected here by the ACD once an agent accepted: dial the agent."""
+    p = _params("CallSid", "From", "To")
+    rid = request.args.get("rid", "")[:64]
+    call_sid, agent = current_app.extensions["callrouter"].acd.offer_target(rid)
+    state = current_app.extensions["callrouter"].calls.load(p.call_sid) or {}
+    if call_sid != p.call_sid or agent is None:
+        # A stale or foreign reservation: the caller goes back to their queue, never to an error.
+        return _xml(_ivr().requeue(p, state.get("node", "")))
+    return _xml(twiml.dial_agent(agent, action=f"agent-dialed?rid={rid}", leg_callback=f"agent-leg?rid={rid}"))
+
+
+@bp.post("/agent-dialed")
+def agent_dialed():
+    """The Dial to the agent ended: hang up after a talk, or back in line when nobody answered."""
+    p = _params("CallSid", "From", "To")
+    rt = current_app.extensions["callrouter"]
+    requeue = rt.acd.dialed(p.call_sid, _form("DialCallStatus") or "failed", _ivr().clock())
+    if requeue:
+        return _xml(_ivr().requeue(p, (rt.calls.load(p.call_sid) or {}).get("node", "")))
+    return _xml(twiml.goodbye(None, None))
+
+
+@bp.post("/agent-leg")
+def agent_leg():
+    """Status callback of the agent's <Client> leg: answered starts the talk, completed ends it."""
+    _params("CallSid", "CallStatus")        # 400 when Twilio's own parameters are missing
+    parent = _form("ParentCallSid")
+    if parent:
+        current_app.extensions["callrouter"].acd.agent_leg(parent, _form("CallStatus"), _ivr().clock())
+    return Response(status=204)
 
 
 @bp.post("/status")

@@ -1,0 +1,200 @@
+"""The ACD in the call path: callers enter queues, agents answer offers, calls
+connect through Twilio's REST API, timers fire. Each state change is one
+router script; this module does what must happen outside Redis (REST calls,
+URLs, the config) around them.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import Callable
+
+import redis
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from ivr.model import ContactCenter, Node
+from store.keys import Keys
+
+from .queueing import enqueue_fields, reqkey, requirements
+from .routing import Offer, Router
+
+log = logging.getLogger(__name__)
+REST_TIMEOUT_S = 10
+
+
+def twilio_client(account_sid: str, auth_token: str, api_url: str) -> Client:
+    """The REST client, pointed at TWILIO_API_URL (Twilio, or the simulator's stand-in)."""
+    client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=REST_TIMEOUT_S))
+    client.api.base_url = api_url.rstrip("/")
+    return client
+
+
+class AcdService:
+    def __init__(self, cc: ContactCenter, r: redis.Redis, keys: Keys, router: Router,
+                 twilio: Callable[[], Client], public_url: str | None):
+        self.cc = cc
+        self.r = r
+        self.keys = keys
+        self.router = router
+        self._twilio_factory = twilio
+        self._twilio: Client | None = None
+        self.public_url = public_url
+
+    def twilio(self) -> Client:
+        if self._twilio is None:
+            self._twilio = self._twilio_factory()
+        return self._twilio
+
+    # -- callers -------------------------------------------------------------------
+    def anyone_could_serve(self, req: dict[str, int]) -> bool:
+        """Is any logged-in agent (not offline, on shift or not) holding these skills?"""
+        if not req:
+            candidates = [x.decode() for x in self.r.smembers(self.keys.agents())]
+        else:
+            rarest = min(req, key=lambda s: self.r.zcard(self.keys.skill(s)))
+            candidates = [x.decode() for x in self.r.zrangebyscore(self.keys.skill(rarest), req[rarest], "+inf")]
+        for agent in candidates:
+            state = self.r.hmget(self.keys.agent(agent), "status", "skills")
+            if state[0] in (None, b"offline"):
+                continue
+            skills = json.loads(state[1] or b"{}")
+            if all(skills.get(s, 0) >= level for s, level in req.items()):
+                return True
+        return False
+
+    def enqueue(self, call_sid: str, node: Node, from_number: str, now: datetime) -> bool:
+        """Put the caller in line and route; False when nobody who could serve is logged in."""
+        if self._field(call_sid, "acd") == "waiting":
+            return True                   # back from a failed connect: already in its place
+        queue = self.cc.queues[node.queue]
+        if not self.anyone_could_serve(requirements(queue, node)):
+            return False
+        fields, timers = enqueue_fields(queue, node, from_number, now, call_sid=call_sid)
+        fields["node"] = node.name
+        self.after(self.router.enqueue(call_sid, fields, timers, now), now)
+        return True
+
+    def caller_gone(self, call_sid: str, now: datetime) -> None:
+        self.after(self.router.call_gone(call_sid, now)[1], now)
+
+    # -- agents --------------------------------------------------------------------
+    def set_status(self, agent_id: str, status: str, now: datetime) -> tuple[int, str]:
+        code, current, offers = self.router.set_status(agent_id, status, now)
+        self.after(offers, now)
+        return code, current
+
+    def accept(self, reservation_id: str, agent_id: str, now: datetime) -> tuple[int, str]:
+        """(HTTP status, message). On accept the caller's live call is sent to dial the agent."""
+        won, call_sid, _ = self.router.answer(reservation_id, "accept", now, agent_id)
+        if not won:
+            return 409, "the offer is gone"
+        url = self.url_for(call_sid, f"/voice/connect?rid={reservation_id}")
+        try:
+            self.twilio().calls(call_sid).update(url=url, method="POST")
+        except TwilioRestException as exc:
+            if 400 <= exc.status < 500:
+                # Twilio says the call is over: the caller is gone, the agent is free at once.
+                log.info("call %s ended before it could be connected: %s", call_sid, exc.msg)
+                self.caller_gone(call_sid, now)
+                return 409, "the caller hung up"
+            return self._connect_failed(call_sid, now, f"Twilio answered {exc.status}")
+        except (TwilioException, OSError) as exc:
+            return self._connect_failed(call_sid, now, type(exc).__name__)
+        return 200, "accepted"
+
+    def _connect_failed(self, call_sid: str, now: datetime, why: str) -> tuple[int, str]:
+        log.warning("could not redirect %s to its agent (%s); back in line", call_sid, why)
+        self.after(self.router.dial_failed(call_sid, now)[1], now)
+        return 502, f"could not reach Twilio to connect the call ({why}); the caller keeps their place"
+
+    def reject(self, reservation_id: str, agent_id: str, now: datetime) -> bool:
+        won, _, offers = self.router.answer(reservation_id, "reject", now, agent_id)
+        self.after(offers, now)
+        return won
+
+    def end_wrapup(self, agent_id: str, call_sid: str, now: datetime) -> str | None:
+        status, offers = self.router.end_wrapup(agent_id, call_sid, now)
+        self.after(offers, now)
+        return status
+
+    # -- the agent's leg ------------------------------------------------------------
+    def offer_target(self, reservation_id: str) -> tuple[str | None, str | None]:
+        """(call sid, agent id) of an accepted offer, for the TwiML that dials the agent."""
+        raw = self.r.hmget(self.keys.prefix + f"offer:{reservation_id}", "call", "agent", "state")
+        if raw[2] != b"accepted":
+            return None, None
+        return raw[0].decode(), raw[1].decode()
+
+    def agent_leg(self, call_sid: str, leg_status: str, now: datetime) -> None:
+        if leg_status == "in-progress":
+            self.router.connected(call_sid, now)
+        elif leg_status == "completed":
+            self.router.talk_ended(call_sid, now)
+
+    def dialed(self, call_sid: str, dial_status: str, now: datetime) -> bool:
+        """The Dial to the agent ended; True when the caller must queue again (no answer)."""
+        if dial_status in ("completed", "answered"):
+            self.router.talk_ended(call_sid, now)
+            return False
+        ok, offers = self.router.dial_failed(call_sid, now)
+        self.after(offers, now)
+        return ok
+
+    # -- timers --------------------------------------------------------------------
+    def tick(self, now: datetime) -> int:
+        """Handle every due timer; safe to run from several workers (each claimed once)."""
+        due = self.router.claim_timers(now)
+        for member in due:
+            try:
+                self._fire(member, now)
+            except Exception:  # noqa: BLE001 - one bad timer must not stop the others
+                log.exception("timer %s failed", member)
+        return len(due)
+
+    def _fire(self, member: str, now: datetime) -> None:
+        kind, _, rest = member.partition(":")
+        if kind == "offer":
+            self.after(self.router.answer(rest, "timeout", now)[2], now)
+        elif kind == "wrapup":
+            agent, _, sid = rest.partition(":")
+            self.end_wrapup(agent, sid, now)
+        elif kind == "escalate":
+            sid, _, step = rest.rpartition(":")
+            queue = self.cc.queues.get(self._field(sid, "queue") or "")
+            if queue and int(step) < len(queue.escalate):
+                req = requirements(queue, skills=queue.escalate[int(step)].skills)
+                self.after(self.router.escalate(sid, req, reqkey(req), now), now)
+        elif kind == "maxwait":
+            self.overflow(rest, now)
+        elif kind == "preferred":
+            self.after(self.router.reroute(now, calls=[rest]), now)
+
+    def overflow(self, call_sid: str, now: datetime) -> None:
+        """Send a waiting caller to the queue's overflow node (max wait passed)."""
+        if not self.router.leave_queue(call_sid, "overflowed", now):
+            return
+        node = self._field(call_sid, "node")
+        try:
+            self.twilio().calls(call_sid).update(url=self.url_for(call_sid, f"/voice/overflow?node={node}"),
+                                                 method="POST")
+        except (TwilioException, OSError) as exc:
+            log.warning("could not send %s to overflow: %s", call_sid, exc)
+
+    # -- helpers -------------------------------------------------------------------
+    def after(self, offers: list[Offer], now: datetime) -> None:
+        """Offers are published to the agents by the scripts; auto-accepting agents take them here."""
+        for offer in offers:
+            if self.r.hget(self.keys.agent(offer.agent_id), "auto_accept") == b"1":
+                self.accept(offer.reservation_id, offer.agent_id, now)
+
+    def _field(self, call_sid: str, name: str) -> str | None:
+        value = self.r.hget(self.keys.call(call_sid), name)
+        return value.decode() if value else None
+
+    def url_for(self, call_sid: str, path: str) -> str:
+        """Absolute URL for REST updates: PUBLIC_URL, or the base Twilio reached us at."""
+        base = self.public_url or self._field(call_sid, "base_url") or "http://127.0.0.1:8000"
+        return base.rstrip("/") + path
