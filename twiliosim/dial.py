@@ -6,7 +6,6 @@ others, and a timer ends the bridge when the answering party hangs up.
 """
 from __future__ import annotations
 
-import copy
 import threading
 import time
 
@@ -121,12 +120,7 @@ def _dial_legs(call, el, targets, base):
     legs = []
     for tag, target, noun in targets:
         to = f"client:{target}" if tag == "Client" else target
-        if noun.get("statusCallback"):
-            # Like every TwiML URL, a noun's statusCallback resolves against the document's URL;
-            # Simulator.new_leg used it as written, so "/leg-status" never reached the service.
-            noun = copy.copy(noun)
-            noun.set("statusCallback", twiml.resolve(base, noun.get("statusCallback")))
-        child = sim.new_leg(call, to, from_=el.get("callerId") or call.from_, noun=noun)
+        child = sim.new_leg(call, to, from_=el.get("callerId") or call.from_, noun=noun, base=base)
         answer_in, busy, talk_for, party = _ring_plan(call, tag, target, noun)
         child.talk_for = talk_for
         child.set_status("ringing")

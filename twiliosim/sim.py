@@ -20,7 +20,7 @@ from .call import CallEnded, SimCall
 from .parties import CallerScript, Phone, Softphone
 from .queues import SimQueue
 from .signing import new_sid, signature
-from .twiml import TWIML_TYPES
+from .twiml import TWIML_TYPES, resolve
 
 
 class Simulator:
@@ -143,9 +143,11 @@ class Simulator:
         call.status_event("ringing")
         return call.start(("fetch", cfg["voice_url"], cfg["method"], {}))
 
-    def new_leg(self, parent: SimCall, to: str, from_: str, noun) -> SimCall:
+    def new_leg(self, parent: SimCall, to: str, from_: str, noun, base: str | None = None) -> SimCall:
+        """A child leg of <Dial>; the noun's statusCallback resolves against the document's URL."""
         events = tuple((noun.get("statusCallbackEvent") or "completed").replace(",", " ").split())
-        leg = SimCall(self, from_, to, "outbound-dial", parent=parent, status_callback=noun.get("statusCallback"),
+        callback = resolve(base, noun.get("statusCallback")) if noun.get("statusCallback") else None
+        leg = SimCall(self, from_, to, "outbound-dial", parent=parent, status_callback=callback,
                       status_events=events)
         self._register(leg)
         leg.set_status("initiated")
@@ -202,10 +204,11 @@ class Simulator:
             call.hang_up("api")
             return call
         if url or twiml:
+            call.log("api_redirect", url=url, twiml=bool(twiml))
+            # The new TwiML is pending before the hold learns it is over, so it is never missed.
+            call.redirect(("fetch", url, method.upper(), {}) if url else ("twiml", twiml))
             if call.queue is not None and getattr(call, "hold", None) is not None:
                 call.hold.dequeued.set()
-            call.log("api_redirect", url=url, twiml=bool(twiml))
-            call.redirect(("fetch", url, method.upper(), {}) if url else ("twiml", twiml))
         return call
 
     def dequeue(self, queue_sid: str, call_sid: str, url: str, method: str = "POST") -> SimCall | None:
@@ -215,9 +218,9 @@ class Simulator:
         if member is None or member.ended:
             return None
         member.log("api_dequeue", url=url)
+        member.redirect(("fetch", url, method.upper(), {}))
         if getattr(member, "hold", None) is not None:
             member.hold.dequeued.set()
-        member.redirect(("fetch", url, method.upper(), {}))
         return member
 
     def call_finished(self, call: SimCall) -> None:
