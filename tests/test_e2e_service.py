@@ -19,6 +19,7 @@ from store.db import make_engine, make_session_factory
 from store.records import get_call_record
 from tests.conftest import E2E_REDIS_URL as REDIS_URL
 from twiliosim import CallerScript, Hangup, Press, RecordMessage, Simulator, Speak
+from twiliosim.rest import RestServer
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "e2e-auth-token-" + "x" * 16
@@ -53,7 +54,17 @@ class Service:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory):
+def sim():
+    """Twilio for this module: the simulator and its REST API stand-in (TWILIO_API_URL)."""
+    simulator = Simulator(SID, TOKEN, time_scale=0.02, transcription_delay=1)
+    with RestServer(simulator) as rest:
+        simulator.rest_url = rest.url
+        yield simulator
+    simulator.shutdown()
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory, sim):
     tmp = tmp_path_factory.mktemp("e2e")
     config = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
     # Open around the clock, so the test does not depend on when it runs.
@@ -65,7 +76,7 @@ def service(tmp_path_factory):
     env = {**os.environ, "PORT": str(port), "REDIS_URL": REDIS_URL, "DATABASE_URL": database_url,
            "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN, "CALLROUTER_CONFIG": str(tmp / "config.yaml"),
            "CALLROUTER_INSTANCE": str(tmp / "instance"), "ADMIN_TOKEN": "e2e-admin", "SECRET_KEY": "e2e",
-           "WEB_CONCURRENCY": "2", "TWILIO_API_URL": "http://127.0.0.1:9"}
+           "WEB_CONCURRENCY": "2", "TWILIO_API_URL": sim.rest_url}
     log = tmp / "service.log"
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "webhooks.serve"], cwd=REPO, env=env, stdout=out,
@@ -83,6 +94,8 @@ def service(tmp_path_factory):
             pytest.fail(f"service did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.2)
     svc = Service(url, database_url, log)
+    sim.number(DEMO_NUMBER, f"{url}/voice/incoming", status_callback=f"{url}/voice/status",
+               fallback_url=f"{url}/voice/fallback")
     # Agents log in (on break): queues hold callers only while someone who could serve is logged in.
     for agent in config["agents"]:
         response = requests.post(f"{url}/api/agents/{agent['id']}/status", json={"status": "break"},
@@ -96,15 +109,6 @@ def service(tmp_path_factory):
         os.killpg(proc.pid, signal.SIGKILL)
     svc.engine.dispose()
     redis_lib.Redis.from_url(REDIS_URL).flushdb()
-
-
-@pytest.fixture
-def sim(service):
-    simulator = Simulator(SID, TOKEN, time_scale=0.02, transcription_delay=1)
-    simulator.number(DEMO_NUMBER, f"{service.url}/voice/incoming", status_callback=f"{service.url}/voice/status",
-                     fallback_url=f"{service.url}/voice/fallback")
-    yield simulator
-    simulator.shutdown()
 
 
 def run(call, timeout=30):
@@ -152,7 +156,7 @@ def test_voicemail_with_transcription(service, sim):
     assert call.events("recorded")
     rec = service.record(call.sid, until=lambda r: r.voicemail_transcript is not None)
     assert rec.outcome == "voicemail" and rec.voicemail_transcript == message.text
-    assert rec.recording_url.startswith("https://api.twilio.com/2010-04-01/Accounts/")
+    assert rec.recording_url.startswith(f"{sim.rest_url}/2010-04-01/Accounts/{SID}/Recordings/RE")
 
 
 def test_a_simulator_with_the_wrong_token_is_rejected(service):
@@ -180,3 +184,101 @@ def test_cli_prints_the_transcript_and_reports_a_forged_signature(service):
     forged = subprocess.run(base + ["--auth-token", "wrong"], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert forged.returncode == 3
     assert "rejected the request signature (403)" in forged.stderr
+
+
+class EventStream:
+    """An agent's SSE stream read in a thread, as the browser console reads it."""
+
+    def __init__(self, url: str, token: str):
+        import queue
+        import threading
+        self.events: "queue.Queue[tuple[str, dict]]" = queue.Queue()
+        self.response = requests.get(url, headers={"Authorization": f"Bearer {token}"}, stream=True, timeout=60)
+        assert self.response.status_code == 200, self.response.text
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        import json
+        kind = None
+        try:
+            for line in self.response.iter_lines(decode_unicode=True):
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: ") and kind:
+                    self.events.put((kind, json.loads(line[6:])))
+        except (requests.RequestException, AttributeError):
+            pass
+
+    def next(self, kind: str, timeout: float = 15) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                got, data = self.events.get(timeout=max(0.05, deadline - time.monotonic()))
+            except Exception:  # noqa: BLE001 - queue.Empty
+                break
+            if got == kind:
+                return data
+        pytest.fail(f"no {kind!r} event within {timeout} s")
+
+    def close(self):
+        self.response.close()
+
+
+def test_an_agent_takes_the_call_through_their_softphone_and_wraps_up(service, sim):
+    admin = {"Authorization": "Bearer e2e-admin"}
+    token = requests.post(f"{service.url}/api/agents/bob/credentials", headers=admin, timeout=5).json()["token"]
+    bob = {"Authorization": f"Bearer {token}"}
+    sim.softphone("bob", answer_after=1, talk_for=None)
+    stream = EventStream(f"{service.url}/api/agents/bob/events", token)
+    try:
+        assert stream.next("status")["status"] == "break"
+        assert requests.post(f"{service.url}/api/agents/bob/status", json={"status": "available"},
+                             headers=bob, timeout=5).json() == {"status": "available"}
+        call = sim.dial(DEMO_NUMBER, "+14155550100", CallerScript(inputs=[Press("2")], patience=3000, talk_for=40))
+        offer = stream.next("offer")
+        assert offer["call_sid"] == call.sid and offer["queue"] == "tech"
+        assert offer["screenpop"]["contact"]["name"] == "Dana Reyes"
+        assert offer["screenpop"]["caller"]["national"] == "(415) 555-0100"
+        assert "Pressed 2 (tech_q)" in offer["screenpop"]["journey"]
+        accepted = requests.post(f"{service.url}/api/reservations/{offer['reservation_id']}/accept",
+                                 headers=bob, timeout=10)
+        assert accepted.status_code == 200, accepted.text
+        assert stream.next("connected")["call_sid"] == call.sid
+        assert stream.next("ended")["call_sid"] == call.sid
+        run(call)
+        # the REST redirect may reach the caller in the queue or still hearing "Connecting you…"
+        assert call.events("api_redirect")[0]["url"].endswith(f"/voice/connect?rid={offer['reservation_id']}")
+        assert [e for e in call.events("bridged")][0]["to"] == "client:bob"
+        assert sim.softphones["bob"].rings[-1]["outcome"] == "answered"
+        wrap = requests.post(f"{service.url}/api/calls/{call.sid}/wrapup",
+                             json={"disposition": "resolved", "notes": "Reset the router <b>twice</b>"},
+                             headers=bob, timeout=5)
+        assert wrap.status_code == 200 and wrap.json()["status"] == "available", wrap.text
+        rec = service.record(call.sid, until=lambda r: r.disposition is not None)
+        assert rec.outcome == "answered" and rec.agent_id == "bob" and rec.queue == "tech"
+        assert rec.notes == "Reset the router <b>twice</b>" and rec.disposition == "resolved"
+    finally:
+        requests.post(f"{service.url}/api/agents/bob/status", json={"status": "break"}, headers=admin, timeout=5)
+        stream.close()
+
+
+def test_an_offer_nobody_answers_times_out_and_the_caller_keeps_waiting(service, sim):
+    admin = {"Authorization": "Bearer e2e-admin"}
+    token = requests.post(f"{service.url}/api/agents/chen/credentials", headers=admin, timeout=5).json()["token"]
+    chen = {"Authorization": f"Bearer {token}"}
+    stream = EventStream(f"{service.url}/api/agents/chen/events", token)
+    try:
+        requests.post(f"{service.url}/api/agents/chen/status", json={"status": "available"}, headers=chen, timeout=5)
+        call = sim.dial(DEMO_NUMBER, "+12125550199", CallerScript(inputs=[Press("3")], patience=2000))
+        offer = stream.next("offer")
+        assert offer["queue"] == "sales"
+        # nobody accepts: the worker's ticker withdraws the offer after offer_timeout_s (15 s)
+        canceled = stream.next("offer_canceled", timeout=25)
+        assert canceled["reservation_id"] == offer["reservation_id"] and canceled["reason"] == "timeout"
+        assert not call.ended
+        call.hang_up()
+        run(call)
+        assert service.record(call.sid).outcome == "abandoned"
+    finally:
+        requests.post(f"{service.url}/api/agents/chen/status", json={"status": "break"}, headers=admin, timeout=5)
+        stream.close()

@@ -547,15 +547,16 @@ def test_rest_update_interrupts_a_queued_call(sim, server):
     assert sim.queue_named("support", create=False).members == []
 
 
-def test_rest_update_racing_the_dequeue_flag(sim, server):
-    """Simulator.update_call/dequeue set hold.dequeued a moment before the new TwiML is pending:
-    the queued call must wait for it rather than end (the gap is widened here)."""
+def test_rest_update_leaves_the_queue_at_once(sim, server):
+    """Simulator.update_call/dequeue make the new TwiML pending before they end the hold, so the
+    caller leaves hold music at once, whichever verb was playing."""
     call = _park(sim, server, wait_twiml=R('<Say>hold on</Say><Pause length="100"/>'))
-    call.hold.dequeued.set()
-    time.sleep(0.05)
+    started = time.monotonic()
     call.redirect(("twiml", R("<Say>picked up</Say>")))
+    call.hold.dequeued.set()
     assert call.join(JOIN)
     assert call.said()[-1] == "picked up"
+    assert time.monotonic() - started < 1.0
     assert server.to("/queued")[0]["form"]["QueueResult"] == "redirected"
 
 

@@ -74,8 +74,18 @@ class SimCall:
         return self.status in TERMINAL
 
     def join(self, timeout: float | None = None) -> bool:
-        if self._thread:
-            self._thread.join(timeout)
+        """Wait (real seconds) for the call to end; True if it did. Works before a REST-created
+        call is answered too (its thread starts only then)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.ended:
+            if self._thread is not None and self._thread.is_alive():
+                self._thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            elif deadline is not None and time.monotonic() >= deadline:
+                break
+            else:
+                time.sleep(0.01)
+            if deadline is not None and time.monotonic() >= deadline:
+                break
         return self.ended
 
     # -- control from outside (REST, other legs, the caller) ----------------------------

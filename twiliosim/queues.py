@@ -159,14 +159,9 @@ def _run_hold(call, hold: Hold, verbs, base) -> str | None:
         if hold.dequeued.is_set():
             if hold.bridge is not None:
                 return "bridged"
-            # Dequeued or redirected through REST: the new TwiML is the pending action.
-            pending = call.take_pending()
-            if pending is None and not call.hung_up:
-                # Simulator.update_call/dequeue set the flag just before the pending action: wait for
-                # it (wait() returns as soon as it is there) instead of ending the call without it.
-                call.wait(0.25 / call.sim.time_scale)     # a thread-scheduling gap: 0.25 real seconds
-                pending = call.take_pending()
-            hold.redirect_to = pending or result
+            # Dequeued or redirected through REST: the new TwiML is the pending action, set before
+            # the flag (Simulator.update_call/dequeue); a verb's wait may already have taken it.
+            hold.redirect_to = call.take_pending() or result
             return "redirected"
         if call.hung_up:
             return "hangup"

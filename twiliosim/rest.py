@@ -48,7 +48,7 @@ MAX_QUEUE_SIZE = 5000          # Twilio's ceiling for a queue's MaxSize
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 
-__all__ = ["make_app", "RestServer", "redirecting_http_client", "API_VERSION"]
+__all__ = ["API_VERSION", "RestServer", "make_app", "redirecting_http_client"]
 
 
 # -- errors ------------------------------------------------------------------------------
@@ -233,7 +233,7 @@ def make_app(sim: Simulator) -> Flask:
         answered, finished = call.answered_at, call.ended_at
         duration = None
         if ended:
-            duration = str(int(round(sim.elapsed(answered, finished)))) if answered and finished else "0"
+            duration = str(round(sim.elapsed(answered, finished))) if answered and finished else "0"
         updated = max(x for x in (call.created, answered, finished) if x is not None)
         uri = account_uri(f"Calls/{call.sid}.json")
         stem = uri[:-len(".json")]

@@ -37,6 +37,8 @@ def create_app(config: dict | None = None) -> Flask:
         clock=clock, acd=rt.acd)
 
     from . import agents_api, api, calls_api, cli, voice
+    from .streams import EventHub
+    app.extensions["callrouter_hub"] = EventHub(rt.redis, rt.keys.prefix + "agent-events:*")
     app.register_blueprint(voice.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(agents_api.bp)

@@ -2,9 +2,11 @@
 an agent (or the admin) logs in and out with POST /api/agents/<id>/status."""
 from __future__ import annotations
 
+import json
+import queue
 from datetime import datetime, timezone
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy.exc import IntegrityError
 from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import VoiceGrant
@@ -13,10 +15,12 @@ from acd.agents import SETTABLE
 from acd.shifts import on_shift
 from ivr.checker import Checker
 from ivr.config import check_agent
+from screenpop import pop
 from store import agents as agent_store
 from store.models import Agent
 
 from .auth import require_admin, require_agent_or_admin
+from .streams import KEEPALIVE_S, sse
 
 bp = Blueprint("agents_api", __name__, url_prefix="/api")
 
@@ -158,3 +162,46 @@ def softphone_token(agent_id):
                         identity=agent_id, ttl=3600)
     token.add_grant(VoiceGrant(outgoing_application_sid=settings.twilio_twiml_app_sid, incoming_allow=True))
     return jsonify(identity=agent_id, token=token.to_jwt())
+
+
+@bp.get("/agents/<agent_id>/events")
+def agent_events(agent_id):
+    """Server-Sent Events: status, offer (with the screen pop), offer_canceled, connected, ended."""
+    require_agent_or_admin(agent_id)
+    rt = _rt()
+    hub = current_app.extensions["callrouter_hub"]
+    channel = rt.keys.agent_channel(agent_id)
+    events = hub.subscribe(channel)             # before reading the state: nothing falls in between
+    live = rt.agents.get(agent_id)
+    if live is None:
+        hub.unsubscribe(channel, events)
+        abort(404, f"unknown agent {agent_id!r}")
+
+    clock = current_app.extensions["callrouter_ivr"].clock    # the generator outlives the request context
+
+    def offer_payload(payload: dict) -> dict:
+        sid = payload.get("call_sid", "")
+        return {**payload, "screenpop": pop.build(rt.calls.load(sid) or {}, rt.calls.journey(sid), clock())}
+
+    def stream():
+        try:
+            yield sse("status", {"status": live.get("status"), "since": float(live.get("since") or 0)})
+            offer = rt.redis.hgetall(rt.keys.prefix + f"offer:{live.get('offer', '')}")
+            if live.get("status") == "reserved" and offer.get(b"state") == b"pending":
+                yield sse("offer", offer_payload({
+                    "event": "offer", "reservation_id": live["offer"], "call_sid": offer[b"call"].decode(),
+                    "queue": offer[b"queue"].decode(), "expires_at": float(offer[b"deadline"])}))
+            while True:
+                try:
+                    data = events.get(timeout=KEEPALIVE_S)
+                except queue.Empty:
+                    yield ": keep-alive\n\n"
+                    continue
+                payload = json.loads(data)
+                kind = payload.get("event", "message")
+                yield sse(kind, offer_payload(payload) if kind == "offer" else payload)
+        finally:
+            hub.unsubscribe(channel, events)
+
+    return Response(stream(), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

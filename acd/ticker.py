@@ -1,0 +1,38 @@
+"""The ACD's clock: an RQ worker that also fires due timers (offer timeouts,
+wrap-up ends, escalations, max waits, preferred-agent waits) every quarter
+second. Several workers may run: each timer is claimed by exactly one.
+
+Procfile: `rq worker -w acd.ticker.TickingWorker callrouter`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timezone
+
+from rq import Worker
+
+from store import runtime
+
+log = logging.getLogger(__name__)
+TICK_S = 0.25
+
+
+def tick_forever(stop: threading.Event, interval: float = TICK_S) -> None:
+    rt = runtime.current()
+    while not stop.wait(interval):
+        try:
+            rt.acd.tick(datetime.now(timezone.utc))
+        except Exception:  # noqa: BLE001 - Redis may blink; the next tick tries again
+            log.exception("ACD tick failed")
+
+
+class TickingWorker(Worker):
+    def work(self, *args, **kwargs):
+        stop = threading.Event()
+        ticker = threading.Thread(target=tick_forever, args=(stop,), name="acd-ticker", daemon=True)
+        ticker.start()
+        try:
+            return super().work(*args, **kwargs)
+        finally:
+            stop.set()
