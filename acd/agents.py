@@ -29,7 +29,8 @@ class AgentStates:
     def sync(self, agent: dict, now: datetime) -> str:
         """Mirror one agent ({id, name, skills, timezone, schedule}); returns its status."""
         profile = {"name": agent["name"], "timezone": agent["timezone"], "country": country_of(agent["timezone"]),
-                   "skills": agent.get("skills") or {}}
+                   "skills": agent.get("skills") or {},
+                   "schedule": json.dumps(agent.get("schedule") or {}, sort_keys=True)}
         shift = on_shift(agent.get("schedule"), agent["timezone"], now)
         status = self._sync(keys=[self.keys.agent(agent["id"]), self.keys.agents(), self.keys.idle()],
                             args=[agent["id"], now.timestamp(), "1" if shift else "0", self.keys.prefix,
@@ -53,3 +54,13 @@ class AgentStates:
                 pipe.hgetall(self.keys.agent(agent_id))
             rows = pipe.execute()
         return {agent_id: {k.decode(): v.decode() for k, v in row.items()} for agent_id, row in zip(ids, rows) if row}
+
+    def shifts(self) -> dict[str, tuple[str, dict | None, bool]]:
+        """agent id -> (time zone, weekly schedule, on shift as last recorded)."""
+        ids = sorted(x.decode() for x in self.r.smembers(self.keys.agents()))
+        with self.r.pipeline(transaction=False) as pipe:
+            for agent_id in ids:
+                pipe.hmget(self.keys.agent(agent_id), "timezone", "schedule", "on_shift")
+            rows = pipe.execute()
+        return {agent_id: (tz.decode(), json.loads(schedule or b"{}") or None, on == b"1")
+                for agent_id, (tz, schedule, on) in zip(ids, rows) if tz}

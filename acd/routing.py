@@ -82,3 +82,7 @@ class Router:
 
     def claim_timers(self, now: datetime, limit: int = 500) -> list[str]:
         return [_text(x) for x in self.scripts.run("claim_timers", now, limit)]
+
+    def shift_change(self, agent_id: str, on_shift: bool, now: datetime) -> tuple[bool, list[Offer]]:
+        result = self.scripts.run("shift_change", now, agent_id, "1" if on_shift else "0")
+        return int(result[0]) == 1, _offers(result[1:])

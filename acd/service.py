@@ -18,8 +18,10 @@ from twilio.rest import Client
 from ivr.model import ContactCenter, Node
 from store.keys import Keys
 
+from .agents import AgentStates
 from .queueing import enqueue_fields, reqkey, requirements
 from .routing import Offer, Router
+from .shifts import on_shift
 
 log = logging.getLogger(__name__)
 REST_TIMEOUT_S = 10
@@ -36,6 +38,7 @@ class AcdService:
     def __init__(self, cc: ContactCenter, r: redis.Redis, keys: Keys, router: Router,
                  twilio: Callable[[], Client], public_url: str | None):
         self.cc = cc
+        self.agents = AgentStates(r, keys)
         self.r = r
         self.keys = keys
         self.router = router
@@ -153,6 +156,17 @@ class AcdService:
             except Exception:  # noqa: BLE001 - one bad timer must not stop the others
                 log.exception("timer %s failed", member)
         return len(due)
+
+    def refresh_shifts(self, now: datetime) -> int:
+        """Agents whose shift started or ended since the last look join or leave routing."""
+        changed = 0
+        for agent_id, (tz, schedule, was_on) in self.agents.shifts().items():
+            is_on = on_shift(schedule, tz, now)
+            if is_on != was_on:
+                done, offers = self.router.shift_change(agent_id, is_on, now)
+                changed += done
+                self.after(offers, now)
+        return changed
 
     def _fire(self, member: str, now: datetime) -> None:
         kind, _, rest = member.partition(":")

@@ -18,11 +18,19 @@ log = logging.getLogger(__name__)
 TICK_S = 0.25
 
 
+SHIFT_CHECK_S = 1.0
+
+
 def tick_forever(stop: threading.Event, interval: float = TICK_S) -> None:
     rt = runtime.current()
+    last_shift_check = 0.0
     while not stop.wait(interval):
+        now = datetime.now(timezone.utc)
         try:
-            rt.acd.tick(datetime.now(timezone.utc))
+            rt.acd.tick(now)
+            if now.timestamp() - last_shift_check >= SHIFT_CHECK_S:
+                last_shift_check = now.timestamp()
+                rt.acd.refresh_shifts(now)
         except Exception:  # noqa: BLE001 - Redis may blink; the next tick tries again
             log.exception("ACD tick failed")
 

@@ -222,3 +222,19 @@ def test_timers_are_claimed_once(floor):
     due = floor.tick(15)
     assert floor.router.claim_timers(due) == [f"offer:{offers[0].reservation_id}"]
     assert floor.router.claim_timers(due) == []
+
+
+def test_a_shift_start_routes_the_agent_and_its_end_stops_offers(floor, redis_client):
+    from acd.service import AcdService
+    acd = AcdService(None, redis_client, floor.keys, floor.router, twilio=lambda: None, public_url=None)
+    # Monday 15:00 UTC is 10:00 in New York: before Ana's 11:00 start
+    floor.agent("ana", {"billing": 1}, timezone="America/New_York", schedule={"mon-fri": "11:00-12:00"})
+    sid, offers = floor.call(queue())
+    assert offers == [] and floor.status("ana") == "available"
+    assert acd.refresh_shifts(floor.tick(3600)) == 1                   # 11:00: on shift, offered at once
+    assert floor.status("ana") == "reserved" and floor.acd(sid) == "offered"
+    floor.router.answer(redis_client.hget(floor.keys.agent("ana"), "offer").decode(), "reject", floor.now)
+    assert acd.refresh_shifts(floor.tick(3600)) == 1                   # 12:00: off shift
+    assert redis_client.zscore(floor.keys.idle(), "ana") is None
+    floor.call(queue())
+    assert floor.status("ana") == "available"
