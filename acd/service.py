@@ -21,6 +21,7 @@ from store.keys import Keys
 from .agents import AgentStates
 from .queueing import enqueue_fields, reqkey, requirements
 from .routing import Offer, Router
+from .scripts import buckets
 from .shifts import on_shift
 
 log = logging.getLogger(__name__)
@@ -75,13 +76,41 @@ class AcdService:
         queue = self.cc.queues[node.queue]
         if not self.anyone_could_serve(requirements(queue, node)):
             return False
-        fields, timers = enqueue_fields(queue, node, from_number, now, call_sid=call_sid)
+        previous = self.r.get(self.keys.prefix + f"last-agent:{from_number}") if queue.preferred_agent_wait_s else None
+        fields, timers = enqueue_fields(queue, node, from_number, now, call_sid=call_sid,
+                                        preferred_agent=previous.decode() if previous else None)
         fields["node"] = node.name
         self.after(self.router.enqueue(call_sid, fields, timers, now), now)
         return True
 
     def caller_gone(self, call_sid: str, now: datetime) -> None:
         self.after(self.router.call_gone(call_sid, now)[1], now)
+
+    def place_in_line(self, call_sid: str, queue, now: datetime) -> tuple[int, float] | None:
+        """(position, estimated wait in s) of a waiting caller: the ACD's order, not Twilio's.
+
+        The estimate is the work ahead (position x average handle time) shared by the agents
+        staffing the queue; before any call today, a 3-minute handle time is assumed."""
+        rank = self.r.zrank(self.keys.prefix + f"queue:{queue.name}", call_sid)
+        if rank is None:
+            return None
+        position = rank + 1
+        day = buckets(now, self.cc.timezone).split("|")[0]
+        stats = {k.decode(): float(v) for k, v in
+                 self.r.hgetall(self.keys.prefix + f"stats:queue:{queue.name}:{day}").items()}
+        answered = stats.get("answered", 0)
+        handle = (stats.get("talk_s", 0) + stats.get("wrap_s", 0)) / answered if answered else 180.0
+        staffed = self.staffed(requirements(queue))
+        return position, position * handle / max(1, staffed)
+
+    def staffed(self, req: dict[str, int]) -> int:
+        """Agents working (available, reserved, busy, wrap-up) who hold these skills."""
+        count = 0
+        for agent, state in self.agents.all().items():
+            if state.get("status") in ("available", "reserved", "busy", "wrapup"):
+                skills = json.loads(state.get("skills") or "{}")
+                count += all(skills.get(s, 0) >= level for s, level in req.items())
+        return count
 
     # -- agents --------------------------------------------------------------------
     def set_status(self, agent_id: str, status: str, now: datetime) -> tuple[int, str]:

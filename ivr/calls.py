@@ -97,7 +97,11 @@ class IvrCalls:
             target = next((n for n in flow.nodes.values() if n.kind == "queue"), None)
         if target is None:
             return twiml.empty()
-        return twiml.hold(target, self.cc.queues[target.queue], int(position) if position and position.isdigit() else None)
+        queue = self.cc.queues[target.queue]
+        place = self.acd.place_in_line(p.call_sid, queue, self.clock()) if self.acd is not None else None
+        if place is not None:
+            return twiml.hold(target, queue, *place)
+        return twiml.hold(target, queue, int(position) if position and position.isdigit() else None)
 
     def transcribed(self, p: Params, node: str, text: str | None, status: str | None) -> str:
         """Transcriptions arrive after the call has ended; keep them and rewrite the record."""

@@ -49,11 +49,22 @@ def enqueue(resp: VoiceResponse, node: Node) -> None:
                  action=url("queued", node.name), method="POST")
 
 
-def hold(node: Node, queue: Queue, position: int | None) -> str:
-    """The waitUrl document: Twilio fetches it again each time it runs out."""
+def wait_words(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    if seconds < 60:
+        return "Your call will be answered in less than a minute."
+    minutes = round(seconds / 60)
+    return f"Your estimated wait is about {minutes} minute{'s' if minutes != 1 else ''}."
+
+
+def hold(node: Node, queue: Queue, position: int | None, wait_s: float | None = None) -> str:
+    """The waitUrl document: Twilio fetches it again each time it runs out, so the
+    announcement repeats about every `announce_every_s`."""
     resp = VoiceResponse()
     if position:
         say(resp, f"You are number {position} in line.", node)
+    say(resp, wait_words(wait_s), node)
     say(resp, queue.hold_message, node)
     if queue.hold_music:
         resp.play(queue.hold_music)

@@ -238,3 +238,24 @@ def test_a_shift_start_routes_the_agent_and_its_end_stops_offers(floor, redis_cl
     assert redis_client.zscore(floor.keys.idle(), "ana") is None
     floor.call(queue())
     assert floor.status("ana") == "available"
+
+
+def test_the_last_agent_is_remembered_for_the_next_call(floor, redis_client):
+    from acd.service import AcdService
+    from ivr.model import Node
+    q = queue("billing", skills={"billing": 1}, preferred_agent_wait_s=30)
+    acd = AcdService(type("CC", (), {"queues": {"billing": q}})(), redis_client, floor.keys, floor.router,
+                     twilio=lambda: None, public_url=None)
+    floor.agent("alice", {"billing": 1})
+    sid, offers = floor.call(q, from_="+14155550100")
+    floor.router.answer(offers[0].reservation_id, "accept", floor.now)
+    floor.router.connected(sid, floor.now)
+    floor.router.talk_ended(sid, floor.tick(60))
+    floor.agent("bob", {"billing": 1})                       # idle, but not Dana's last agent
+    node = Node(name="billing_q", kind="queue", queue="billing")
+    redis_client.hset(floor.keys.call("CA-next"), mapping={"from": "+14155550100"})
+    assert acd.enqueue("CA-next", node, "+14155550100", floor.tick(1)) is True
+    assert floor.acd("CA-next") == "waiting"                 # kept for alice, who is wrapping up
+    floor.router.end_wrapup("alice", sid, floor.tick(5))
+    assert floor.acd("CA-next") == "offered"
+    assert redis_client.hget(floor.keys.call("CA-next"), "offer") == redis_client.hget(floor.keys.agent("alice"), "offer")

@@ -109,7 +109,7 @@ def test_hang_up_inside_the_ivr_is_recorded(twilio, app, run_jobs):
 def test_caller_who_hangs_up_in_queue_is_abandoned(twilio, app, run_jobs):
     call = twilio.call().dial().say("billing")
     hold = call.hold(position=2)
-    assert [el.text for el in hold.iter("Say")][0] == "You are number 2 in line."
+    assert [el.text for el in hold.iter("Say")][0] == "You are number 1 in line."
     call.queue_result("hangup")
     call.hangup()
     run_jobs()
@@ -226,3 +226,13 @@ def test_nobody_logged_in_sends_the_caller_to_the_overflow(twilio, app, clock):
     assert call.says[0].startswith("Please leave a message")
     steps = [s for s in journey(app, call.sid) if s["event"] == "queue_result"]
     assert steps[0]["result"] == "nobody"
+
+
+def test_hold_announces_the_acd_position_and_estimated_wait(twilio, app, clock):
+    first = twilio.call(from_="+12125550001").dial().press("1")
+    clock.now = clock.now.replace(second=30)
+    second = twilio.call(from_="+12125550002").dial().press("1")
+    says = [el.text for el in second.hold(position=7).iter("Say")]      # Twilio's own position is ignored
+    assert says[:2] == ["You are number 2 in line.", "Your estimated wait is about 6 minutes."]
+    assert [el.text for el in first.hold().iter("Say")][:2] == ["You are number 1 in line.",
+                                                                "Your estimated wait is about 3 minutes."]

@@ -12,6 +12,9 @@ count(queue, 'answered')
 count(queue, 'answer_wait_s', waited)
 if waited <= tonumber(hget(call, 'service_level_s') or 20) then count(queue, 'answered_sl') end
 redis.call('HINCRBY', K('agent:' .. agent), 'calls', 1)
+-- last-agent routing: this caller's next call may wait a little for the same agent
+local caller = hget(call, 'from')
+if caller and caller ~= '' then redis.call('SET', K('last-agent:' .. caller), agent, 'EX', 30 * 86400) end
 count_agent(agent, 'calls')
 publish(agent, {event = 'connected', call_sid = sid})
 event('connected', 'call', sid, 'agent', agent, 'waited', waited)
