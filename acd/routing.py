@@ -86,3 +86,6 @@ class Router:
     def shift_change(self, agent_id: str, on_shift: bool, now: datetime) -> tuple[bool, list[Offer]]:
         result = self.scripts.run("shift_change", now, agent_id, "1" if on_shift else "0")
         return int(result[0]) == 1, _offers(result[1:])
+
+    def request_callback(self, call_sid: str, number: str, now: datetime) -> bool:
+        return int(self.scripts.run("request_callback", now, call_sid, number)) == 1

@@ -26,6 +26,7 @@ from .shifts import on_shift
 
 log = logging.getLogger(__name__)
 REST_TIMEOUT_S = 10
+CALLBACK_TRIES = 3          # unanswered callback calls before the request is given up
 
 
 def twilio_client(account_sid: str, auth_token: str, api_url: str) -> Client:
@@ -123,6 +124,8 @@ class AcdService:
         won, call_sid, _ = self.router.answer(reservation_id, "accept", now, agent_id)
         if not won:
             return 409, "the offer is gone"
+        if self._field(call_sid, "callback"):
+            return self._call_back(call_sid, reservation_id, now)
         url = self.url_for(call_sid, f"/voice/connect?rid={reservation_id}")
         try:
             self.twilio().calls(call_sid).update(url=url, method="POST")
@@ -136,6 +139,44 @@ class AcdService:
         except (TwilioException, OSError) as exc:
             return self._connect_failed(call_sid, now, type(exc).__name__)
         return 200, "accepted"
+
+    def _call_back(self, call_sid: str, reservation_id: str, now: datetime) -> tuple[int, str]:
+        """A callback's turn: call the customer; once they answer, their call dials the agent."""
+        number, called = self._field(call_sid, "callback_number"), self._field(call_sid, "to")
+        try:
+            leg = self.twilio().calls.create(
+                to=number, from_=called, url=self.url_for(call_sid, f"/voice/connect?rid={reservation_id}"),
+                method="POST", status_callback=self.url_for(call_sid, f"/voice/callback-status?rid={reservation_id}"),
+                status_callback_event=["completed"], status_callback_method="POST", timeout=30)
+        except (TwilioException, OSError) as exc:
+            return self._connect_failed(call_sid, now, f"could not place the callback: {type(exc).__name__}")
+        # The customer's new call stands for the original one in every later callback.
+        self.r.set(self.keys.prefix + f"leg:{leg.sid}", call_sid, ex=86400)
+        self.r.hset(self.keys.call(call_sid), "callback_leg", leg.sid)
+        return 200, "calling the customer back"
+
+    def original_call(self, call_sid: str) -> str:
+        """The queued call a callback leg stands for (itself for ordinary calls)."""
+        original = self.r.get(self.keys.prefix + f"leg:{call_sid}")
+        return original.decode() if original else call_sid
+
+    def callback_leg_ended(self, call_sid: str, leg_status: str, now: datetime) -> None:
+        """The customer's callback call ended: after a talk, done; unanswered, back in line
+        (three tries, then the request is given up)."""
+        if self._field(call_sid, "acd") != "connecting":
+            self.router.talk_ended(call_sid, now)
+            return
+        tries = self.r.hincrby(self.keys.call(call_sid), "callback_tries", 1)
+        if tries >= CALLBACK_TRIES:
+            # Given up: out of line, the agent freed; the record says why.
+            self.r.hdel(self.keys.call(call_sid), "callback")
+            self.caller_gone(call_sid, now)
+            self.r.hset(self.keys.call(call_sid), "outcome", "callback_failed")
+            return
+        self.after(self.router.dial_failed(call_sid, now)[1], now)
+
+    def request_callback(self, call_sid: str, number: str, now: datetime) -> bool:
+        return self.router.request_callback(call_sid, number, now)
 
     def _connect_failed(self, call_sid: str, now: datetime, why: str) -> tuple[int, str]:
         log.warning("could not redirect %s to its agent (%s); back in line", call_sid, why)

@@ -103,6 +103,22 @@ class IvrCalls:
             return twiml.hold(target, queue, *place)
         return twiml.hold(target, queue, int(position) if position and position.isdigit() else None)
 
+    def hold_key(self, p: Params, node: str) -> str:
+        """A key pressed while holding: * asks for a callback that keeps the caller's place."""
+        state = self.calls.load(p.call_sid) or {}
+        flow = self.cc.flows.get(state.get("flow", "")) or self.cc.flow_for(p.to_number)
+        target = flow.nodes.get(node)
+        if target is None or target.kind != "queue":
+            return twiml.empty()
+        queue = self.cc.queues[target.queue]
+        now = self.clock()
+        if (p.digits or "").startswith("*") and queue.callback and self.acd is not None \
+                and self.acd.request_callback(p.call_sid, p.from_number, now):
+            self.calls.apply(p.call_sid, [{"event": "callback_requested", "node": node, "number": p.from_number}],
+                             {}, now.timestamp())
+            return twiml.callback_confirmed(target, p.from_number)
+        return twiml.back_to_hold(target)
+
     def transcribed(self, p: Params, node: str, text: str | None, status: str | None) -> str:
         """Transcriptions arrive after the call has ended; keep them and rewrite the record."""
         extra = {"voicemail_transcript": (text or "")[:MAX_TRANSCRIPT_CHARS]} if status == "completed" else {}

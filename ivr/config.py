@@ -39,7 +39,7 @@ _Loader.add_implicit_resolver(
 
 QUEUE_KEYS = {"skills", "priority", "hours", "service_level_s", "max_wait_s", "offer_timeout_s", "wrapup_s",
               "max_missed", "overflow", "escalate", "strategy", "local_first", "preferred_agent_wait_s",
-              "announce_every_s", "hold_message", "hold_music"}
+              "announce_every_s", "hold_message", "hold_music", "callback"}
 
 
 def _queue(c: Checker, name: str, raw, hours: dict) -> Queue:
@@ -66,8 +66,9 @@ def _queue(c: Checker, name: str, raw, hours: dict) -> Queue:
         last = max(last, after)
         escalate.append(Escalation(after, c.skills(step.get("skills"), f"{path}.escalate.{i}.skills")))
     local_first = raw.get("local_first", False)
-    if not isinstance(local_first, bool):
-        c.bad(f"{path}.local_first", "must be true or false")
+    for flag in ("local_first", "callback"):
+        if not isinstance(raw.get(flag, False), bool):
+            c.bad(f"{path}.{flag}", "must be true or false")
     return Queue(
         name=name,
         skills=c.skills(raw.get("skills"), f"{path}.skills"),
@@ -82,6 +83,7 @@ def _queue(c: Checker, name: str, raw, hours: dict) -> Queue:
         escalate=tuple(escalate),
         strategy=strategy if strategy in STRATEGIES else "longest_idle",
         local_first=bool(local_first),
+        callback=raw.get("callback", True) is not False,
         preferred_agent_wait_s=c.integer(raw.get("preferred_agent_wait_s"), f"{path}.preferred_agent_wait_s", 0, 0),
         announce_every_s=c.integer(raw.get("announce_every_s"), f"{path}.announce_every_s", 60, 10),
         hold_message=c.text(raw.get("hold_message"), f"{path}.hold_message", Queue.hold_message),

@@ -40,6 +40,7 @@ class Queue:
     announce_every_s: int = 60
     hold_message: str = "Thank you for waiting. Your call is important to us; please stay on the line."
     hold_music: str | None = None
+    callback: bool = True            # * during hold asks for a callback that keeps the place in line
 
 
 @dataclass(frozen=True)

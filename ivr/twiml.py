@@ -65,11 +65,38 @@ def hold(node: Node, queue: Queue, position: int | None, wait_s: float | None = 
     if position:
         say(resp, f"You are number {position} in line.", node)
     say(resp, wait_words(wait_s), node)
-    say(resp, queue.hold_message, node)
+    if not queue.callback:
+        say(resp, queue.hold_message, node)
+        if queue.hold_music:
+            resp.play(queue.hold_music)
+        else:
+            resp.pause(length=max(5, queue.announce_every_s - 10))
+        return str(resp)
+    # One key press (*) while holding asks for a callback; silence runs the document out and
+    # Twilio fetches it again: the next announcement.
+    g = resp.gather(input="dtmf", num_digits=1, action=url("hold-key", node.name), method="POST",
+                    timeout=max(5, queue.announce_every_s - 15), finish_on_key="")
+    say(g, queue.hold_message, node)
+    say(g, CALLBACK_OFFER, node)
     if queue.hold_music:
-        resp.play(queue.hold_music)
-    else:
-        resp.pause(length=max(5, queue.announce_every_s - 10))
+        g.play(queue.hold_music)
+    return str(resp)
+
+
+CALLBACK_OFFER = "To be called back without losing your place in line, press star."
+
+
+def callback_confirmed(node: Node, number: str) -> str:
+    resp = VoiceResponse()
+    say(resp, f"Thank you. We will call you back at {' '.join(number.lstrip('+'))} when it is your turn. "
+              "You keep your place in line. Goodbye.", node)
+    resp.hangup()
+    return str(resp)
+
+
+def back_to_hold(node: Node) -> str:
+    resp = VoiceResponse()
+    resp.redirect(url("wait", node.name), method="POST")
     return str(resp)
 
 
@@ -111,9 +138,11 @@ def empty() -> str:
     return str(VoiceResponse())
 
 
-def dial_agent(identity: str, action: str, leg_callback: str, timeout: int = 20) -> str:
+def dial_agent(identity: str, action: str, leg_callback: str, timeout: int = 20, greeting: str | None = None) -> str:
     """Connect the caller to an agent's browser softphone; the action handles no answer."""
     resp = VoiceResponse()
+    if greeting:
+        resp.say(greeting)
     d = resp.dial(action=action, method="POST", timeout=timeout)
     d.client(identity, status_callback=leg_callback, status_callback_method="POST",
              status_callback_event="initiated ringing answered completed")

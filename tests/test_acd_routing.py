@@ -26,7 +26,7 @@ def test_a_caller_is_offered_at_once_to_an_idle_agent(floor, redis_client):
     assert floor.status("alice") == "reserved" and floor.acd(sid) == "offered"
     message = json.loads(pubsub.get_message(timeout=1)["data"])
     assert message == {"event": "offer", "reservation_id": offers[0].reservation_id, "call_sid": sid,
-                       "queue": "billing", "expires_at": floor.now.timestamp() + 15}
+                       "queue": "billing", "expires_at": floor.now.timestamp() + 15, "callback": False}
     assert redis_client.zscore(floor.keys.prefix + "timers", f"offer:{offers[0].reservation_id}") \
         == floor.now.timestamp() + 15
     assert floor.stats("billing") == {"offered": 1}

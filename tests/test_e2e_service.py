@@ -282,3 +282,41 @@ def test_an_offer_nobody_answers_times_out_and_the_caller_keeps_waiting(service,
     finally:
         requests.post(f"{service.url}/api/agents/chen/status", json={"status": "break"}, headers=admin, timeout=5)
         stream.close()
+
+
+def test_a_callback_keeps_its_place_and_the_customer_is_called_back(service, sim):
+    admin = {"Authorization": "Bearer e2e-admin"}
+    token = requests.post(f"{service.url}/api/agents/bob/credentials", headers=admin, timeout=5).json()["token"]
+    bob = {"Authorization": f"Bearer {token}"}
+    sim.softphone("bob", answer_after=1, talk_for=30)
+    customer = "+13125550142"
+    sim.phone(customer, answer_after=2, script=CallerScript(talk_for=None))
+    stream = EventStream(f"{service.url}/api/agents/bob/events", token)
+    try:
+        # bob is on break: the caller waits, presses * and hangs up keeping their place
+        first = run(sim.dial(DEMO_NUMBER, customer, CallerScript(inputs=[Press("2")], hold_keys=[(1, "*")],
+                                                                   patience=3000)))
+        assert "You keep your place in line." in first.said()[-1]
+        later = sim.dial(DEMO_NUMBER, "+13125550199", CallerScript(inputs=[Press("2")], patience=3000))
+        deadline = time.monotonic() + 10
+        while not later.events("enqueue") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        requests.post(f"{service.url}/api/agents/bob/status", json={"status": "available"}, headers=bob, timeout=5)
+        offer = stream.next("offer")
+        assert offer["call_sid"] == first.sid and offer["callback"] is True     # its original place
+        accepted = requests.post(f"{service.url}/api/reservations/{offer['reservation_id']}/accept",
+                                 headers=bob, timeout=10)
+        assert accepted.status_code == 200, accepted.text
+        assert stream.next("connected")["call_sid"] == first.sid
+        assert stream.next("ended", timeout=20)["call_sid"] == first.sid
+        leg = next(c for c in sim.calls.values() if c.direction == "outbound-api" and c.to == customer)
+        assert leg.join(10)
+        assert leg.said()[0] == "Hello, we are returning your call. Connecting you now."
+        assert [e["to"] for e in leg.events("bridged")] == ["client:bob"]
+        rec = service.record(first.sid, until=lambda r: r.outcome == "answered")
+        assert rec.agent_id == "bob" and rec.queue == "tech"
+        later.hang_up()
+        run(later)
+    finally:
+        requests.post(f"{service.url}/api/agents/bob/status", json={"status": "break"}, headers=admin, timeout=5)
+        stream.close()

@@ -109,11 +109,22 @@ def test_retry_with_sorry_then_on_fail_or_goodbye(cc):
     assert [el.tag for el in xml(second)] == ["Say", "Hangup"] and second.state["outcome"] == "failed"
 
 
-def test_hold_document_announces_position(cc):
-    body = ET.fromstring(engine.twiml.hold(cc.flows["f"].nodes["q"], cc.queues["help"], 3))
-    assert [el.tag for el in body] == ["Say", "Say", "Pause"]
-    assert body[0].text == "You are number 3 in line." and body[1].text == "Hold on."
-    assert body[2].get("length") == "20"
+def test_hold_document_announces_position_and_offers_a_callback(cc):
+    body = ET.fromstring(engine.twiml.hold(cc.flows["f"].nodes["q"], cc.queues["help"], 3, 200))
+    assert [el.tag for el in body] == ["Say", "Say", "Gather"]
+    assert body[0].text == "You are number 3 in line."
+    assert body[1].text == "Your estimated wait is about 3 minutes."
+    gather = body.find("Gather")
+    assert gather.attrib == {"input": "dtmf", "numDigits": "1", "action": "hold-key?node=q", "method": "POST",
+                             "timeout": "15", "finishOnKey": ""}
+    assert [el.text for el in gather] == ["Hold on.", engine.twiml.CALLBACK_OFFER]
+
+
+def test_hold_document_without_callbacks(cc):
+    from dataclasses import replace
+    body = ET.fromstring(engine.twiml.hold(cc.flows["f"].nodes["q"], replace(cc.queues["help"], callback=False), None))
+    assert [el.tag for el in body] == ["Say", "Pause"]
+    assert body[0].text == "Hold on." and body[1].get("length") == "20"
 
 
 def test_queue_results(cc):

@@ -94,17 +94,28 @@ def overflow():
     return _xml(_ivr().overflow(_params("CallSid", "From", "To"), _node()))
 
 
+@bp.post("/hold-key")
+def hold_key():
+    return _xml(_ivr().hold_key(_params("CallSid", "From", "To"), _node()))
+
+
 @bp.post("/connect")
 def connect():
-    """The caller's call, redirected here by the ACD once an agent accepted: dial the agent."""
+    """The caller's call (or, for a callback, the customer's new call), sent here by the ACD
+    once an agent accepted: dial the agent."""
     p = _params("CallSid", "From", "To")
+    rt = current_app.extensions["callrouter"]
     rid = request.args.get("rid", "")[:64]
-    call_sid, agent = current_app.extensions["callrouter"].acd.offer_target(rid)
-    state = current_app.extensions["callrouter"].calls.load(p.call_sid) or {}
-    if call_sid != p.call_sid or agent is None:
+    call_sid, agent = rt.acd.offer_target(rid)
+    original = rt.acd.original_call(p.call_sid)
+    if call_sid != original or agent is None:
+        if original != p.call_sid:        # a callback leg whose offer is gone
+            return _xml(twiml.goodbye("Sorry, we could not connect you. We will call you again.", None))
         # A stale or foreign reservation: the caller goes back to their queue, never to an error.
-        return _xml(_ivr().requeue(p, state.get("node", "")))
-    return _xml(twiml.dial_agent(agent, action=f"agent-dialed?rid={rid}", leg_callback=f"agent-leg?rid={rid}"))
+        return _xml(_ivr().requeue(p, (rt.calls.load(p.call_sid) or {}).get("node", "")))
+    greeting = "Hello, we are returning your call. Connecting you now." if original != p.call_sid else None
+    return _xml(twiml.dial_agent(agent, action=f"agent-dialed?rid={rid}", leg_callback=f"agent-leg?rid={rid}",
+                                 greeting=greeting))
 
 
 @bp.post("/agent-dialed")
@@ -112,7 +123,11 @@ def agent_dialed():
     """The Dial to the agent ended: hang up after a talk, or back in line when nobody answered."""
     p = _params("CallSid", "From", "To")
     rt = current_app.extensions["callrouter"]
-    requeue = rt.acd.dialed(p.call_sid, _form("DialCallStatus") or "failed", _ivr().clock())
+    original = rt.acd.original_call(p.call_sid)
+    requeue = rt.acd.dialed(original, _form("DialCallStatus") or "failed", _ivr().clock())
+    if requeue and original != p.call_sid:
+        # The agent missed a callback: the request is back in line, the customer hears why.
+        return _xml(twiml.goodbye("Sorry, nobody could take your call just now. We will call you again.", None))
     if requeue:
         return _xml(_ivr().requeue(p, (rt.calls.load(p.call_sid) or {}).get("node", "")))
     return _xml(twiml.goodbye(None, None))
@@ -124,7 +139,20 @@ def agent_leg():
     _params("CallSid", "CallStatus")        # 400 when Twilio's own parameters are missing
     parent = _form("ParentCallSid")
     if parent:
-        current_app.extensions["callrouter"].acd.agent_leg(parent, _form("CallStatus"), _ivr().clock())
+        acd = current_app.extensions["callrouter"].acd
+        acd.agent_leg(acd.original_call(parent), _form("CallStatus"), _ivr().clock())
+    return Response(status=204)
+
+
+@bp.post("/callback-status")
+def callback_status():
+    """Status callback of the customer's callback call (placed by the ACD through REST)."""
+    p = _params("CallSid", "CallStatus")
+    rt = current_app.extensions["callrouter"]
+    original = rt.acd.original_call(p.call_sid)
+    if original != p.call_sid and _form("CallStatus") in ("completed", "busy", "failed", "no-answer", "canceled"):
+        rt.acd.callback_leg_ended(original, _form("CallStatus"), _ivr().clock())
+        rt.jobs.enqueue("ivr.records.sync_call_record", original, None, job_timeout=60, result_ttl=600)
     return Response(status=204)
 
 

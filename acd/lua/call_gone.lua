@@ -20,7 +20,9 @@ end
 
 local call = K('call:' .. sid)
 local state = hget(call, 'acd')
-if state == nil or state == 'ended' or state == 'callback' then return {state or 'unknown'} end
+if state == nil or state == 'ended' then return {state or 'unknown'} end
+-- A callback's caller hung up as asked; the request keeps its place (and its offer, if any).
+if hget(call, 'callback') and (state == 'waiting' or state == 'offered') then return {'callback'} end
 local out = {state}
 if state == 'waiting' then
   unwait(sid)

@@ -185,7 +185,8 @@ local function make_offer(sid, agent)
   redis.call('ZADD', K('timers'), deadline, 'offer:' .. rid)
   if queue ~= '' then redis.call('ZADD', K('rr:' .. queue), NOW, agent) end
   event('offer', 'rid', rid, 'call', sid, 'agent', agent, 'queue', queue)
-  publish(agent, {event = 'offer', reservation_id = rid, call_sid = sid, queue = queue, expires_at = deadline})
+  publish(agent, {event = 'offer', reservation_id = rid, call_sid = sid, queue = queue, expires_at = deadline,
+                  callback = hget(call, 'callback') ~= nil})
   return rid
 end
 
