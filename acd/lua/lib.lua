@@ -120,26 +120,57 @@ local function pick_agent(sid)
   return best
 end
 
--- The best waiting call for a free agent: lowest score among the requirement sets it meets.
+-- The best waiting call for a free agent: the lowest score among the requirement sets they meet.
+-- reqheads:<skill> orders the requirement sets that need <skill> (reqheads:* those that need none) by
+-- the score of their first caller, so the scan visits sets best-first and stops as soon as no set
+-- left could hold a better call: the cost follows the agent's skills, not the whole floor.
 local function pick_call(agent)
   local best, best_score = nil, nil
-  local sets = redis.call('HGETALL', K('reqsets'))
-  for i = 1, #sets, 2 do
-    local req = cjson.decode(sets[i + 1])
-    if qualifies(agent, req) then
-      -- the head may be a call this agent already missed or one kept for another agent
-      local heads = redis.call('ZRANGE', K('wait:' .. sets[i]), 0, 49, 'WITHSCORES')
-      for j = 1, #heads, 2 do
-        local score = tonumber(heads[j + 1])
-        if best_score ~= nil and score >= best_score then break end
-        if may_take(agent, heads[j], req) then
-          best, best_score = heads[j], score
-          break
+  local lists = {'*'}
+  for skill, _ in pairs(cjson.decode(hget(K('agent:' .. agent), 'skills') or '{}')) do
+    table.insert(lists, skill)
+  end
+  for _, skill in ipairs(lists) do
+    local start, done = 0, false
+    while not done do
+      local page = redis.call('ZRANGE', K('reqheads:' .. skill), start, start + 31, 'WITHSCORES')
+      if #page == 0 then break end
+      for j = 1, #page, 2 do
+        local reqkey, head = page[j], tonumber(page[j + 1])
+        if best_score ~= nil and head >= best_score then done = true; break end
+        local req = cjson.decode(hget(K('reqsets'), reqkey) or '{}')
+        if qualifies(agent, req) then
+          -- the first caller may be one this agent already missed or one kept for another agent
+          local calls = redis.call('ZRANGE', K('wait:' .. reqkey), 0, 49, 'WITHSCORES')
+          for c = 1, #calls, 2 do
+            local score = tonumber(calls[c + 1])
+            if best_score ~= nil and score >= best_score then break end
+            if may_take(agent, calls[c], req) then
+              best, best_score = calls[c], score
+              break
+            end
+          end
         end
       end
+      start = start + 32
     end
   end
   return best
+end
+
+-- Keep a requirement set's place in reqheads (the score of its first caller) after it changed.
+local function refresh_head(reqkey, req)
+  local head = redis.call('ZRANGE', K('wait:' .. reqkey), 0, 0, 'WITHSCORES')
+  local lists = {}
+  for skill, _ in pairs(req) do table.insert(lists, skill) end
+  if #lists == 0 then lists = {'*'} end
+  for _, skill in ipairs(lists) do
+    if head[1] then
+      redis.call('ZADD', K('reqheads:' .. skill), head[2], reqkey)
+    else
+      redis.call('ZREM', K('reqheads:' .. skill), reqkey)
+    end
+  end
 end
 
 -- Take a call out of the waiting sets (it keeps its score for a return to its place).
@@ -148,6 +179,7 @@ local function unwait(sid)
   local reqkey = hget(call, 'reqkey')
   if reqkey then
     redis.call('ZREM', K('wait:' .. reqkey), sid)
+    refresh_head(reqkey, requirements(sid))
     if redis.call('EXISTS', K('wait:' .. reqkey)) == 0 then redis.call('HDEL', K('reqsets'), reqkey) end
   end
   local queue = hget(call, 'queue')
@@ -161,6 +193,7 @@ local function wait_in_line(sid)
   local reqkey = hget(call, 'reqkey')
   redis.call('ZADD', K('wait:' .. reqkey), score, sid)
   redis.call('HSET', K('reqsets'), reqkey, hget(call, 'req'))
+  refresh_head(reqkey, requirements(sid))
   redis.call('ZADD', K('queue:' .. hget(call, 'queue')), score, sid)
   redis.call('HSET', call, 'acd', 'waiting')
   redis.call('HDEL', call, 'offer')

@@ -55,6 +55,13 @@ for _, q in ipairs(queues) do
     if hget(c, 'acd') ~= 'waiting' then fail('call in line but ' .. tostring(hget(c, 'acd')) .. ': ' .. sid) end
     if not redis.call('ZSCORE', K('wait:' .. hget(c, 'reqkey')), sid) then fail('waiting call missing from its set ' .. sid) end
     local req = cjson.decode(hget(c, 'req'))
+    local indexed = false
+    for skill, _ in pairs(req) do
+      local head = redis.call('ZSCORE', K('reqheads:' .. skill), hget(c, 'reqkey'))
+      if not head or tonumber(head) > tonumber(hget(c, 'score')) then fail('reqheads:' .. skill .. ' misses ' .. sid) end
+      indexed = true
+    end
+    if not indexed and not redis.call('ZSCORE', K('reqheads:*'), hget(c, 'reqkey')) then fail('reqheads:* misses ' .. sid) end
     for _, agent in ipairs(idle) do
       local fits = redis.call('SISMEMBER', K('tried:' .. sid), agent) == 0
       for skill, level in pairs(req) do

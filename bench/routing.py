@@ -1,0 +1,172 @@
+"""Routing decisions per second and decision latency, against a raw Redis EVAL
+baseline measured in the same run.
+
+    .venv/bin/python bench/routing.py [--agents 100,1000,10000] [--calls 10000] [--skills 50]
+
+A *decision* is the ACD's answer to "this agent is free: which waiting call
+do they get?" — the `reroute` script for one agent over every waiting call
+(10 000 by default, with requirements over 50 skills), which makes the offer
+in the same script. Each decision is undone by an untimed script, so every
+measurement sees the same floor. The *baseline* is the least a decision can
+cost: one EVAL that reads the head of a sorted set and writes one hash field.
+
+Targets (issue 4): decisions/s ≥ 0.5 × baseline; p99 < 2 ms at 10 000 agents.
+Uses Redis database 12 on 127.0.0.1:6379 (FLUSHDB before and after). Not a test.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from acd.agents import AgentStates  # noqa: E402
+from acd.queueing import enqueue_fields  # noqa: E402
+from acd.routing import Router  # noqa: E402
+from acd.scripts import Scripts  # noqa: E402
+from ivr.model import Queue  # noqa: E402
+from store.keys import Keys  # noqa: E402
+
+REDIS_URL = "redis://127.0.0.1:6379/12"
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)
+
+# Untimed: take back the offer a decision made, so the next decision sees the same floor.
+UNDO = """
+local P, rid = ARGV[1], ARGV[2]
+local offer = P .. 'offer:' .. rid
+local sid, agent = redis.call('HGET', offer, 'call'), redis.call('HGET', offer, 'agent')
+local call = P .. 'call:' .. sid
+local score = redis.call('HGET', call, 'score')
+local reqkey = redis.call('HGET', call, 'reqkey')
+redis.call('ZADD', P .. 'wait:' .. reqkey, score, sid)
+redis.call('HSET', P .. 'reqsets', reqkey, redis.call('HGET', call, 'req'))
+local head = redis.call('ZRANGE', P .. 'wait:' .. reqkey, 0, 0, 'WITHSCORES')
+local req = cjson.decode(redis.call('HGET', call, 'req'))
+local any = false
+for skill, _ in pairs(req) do redis.call('ZADD', P .. 'reqheads:' .. skill, head[2], reqkey); any = true end
+if not any then redis.call('ZADD', P .. 'reqheads:*', head[2], reqkey) end
+redis.call('ZADD', P .. 'queue:' .. redis.call('HGET', call, 'queue'), score, sid)
+redis.call('HSET', call, 'acd', 'waiting')
+redis.call('HDEL', call, 'offer', 'offered_at')
+redis.call('DEL', offer)
+redis.call('ZREM', P .. 'timers', 'offer:' .. rid)
+redis.call('HSET', P .. 'agent:' .. agent, 'status', 'available')
+redis.call('HDEL', P .. 'agent:' .. agent, 'offer')
+redis.call('ZADD', P .. 'idle', ARGV[3], agent)
+return 1
+"""
+BASELINE = """
+local head = redis.call('ZRANGE', KEYS[1], 0, 0)
+redis.call('HSET', KEYS[2], 'picked', head[1] or '')
+return head[1]
+"""
+
+
+def build_floor(r: redis.Redis, agents: int, calls: int, skills: int, seed: int):
+    r.flushdb()
+    rnd = random.Random(seed)
+    keys = Keys("bench")
+    states = AgentStates(r, keys)
+    router = Router(Scripts(r, keys, "UTC"))
+    names = [f"s{i:02d}" for i in range(skills)]
+    queue = Queue(name="q", skills={})
+    for i in range(calls):
+        req = {s: rnd.randint(1, 5) for s in rnd.sample(names, rnd.choice((1, 1, 2)))}
+        sid = f"CA{i:032d}"
+        r.hset(keys.call(sid), mapping={"from": "+14155550100"})
+        fields, _ = enqueue_fields(queue, None, "+14155550100", NOW, call_sid=sid)
+        fields["req"] = json.dumps(req, sort_keys=True, separators=(",", ":"))
+        fields["reqkey"] = ",".join(f"{k}={v}" for k, v in sorted(req.items()))
+        fields["score"] = NOW.timestamp() + rnd.random() * 600
+        router.enqueue(sid, fields, [], NOW)                 # nobody is idle yet: it waits
+    ids = []
+    for i in range(agents):
+        agent = f"a{i:05d}"
+        held = {s: rnd.randint(1, 10) for s in rnd.sample(names, rnd.randint(3, 6))}
+        states.sync({"id": agent, "name": agent, "skills": held, "timezone": "UTC", "schedule": None}, NOW)
+        r.hset(keys.agent(agent), "status", "break")         # logged in, not idle: routing ignores them
+        ids.append(agent)
+    return keys, router, ids
+
+
+def measure_decisions(r, keys, router, ids, n: int, seed: int) -> tuple[list[float], int]:
+    rnd = random.Random(seed)
+    undo = r.register_script(UNDO)
+    latencies, offers = [], 0
+    for _ in range(n):
+        agent = rnd.choice(ids)
+        r.hset(keys.agent(agent), "status", "available")
+        r.zadd(keys.idle(), {agent: NOW.timestamp()})
+        start = time.perf_counter()
+        made = router.reroute(NOW, agents=[agent])
+        latencies.append(time.perf_counter() - start)
+        for offer in made:
+            offers += 1
+            undo(keys=[keys.events()], args=[keys.prefix, offer.reservation_id, NOW.timestamp()])
+        r.zrem(keys.idle(), agent)
+        r.hset(keys.agent(agent), "status", "break")
+    return latencies, offers
+
+
+def measure_baseline(r, keys, n: int) -> list[float]:
+    script = r.register_script(BASELINE)
+    latencies = []
+    wait_key = next(iter(r.scan_iter(match=keys.prefix + "wait:*", count=1000)))
+    for _ in range(n):
+        start = time.perf_counter()
+        script(keys=[wait_key, keys.prefix + "bench-baseline"])
+        latencies.append(time.perf_counter() - start)
+    return latencies
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--agents", default="100,1000,10000")
+    parser.add_argument("--calls", type=int, default=10_000)
+    parser.add_argument("--skills", type=int, default=50)
+    parser.add_argument("--decisions", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    r = redis.Redis.from_url(REDIS_URL)
+    rows = []
+    try:
+        for agents in [int(x) for x in args.agents.split(",")]:
+            print(f"building a floor of {agents} agents and {args.calls} waiting calls over {args.skills} skills…",
+                  file=sys.stderr, flush=True)
+            keys, router, ids = build_floor(r, agents, args.calls, args.skills, args.seed)
+            measure_decisions(r, keys, router, ids, 200, args.seed + 1)          # warm-up
+            measure_baseline(r, keys, 200)
+            decisions, offers = measure_decisions(r, keys, router, ids, args.decisions, args.seed + 2)
+            baseline = measure_baseline(r, keys, args.decisions)
+            reqsets = r.hlen(keys.prefix + "reqsets")
+            rows.append((agents, reqsets, len(decisions) / sum(decisions), len(baseline) / sum(baseline),
+                         pct(decisions, 0.5) * 1e3, pct(decisions, 0.99) * 1e3, offers / len(decisions)))
+    finally:
+        r.flushdb()
+    print()
+    print(f"{'agents':>7} {'req sets':>8} {'decisions/s':>12} {'baseline/s':>11} {'ratio':>6} "
+          f"{'p50 ms':>7} {'p99 ms':>7} {'offered':>8}")
+    for agents, reqsets, rate, base, p50, p99, offered in rows:
+        print(f"{agents:>7} {reqsets:>8} {rate:>12.0f} {base:>11.0f} {rate / base:>6.2f} "
+              f"{p50:>7.3f} {p99:>7.3f} {offered:>8.0%}")
+    worst = rows[-1]
+    ok = all(rate / base >= 0.5 for _, _, rate, base, *_ in rows) and worst[5] < 2.0
+    print(f"\ntargets: ratio >= 0.5 at every size, p99 < 2 ms at {worst[0]} agents: {'PASS' if ok else 'BELOW TARGET'}")
+    return 0 if ok else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
