@@ -6,47 +6,32 @@ unreachable, unless CI is set.
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy.exc import OperationalError
 
 from screenpop.crm import ContactInfo, find_contact_by_phone, split_name
-from store.db import make_engine, make_session_factory, migrate, ping
+from store.db import make_engine, make_session_factory, migrate
 from store.seed import seed
 
 REPO = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get(
-    "CALLROUTER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+from tests.conftest import PG_URL
 
 
 @pytest.fixture(scope="session")
-def pg_schema():
-    """One fresh schema for this module's PostgreSQL cases, dropped at the end."""
-    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        ping(admin)
-    except OperationalError as exc:
-        admin.dispose()
-        detail = str(exc.orig or exc).strip().splitlines()[0]
-        reason = f"PostgreSQL not reachable at {PG_URL} (set CI to make this fail): {detail}"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+def crm_schema(pg_admin):
+    """One migrated schema for this module's PostgreSQL cases, dropped at the end."""
     schema = f"crtest_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
+    with pg_admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
     kwargs = {"connect_args": {"options": f"-csearch_path={schema}"}}
     migrate(PG_URL, **kwargs)
     yield kwargs
-    with admin.connect() as conn:
+    with pg_admin.connect() as conn:
         conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-    admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -55,7 +40,7 @@ def session(request, tmp_path):
         url, kwargs = f"sqlite:///{tmp_path / 'crm.db'}", {}
         migrate(url)
     else:
-        url, kwargs = PG_URL, request.getfixturevalue("pg_schema")
+        url, kwargs = PG_URL, request.getfixturevalue("crm_schema")
     engine = make_engine(url, **kwargs)
     with make_session_factory(engine)() as s:
         seed(s, [], [

@@ -5,18 +5,11 @@ whole call with long, non-Latin input runs on both.
 """
 from __future__ import annotations
 
-import os
-import uuid
-
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 
 from store.db import migrate
 from store.records import get_call_record
 from store.seed import seed
-
-PG = os.environ.get("CALLROUTER_TEST_PG_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -24,23 +17,11 @@ def backend_app(request, make_app, settings_env):
     if request.param == "sqlite":
         yield make_app()
         return
-    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            schema = f"crtest_{uuid.uuid4().hex[:10]}"
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL unreachable at {PG}: {exc}")
-        pytest.skip(f"PostgreSQL unreachable at {PG}")
-    url = f"{PG}?options=-csearch_path%3D{schema}"
+    url, _kwargs = request.getfixturevalue("pg_schema")
     migrate(url)
     app = make_app({"DATABASE_URL": url})
     yield app
     app.extensions["callrouter"].engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def test_whole_call_is_recorded(backend_app, redis_client):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -25,28 +24,10 @@ from store.records import get_call_record, recent_calls_from, upsert_call_record
 from store.seed import seed
 
 REPO = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("CALLROUTER_TEST_PG_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from tests.conftest import PG_URL
 
 
-# --- fixtures (self-contained on purpose: no conftest.py) -------------------
-
-@pytest.fixture(scope="session")
-def pg_admin():
-    """An autocommit engine on the PostgreSQL server plus this run's schema prefix."""
-    engine = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        ping(engine)
-    except OperationalError as exc:
-        engine.dispose()
-        detail = str(exc.orig or exc).strip().splitlines()[0]
-        reason = f"PostgreSQL not reachable at {PG_URL} (set CI to make this fail): {detail}"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    prefix = f"crtest_{uuid.uuid4().hex[:8]}"
-    yield engine, prefix
-    engine.dispose()
-
+# --- fixtures (PostgreSQL ones come from conftest.py) ------------------------
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request, tmp_path):
@@ -55,13 +36,8 @@ def db(request, tmp_path):
         # A missing sub-directory also checks that make_engine creates it.
         yield f"sqlite:///{tmp_path / 'instance' / 'test.db'}", {}
         return
-    admin, prefix = request.getfixturevalue("pg_admin")
-    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    yield PG_URL, {"connect_args": {"options": f"-csearch_path={schema}"}}
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    _url, kwargs = request.getfixturevalue("pg_schema")
+    yield PG_URL, kwargs
 
 
 @pytest.fixture
