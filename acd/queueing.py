@@ -63,6 +63,7 @@ def enqueue_fields(queue: Queue, node: Node | None, from_number: str, now: datet
     if queue.max_wait_s:
         timers.append((f"maxwait:{call_sid}", at + queue.max_wait_s))
     if preferred_agent and queue.preferred_agent_wait_s:
+        # normally found by the enqueue script (the caller's last agent); given here, it wins
         fields["pref_agent"] = preferred_agent
         fields["pref_until"] = round(at + queue.preferred_agent_wait_s, 3)
         timers.append((f"preferred:{call_sid}", at + queue.preferred_agent_wait_s))

@@ -33,9 +33,12 @@ class Router:
     def __init__(self, scripts: Scripts):
         self.scripts = scripts
 
-    def enqueue(self, call_sid: str, fields: dict, timers: list[tuple[str, float]], now: datetime) -> list[Offer]:
-        return _offers(self.scripts.run("enqueue_call", now, call_sid, json.dumps(fields),
-                                        json.dumps([[m, round(t, 3)] for m, t in timers])))
+    def enqueue(self, call_sid: str, fields: dict, timers: list[tuple[str, float]], now: datetime,
+                from_number: str = "", preferred_wait_s: float = 0) -> tuple[str, list[Offer]]:
+        """('queued', offers) | ('already', []) | ('nobody', []): see enqueue_call.lua."""
+        result = self.scripts.run("enqueue_call", now, call_sid, json.dumps(fields),
+                                  json.dumps([[m, round(t, 3)] for m, t in timers]), from_number, preferred_wait_s)
+        return _text(result[0]), _offers(result[1:])
 
     def answer(self, reservation_id: str, how: str, now: datetime, agent_id: str = "") -> tuple[bool, str | None, list[Offer]]:
         """accept / reject / timeout: (won, call sid, offers made by re-routing)."""

@@ -54,35 +54,16 @@ class AcdService:
         return self._twilio
 
     # -- callers -------------------------------------------------------------------
-    def anyone_could_serve(self, req: dict[str, int]) -> bool:
-        """Is any logged-in agent (not offline, on shift or not) holding these skills?"""
-        if not req:
-            candidates = [x.decode() for x in self.r.smembers(self.keys.agents())]
-        else:
-            rarest = min(req, key=lambda s: self.r.zcard(self.keys.skill(s)))
-            candidates = [x.decode() for x in self.r.zrangebyscore(self.keys.skill(rarest), req[rarest], "+inf")]
-        for agent in candidates:
-            state = self.r.hmget(self.keys.agent(agent), "status", "skills")
-            if state[0] in (None, b"offline"):
-                continue
-            skills = json.loads(state[1] or b"{}")
-            if all(skills.get(s, 0) >= level for s, level in req.items()):
-                return True
-        return False
-
     def enqueue(self, call_sid: str, node: Node, from_number: str, now: datetime) -> bool:
-        """Put the caller in line and route; False when nobody who could serve is logged in."""
-        if self._field(call_sid, "acd") == "waiting":
-            return True                   # back from a failed connect: already in its place
+        """Put the caller in line and route, in one script; False when nobody who could serve is
+        logged in (the caller goes to the queue's overflow instead)."""
         queue = self.cc.queues[node.queue]
-        if not self.anyone_could_serve(requirements(queue, node)):
-            return False
-        previous = self.r.get(self.keys.prefix + f"last-agent:{from_number}") if queue.preferred_agent_wait_s else None
-        fields, timers = enqueue_fields(queue, node, from_number, now, call_sid=call_sid,
-                                        preferred_agent=previous.decode() if previous else None)
+        fields, timers = enqueue_fields(queue, node, from_number, now, call_sid=call_sid)
         fields["node"] = node.name
-        self.after(self.router.enqueue(call_sid, fields, timers, now), now)
-        return True
+        status, offers = self.router.enqueue(call_sid, fields, timers, now, from_number,
+                                             queue.preferred_agent_wait_s)
+        self.after(offers, now)
+        return status != "nobody"
 
     def caller_gone(self, call_sid: str, now: datetime) -> None:
         self.after(self.router.call_gone(call_sid, now)[1], now)

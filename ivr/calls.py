@@ -57,9 +57,8 @@ class IvrCalls:
                 fields[f"contact_{name}"] = contact[name]
         if contact and contact.get("id") is not None:
             fields["contact_id"] = contact["id"]
-        self.calls.begin(p.call_sid, fields)
         call = engine.Call(p.call_sid, p.from_number, p.to_number, flow, now, contact)
-        return self._keep(call, engine.start(self.cc, call), now)
+        return self._keep(call, engine.start(self.cc, call), now, new_call=fields)
 
     # -- steps inside the flow ---------------------------------------------------
     def gather(self, p: Params, node: str) -> str:
@@ -162,8 +161,8 @@ class IvrCalls:
             self.call_ended(p.call_sid, None)
         return twiml_out
 
-    def _keep(self, call: engine.Call, turn: engine.Turn, now: datetime) -> str:
-        self.calls.apply(call.sid, turn.steps, turn.state, now.timestamp())
+    def _keep(self, call: engine.Call, turn: engine.Turn, now: datetime, new_call: dict | None = None) -> str:
+        self.calls.apply(call.sid, turn.steps, turn.state, now.timestamp(), new_call=new_call)
         if turn.state.get("status") == "queued" and self.acd is not None:
             node = call.flow.nodes[turn.state["node"]]
             if not self.acd.enqueue(call.sid, node, call.from_number, now):

@@ -24,7 +24,6 @@ class CallState:
     def __init__(self, r: redis.Redis, keys: Keys):
         self.r = r
         self.keys = keys
-        self._begin = r.register_script((_LUA / "begin_call.lua").read_text())
         self._apply = r.register_script((_LUA / "apply_turn.lua").read_text())
         self._end = r.register_script((_LUA / "end_call.lua").read_text())
 
@@ -32,16 +31,14 @@ class CallState:
         raw = self.r.hgetall(self.keys.call(sid))
         return {k.decode(): v.decode() for k, v in raw.items()} if raw else None
 
-    def begin(self, sid: str, fields: dict) -> bool:
-        flat = [str(x) for kv in fields.items() for x in kv if kv[1] is not None]
-        return bool(self._begin(keys=[self.keys.call(sid), self.keys.journey(sid)], args=[LIVE_TTL_S, *flat]))
-
-    def apply(self, sid: str, steps: list[dict], state: dict, now: float) -> None:
-        """Append journey steps and set call fields, atomically."""
+    def apply(self, sid: str, steps: list[dict], state: dict, now: float, new_call: dict | None = None) -> bool:
+        """Append journey steps and set call fields, atomically, in one round trip. `new_call`
+        holds the fields a call starts with (ignored when it exists already); True when it was new."""
         encoded = [json.dumps({**s, "at": round(now, 3)}, ensure_ascii=False) for s in steps]
+        created = [str(x) for kv in (new_call or {}).items() if kv[1] is not None for x in kv]
         flat = [str("" if x is None else x) for kv in state.items() for x in kv]
-        self._apply(keys=[self.keys.call(sid), self.keys.journey(sid)],
-                    args=[LIVE_TTL_S, len(encoded), *encoded, *flat])
+        return bool(self._apply(keys=[self.keys.call(sid), self.keys.journey(sid)],
+                                args=[LIVE_TTL_S, len(encoded), *encoded, len(created) // 2, *created, *flat]))
 
     def end(self, sid: str, call_status: str, duration: str | None, now: float) -> str | None:
         """Mark the call ended; the outcome when this call ended it, else None (unknown or repeat)."""

@@ -6,9 +6,11 @@ dragging an ORM object (and its session) along.
 """
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from store.models import Contact, ContactPhone
@@ -61,3 +63,43 @@ def find_contact_by_phone(session: Session, e164: str) -> ContactInfo | None:
     )
     contact = session.scalars(stmt).first()
     return None if contact is None else contact_info(contact)
+
+
+# The IVR greets callers by name on every incoming call: one compiled Core query
+# (no ORM session) and a short in-process cache keep that off the hot path.
+_GREETING_QUERY = (
+    select(Contact.id, Contact.name, Contact.company, Contact.tier)
+    .join(ContactPhone, ContactPhone.contact_id == Contact.id)
+    .where(ContactPhone.e164 == bindparam("e164"))
+    .limit(1)
+)
+
+
+class GreetingLookup:
+    """Caller number -> the CRM fields prompts may use, cached briefly (hits and misses)."""
+
+    def __init__(self, engine: Engine, ttl_s: float = 60.0, max_entries: int = 10_000):
+        self.engine = engine
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._cache: dict[str, tuple[float, dict | None]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, e164: str) -> dict | None:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(e164)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        with self.engine.connect() as conn:
+            row = conn.execute(_GREETING_QUERY, {"e164": e164}).first()
+        fields = None
+        if row is not None:
+            first, last = split_name(row.name)
+            fields = {"id": row.id, "name": row.name, "first_name": first, "last_name": last,
+                      "company": row.company, "tier": row.tier}
+        with self._lock:
+            if len(self._cache) >= self.max_entries:
+                self._cache.clear()          # crude but bounded: a burst of new callers resets it
+            self._cache[e164] = (now + self.ttl_s, fields)
+        return fields

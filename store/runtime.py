@@ -21,7 +21,7 @@ from acd.service import AcdService, twilio_client
 from ivr.callstate import CallState
 from ivr.config import load_config
 from ivr.model import ContactCenter
-from screenpop.crm import find_contact_by_phone
+from screenpop.crm import GreetingLookup
 
 from . import redis_conn
 from .db import make_engine, make_session_factory
@@ -45,19 +45,15 @@ class Runtime:
     agents: AgentStates
     router: Router
     acd: AcdService
+    greeting_lookup: GreetingLookup
 
     def lookup_contact(self, e164: str) -> dict | None:
         """CRM fields of the caller for greetings; a CRM failure never stops a call."""
         try:
-            with self.sessions() as session:
-                found = find_contact_by_phone(session, e164)
+            return self.greeting_lookup(e164)
         except Exception:   # noqa: BLE001 - the caller is greeted without a name instead
             log.exception("CRM lookup failed for %s", e164)
             return None
-        if found is None:
-            return None
-        return {"id": found.id, "name": found.name, "first_name": found.first_name,
-                "last_name": found.last_name, "company": found.company, "tier": found.tier}
 
 
 def build(settings: Settings, cc: ContactCenter | None = None, redis_client: redis.Redis | None = None) -> Runtime:
@@ -74,7 +70,7 @@ def build(settings: Settings, cc: ContactCenter | None = None, redis_client: red
     return Runtime(settings=settings, cc=cc, redis=redis_client, engine=engine,
                    sessions=make_session_factory(engine), jobs=Queue(RQ_QUEUE, connection=redis_client),
                    keys=keys, calls=CallState(redis_client, keys), agents=AgentStates(redis_client, keys),
-                   router=router, acd=acd)
+                   router=router, acd=acd, greeting_lookup=GreetingLookup(engine))
 
 
 _current: Runtime | None = None

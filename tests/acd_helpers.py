@@ -39,7 +39,9 @@ class Floor:
         sid = sid or f"CA{self.calls:032d}"
         self.r.hset(self.keys.call(sid), mapping={"from": from_, "status": "ivr"})
         fields, timers = enqueue_fields(queue, None, from_, self.now, call_sid=sid, **kw)
-        return sid, self.router.enqueue(sid, fields, timers, self.now)
+        self.last_status, offers = self.router.enqueue(sid, fields, timers, self.now, from_,
+                                                       queue.preferred_agent_wait_s)
+        return sid, offers
 
     def status(self, agent_id: str) -> str:
         return self.r.hget(self.keys.agent(agent_id), "status").decode()

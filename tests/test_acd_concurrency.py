@@ -39,8 +39,9 @@ def _hammer(seed: int, ops: int, out) -> None:
         agent = rnd.choice(AGENTS)
         if op < 0.15:
             sid, _ = floor.call(rnd.choice(QUEUES), sid=f"CA{seed:04d}{n:028d}")
-            mine.append(sid)
-            enqueued += 1
+            if floor.last_status == "queued":       # 'nobody': no one logged in could serve it
+                mine.append(sid)
+                enqueued += 1
         elif op < 0.30:
             floor.router.set_status(agent, rnd.choice(["available", "available", "break", "offline"]), floor.now)
         elif op < 0.52:

@@ -43,6 +43,7 @@ def test_skill_levels_and_shifts_decide_who_is_eligible(floor):
 
 def test_a_freed_agent_takes_the_highest_priority_then_the_longest_waiting(floor):
     sales = queue("sales", skills={"billing": 1}, priority=1)
+    floor.agent("standby", {"billing": 9}, status="break")      # logged in: callers may queue
     first, _ = floor.call(BILLING)
     floor.tick(30)
     second, _ = floor.call(BILLING)
@@ -187,6 +188,7 @@ def test_a_failed_connect_puts_the_caller_back_in_place(floor, redis_client):
 
 def test_escalation_relaxes_requirements(floor, redis_client):
     q = queue("billing", skills={"billing": 5}, escalate=[(60, {"billing": 1})])
+    floor.agent("senior", {"billing": 5}, status="break")       # could serve, but on break
     floor.agent("junior", {"billing": 1})
     sid, offers = floor.call(q)
     assert offers == []
@@ -197,11 +199,28 @@ def test_escalation_relaxes_requirements(floor, redis_client):
 
 
 def test_overflow_takes_the_caller_out_of_line_once(floor):
+    floor.agent("standby", {"billing": 1}, status="break")
     sid, _ = floor.call(queue())
     assert floor.router.leave_queue(sid, "overflowed", floor.tick(600)) is True
     assert floor.router.leave_queue(sid, "overflowed", floor.now) is False
     assert floor.waiting("billing") == [] and floor.stats("billing")["overflowed"] == 1
     assert floor.agent("alice", {"billing": 1}) == []
+
+
+def test_nobody_logged_in_who_could_serve_means_no_queueing(floor, redis_client):
+    floor.agent("offline", {"billing": 9}, status="offline")
+    floor.agent("unskilled", {"tech": 9}, status="break")
+    sid, _ = floor.call(queue())
+    assert floor.acd(sid) is None and floor.waiting("billing") == []
+    assert floor.stats("billing") == {}
+    floor.agent("late", {"billing": 1}, status="break")
+    assert floor.router.enqueue(sid, *_fields(sid), floor.now)[0] == "queued"
+
+
+def _fields(sid):
+    from acd.queueing import enqueue_fields
+    from tests.acd_helpers import T0
+    return enqueue_fields(queue(), None, "+14155550123", T0, call_sid=sid)
 
 
 def test_preferred_agent_is_waited_for_then_anyone(floor):

@@ -1,17 +1,20 @@
 -- A caller enters a queue: keep the routing fields, put the call in line, offer it if an agent fits.
 -- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets
 -- ARGV[4] call sid   ARGV[5] call fields JSON (queue, req, reqkey, score, strategy, region, local_first,
---   offer_timeout, max_missed, wrapup_s, enqueued_at, pref_agent, pref_until)
--- ARGV[6] timers JSON [[member, due], ...] (escalations, max wait, preferred-agent expiry)
--- Idempotent: a call already waiting, offered or connected is left as it is (Twilio retries).
--- Returns the offers made: {rid, sid, agent, ...}.
+--   offer_timeout, max_missed, wrapup_s, enqueued_at, [pref_agent, pref_until])
+-- ARGV[6] timers JSON [[member, due], ...] (escalations, max wait)
+-- ARGV[7] caller's number   ARGV[8] seconds to wait for the caller's last agent (0: none)
+-- Returns {'queued', offers made: rid, sid, agent, ...}; {'already'} for a call already waiting,
+-- offered or connected (Twilio retries, a failed connect); {'nobody'} when no logged-in agent (any
+-- status but offline, on shift or not) holds the requirements: the caller is not queued then.
 local sid = ARGV[4]
 local call = K('call:' .. sid)
 local state = hget(call, 'acd')
 if state == 'waiting' or state == 'offered' or state == 'connecting' or state == 'connected' then
-  return {}
+  return {'already'}
 end
 local fields = cjson.decode(ARGV[5])
+if not anyone_could_serve(cjson.decode(fields.req)) then return {'nobody'} end
 for name, value in pairs(fields) do
   redis.call('HSET', call, name, tostring(value))
 end
@@ -19,7 +22,18 @@ redis.call('HSET', call, 'status', 'queued')
 for _, timer in ipairs(cjson.decode(ARGV[6])) do
   redis.call('ZADD', K('timers'), timer[2], timer[1])
 end
+-- last-agent routing: wait a little for the agent who served this caller last time
+local pref_wait = tonumber(ARGV[8])
+if pref_wait > 0 and not fields.pref_agent and ARGV[7] ~= '' then
+  local previous = redis.call('GET', K('last-agent:' .. ARGV[7]))
+  if previous then
+    redis.call('HSET', call, 'pref_agent', previous, 'pref_until', NOW + pref_wait)
+    redis.call('ZADD', K('timers'), NOW + pref_wait, 'preferred:' .. sid)
+  end
+end
 wait_in_line(sid)
 event('enqueued', 'call', sid, 'queue', fields.queue)
 count(fields.queue, 'offered')
-return route({sid}, {})
+local out = {'queued'}
+for _, x in ipairs(route({sid}, {})) do table.insert(out, x) end
+return out

@@ -57,6 +57,26 @@ local function qualifies(agent, req)
   return true
 end
 
+-- Is any logged-in agent (any status but offline, on shift or not) holding these requirements?
+local function anyone_could_serve(req)
+  local rarest, size = nil, nil
+  for skill, _ in pairs(req) do
+    local n = redis.call('ZCARD', K('skill:' .. skill))
+    if size == nil or n < size then rarest, size = skill, n end
+  end
+  local candidates
+  if rarest then
+    candidates = redis.call('ZRANGEBYSCORE', K('skill:' .. rarest), req[rarest], '+inf')
+  else
+    candidates = redis.call('SMEMBERS', K('agents'))
+  end
+  for _, agent in ipairs(candidates) do
+    local status = hget(K('agent:' .. agent), 'status')
+    if status and status ~= 'offline' and qualifies(agent, req) then return true end
+  end
+  return false
+end
+
 -- May `agent` take `sid` now? (idle and on shift is checked by the caller of this)
 local function may_take(agent, sid, req)
   if redis.call('SISMEMBER', K('tried:' .. sid), agent) == 1 then return false end

@@ -1,24 +1,30 @@
 -- Keep what one IVR turn did: append journey steps, set call fields, refresh retention.
 -- KEYS[1] call hash   KEYS[2] journey list
 -- ARGV[1] live ttl s   ARGV[2] number of journey steps n   ARGV[3..2+n] steps (JSON)
--- ARGV[3+n..] field, value pairs for the call hash
--- An ended call keeps its (shorter) ended retention: late callbacks must not revive it.
+-- ARGV[3+n] number of fields m that only a new call takes   ARGV[4+n..3+n+2m] those field, value pairs
+-- the rest: field, value pairs for the call hash
+-- One round trip per webhook: a new call is created by its first turn (Twilio may retry
+-- /voice/incoming: the call's own fields are then kept). An ended call keeps its (shorter) ended
+-- retention: late callbacks must not revive it. Returns 1 when the call was new.
 local n = tonumber(ARGV[2])
-for i = 3, 2 + n do
-  redis.call('RPUSH', KEYS[2], ARGV[i])
+local m = tonumber(ARGV[3 + n])
+local new = redis.call('EXISTS', KEYS[1]) == 0
+if new and m > 0 then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 4 + n, 3 + n + 2 * m))
+  redis.call('DEL', KEYS[2])
 end
-if #ARGV > 2 + n then
-  local fields = {}
-  for i = 3 + n, #ARGV do fields[#fields + 1] = ARGV[i] end
-  redis.call('HSET', KEYS[1], unpack(fields))
+if n > 0 then
+  redis.call('RPUSH', KEYS[2], unpack(ARGV, 3, 2 + n))
+end
+if #ARGV > 3 + n + 2 * m then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 4 + n + 2 * m, #ARGV))
 end
 if redis.call('HEXISTS', KEYS[1], 'ended_at') == 1 then
   redis.call('HSET', KEYS[1], 'status', 'ended')
-end
-if redis.call('HEXISTS', KEYS[1], 'ended_at') == 0 then
+  if redis.call('TTL', KEYS[2]) < 0 then redis.call('EXPIRE', KEYS[2], redis.call('TTL', KEYS[1])) end
+else
   redis.call('EXPIRE', KEYS[1], ARGV[1])
   redis.call('EXPIRE', KEYS[2], ARGV[1])
-elseif redis.call('TTL', KEYS[2]) < 0 then
-  redis.call('EXPIRE', KEYS[2], redis.call('TTL', KEYS[1]))
 end
-return 1
+if new then return 1 end
+return 0
