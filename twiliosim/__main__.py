@@ -4,6 +4,13 @@
         --press 1 --say "billing" --patience 30
 
 Exit codes: 0 the call ran; 1 a webhook failed; 3 the service rejected our signature (403).
+
+Or offer a load to it (agents, Poisson callers) and compare with Erlang C (`load --help`):
+
+    python -m twiliosim load --url http://127.0.0.1:8000 --rate 5/s --calls 500 --agents 20 \\
+        --handle 3s --patience 60s --api-port 8790
+
+Exit codes: 0 the run completed; 1 it could not start or calls failed; 3 signature rejected.
 """
 from __future__ import annotations
 
@@ -54,7 +61,179 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--time-scale", type=float, default=0.1, help="real seconds per simulated second")
     call.add_argument("--timeout", type=float, default=120.0, help="real seconds to wait for the call to end")
     call.add_argument("--json", action="store_true", help="print the transcript as JSON lines")
+    _add_load_parser(sub)
     return parser
+
+
+LOAD_HELP = """\
+Offer a Poisson stream of callers to a running callrouter, served by simulated agents through its
+JSON API, and print what was measured beside Erlang C for the same load.
+
+The service connects callers to agents through Twilio's REST API, so this command serves a REST
+stand-in on 127.0.0.1:--api-port, and THE SERVICE MUST HAVE BEEN STARTED WITH
+TWILIO_API_URL=http://127.0.0.1:<api-port> and the same TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN as
+this command's environment (or --account-sid / --auth-token), e.g.
+
+  TWILIO_API_URL=http://127.0.0.1:8790 make run
+  python -m twiliosim load --url http://127.0.0.1:8000 --admin-token $ADMIN_TOKEN --rate 5/s \\
+      --calls 500 --agents 20 --handle 3s --patience 60s
+
+Agents load-<run>-<i> are created (or reused) with --skills, accept every offer at once, talk for an
+exponential time of mean --handle, wrap up at once (--wrapup) and log out at the end. Callers press
+--press at the menu and hang up after --patience in the queue (exponential, or --patience-dist
+fixed; --patience none: never). Durations take s, ms, m or h (3s, 500ms, 2m); rates N/s, N/m, N/h.
+Rates, handle, patience and every figure reported are simulated seconds; the simulator runs
+--time-scale real seconds per simulated second. The service's own timers (offer timeout, automatic
+wrap-up) are real seconds, and every HTTP round trip counts 1/time-scale times over in simulated
+seconds: keep the real handle time (handle x time-scale) well above the round trips (tens of ms).
+A progress bar goes to stderr, the table to stdout (--json: the report as JSON).
+"""
+
+
+def _duration(text: str) -> float | None:
+    """'3s', '500ms', '2m', '1h', '3' (seconds); 'none' / 'inf' for no limit."""
+    raw = text.strip().lower()
+    if raw in ("none", "inf", "never"):
+        return None
+    for suffix, factor in (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
+        if raw.endswith(suffix):
+            raw, scale = raw[:-len(suffix)], factor
+            break
+    else:
+        scale = 1.0
+    try:
+        value = float(raw) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 3s, 500ms, 2m)") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r}")
+    return value
+
+
+def _positive_duration(text: str) -> float:
+    value = _duration(text)
+    if value is None or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive duration, not {text!r}")
+    return value
+
+
+def _rate(text: str) -> float:
+    """'5/s', '300/m', '1000/h', '0.5' (per second)."""
+    raw = text.strip().lower()
+    number, _, unit = raw.partition("/")
+    per = {"": 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "hr": 3600.0}.get(unit)
+    try:
+        value = float(number)
+    except ValueError:
+        value = None
+    if per is None or value is None or not value > 0:
+        raise argparse.ArgumentTypeError(f"not a rate: {text!r} (e.g. 5/s, 300/m)")
+    return value / per
+
+
+def _skills(text: str) -> dict[str, int]:
+    out = {}
+    for part in text.split(","):
+        name, _, level = part.strip().partition("=")
+        try:
+            out[name.strip()] = int(level or 5)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"skills are name=level,...: {text!r}") from None
+    return out
+
+
+def _add_load_parser(sub) -> None:
+    load = sub.add_parser("load", help="offer a Poisson load with simulated agents; compare with Erlang C",
+                          description=LOAD_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    load.add_argument("--url", required=True, help="the service's base URL, e.g. http://127.0.0.1:8000")
+    load.add_argument("--rate", type=_rate, required=True, help="arrivals per simulated second: 5/s, 300/m")
+    load.add_argument("--calls", type=int, required=True, help="how many callers")
+    load.add_argument("--agents", type=int, required=True, help="how many agents")
+    load.add_argument("--handle", type=_positive_duration, required=True, help="mean talk time, e.g. 3s")
+    load.add_argument("--patience", type=_duration, default=None,
+                      help="mean (or fixed) time a caller waits in the queue before hanging up; none: forever")
+    load.add_argument("--patience-dist", choices=("exponential", "fixed"), default="exponential")
+    load.add_argument("--admin-token", default=None, help="the service's ADMIN_TOKEN (default: $ADMIN_TOKEN)")
+    load.add_argument("--number", default="+15005550006", help="the number callers dial (default +15005550006)")
+    load.add_argument("--press", default="1", help="the menu key that leads to the queue (default 1: billing)")
+    load.add_argument("--skills", type=_skills, default={"billing": 5},
+                      help="the agents' skills, name=level,... (default billing=5)")
+    load.add_argument("--time-scale", type=float, default=0.25, help="real seconds per simulated second (0.25)")
+    load.add_argument("--api-port", type=int, default=8790,
+                      help="port of the REST stand-in on 127.0.0.1: the service's TWILIO_API_URL (default 8790)")
+    load.add_argument("--target", type=_duration, default=20.0, help="service level target (default 20s)")
+    load.add_argument("--wrapup", type=_duration, default=0.0, help="wrap-up time per call (default 0)")
+    load.add_argument("--answer-after", type=_duration, default=0.1,
+                      help="how long a softphone rings before the agent answers (default 0.1s)")
+    load.add_argument("--seed", default="1", help="random seed (arrivals, talk and patience times)")
+    load.add_argument("--run-id", default=None, help="agents are load-<run-id>-<i> (default: random)")
+    load.add_argument("--timeout", type=_duration, default=None,
+                      help="real time to wait for the calls to end after the last arrival")
+    load.add_argument("--account-sid", help="default: TWILIO_ACCOUNT_SID")
+    load.add_argument("--auth-token", help="default: TWILIO_AUTH_TOKEN")
+    load.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
+    load.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run_load_command(args) -> int:
+    import os
+
+    from .load import LoadError, progress_bar, run_load
+    from .rest import RestServer
+
+    if args.calls < 1 or args.agents < 1:
+        print("twiliosim load: --calls and --agents must be at least 1", file=sys.stderr)
+        return 1
+    if args.patience is None and args.patience_dist == "fixed":
+        args.patience_dist = "exponential"
+    admin = args.admin_token or os.environ.get("ADMIN_TOKEN")
+    if not admin:
+        print("twiliosim load: --admin-token (or ADMIN_TOKEN) is required", file=sys.stderr)
+        return 1
+    sim = Simulator(args.account_sid, args.auth_token, time_scale=args.time_scale)
+    rest = RestServer(sim, port=args.api_port)
+    try:
+        rest.start()
+    except OSError as exc:
+        print(f"twiliosim load: cannot serve the REST stand-in on 127.0.0.1:{args.api_port}: {exc}", file=sys.stderr)
+        return 1
+    print(f"twiliosim load: REST stand-in at {rest.url} (the service's TWILIO_API_URL must point here)",
+          file=sys.stderr, flush=True)
+    shown = [0]
+
+    def show(p) -> None:
+        if not args.quiet:
+            line = "\r" + progress_bar(p)
+            print(line, end="", file=sys.stderr, flush=True)
+            shown[0] = 1
+
+    try:
+        report = run_load(args.url, admin, sim, args.number, rate_per_s=args.rate, calls=args.calls,
+                          agents=args.agents, handle_s=args.handle, patience_s=args.patience, press=args.press,
+                          skills=args.skills, seed=args.seed, patience_dist=args.patience_dist,
+                          target_s=args.target, wrapup_s=args.wrapup, answer_after=args.answer_after,
+                          run_id=args.run_id, timeout=args.timeout, progress=show)
+    except LoadError as exc:
+        print(f"{chr(10) if shown[0] else ''}twiliosim load: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{chr(10) if shown[0] else ''}twiliosim load: interrupted", file=sys.stderr)
+        return 1
+    finally:
+        sim.shutdown()
+        rest.stop()
+    if shown[0]:
+        print(file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.as_dict(), default=str, indent=2))
+    else:
+        print(report.table())
+    if any(c.call_sid and sim.calls.get(c.call_sid) is not None and sim.calls[c.call_sid].rejected_by_service
+           for c in report.calls):
+        print("twiliosim: the service rejected the request signature (403): check TWILIO_AUTH_TOKEN",
+              file=sys.stderr)
+        return 3
+    return 0 if report.ok else 1
 
 
 def run_call(args) -> int:
@@ -86,6 +265,8 @@ def run_call(args) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "load":
+        return run_load_command(args)
     return run_call(args)
 
 
