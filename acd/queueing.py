@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import lru_cache
 
 import phonenumbers
 
@@ -32,6 +33,7 @@ def reqkey(req: dict[str, int]) -> str:
     return ",".join(f"{skill}={level}" for skill, level in sorted(req.items())) or "*"
 
 
+@lru_cache(maxsize=50_000)
 def region_of(number: str) -> str:
     try:
         return phonenumbers.region_code_for_number(phonenumbers.parse(number, None)) or ""

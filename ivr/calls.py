@@ -138,7 +138,7 @@ class IvrCalls:
 
     # -- internals ---------------------------------------------------------------
     def _step(self, p: Params, node: str, kind: str, run) -> str:
-        state = self.calls.load(p.call_sid)
+        state = self.calls.load_for_step(p.call_sid, node)
         flow = self.cc.flows.get(state.get("flow", "")) if state else None
         if state is None or flow is None:
             return self.incoming(p)         # unknown, expired or reconfigured: start over

@@ -31,6 +31,14 @@ class CallState:
         raw = self.r.hgetall(self.keys.call(sid))
         return {k.decode(): v.decode() for k, v in raw.items()} if raw else None
 
+    def load_for_step(self, sid: str, node: str) -> dict[str, str] | None:
+        """Only what an IVR step needs (the call hash grows with routing fields)."""
+        names = ("flow", "from", "to", "status", *(f"contact_{n}" for n in CONTACT_FIELDS), f"tries:{node}")
+        values = self.r.hmget(self.keys.call(sid), names)
+        if values[0] is None:
+            return None
+        return {name: v.decode() for name, v in zip(names, values) if v is not None}
+
     def apply(self, sid: str, steps: list[dict], state: dict, now: float, new_call: dict | None = None) -> bool:
         """Append journey steps and set call fields, atomically, in one round trip. `new_call`
         holds the fields a call starts with (ignored when it exists already); True when it was new."""

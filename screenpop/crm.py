@@ -75,15 +75,34 @@ _GREETING_QUERY = (
 )
 
 
-class GreetingLookup:
-    """Caller number -> the CRM fields prompts may use, cached briefly (hits and misses)."""
+_KNOWN_PHONES = select(ContactPhone.e164)
 
-    def __init__(self, engine: Engine, ttl_s: float = 60.0, max_entries: int = 10_000):
+
+class GreetingLookup:
+    """Caller number -> the CRM fields prompts may use, cached briefly (hits and misses).
+
+    Most callers are not in the CRM: the set of known numbers (refreshed every `ttl_s`)
+    answers them without a query, so a new contact is greeted by name within a minute."""
+
+    def __init__(self, engine: Engine, ttl_s: float = 60.0, max_entries: int = 10_000,
+                 max_known: int = 200_000):
         self.engine = engine
         self.ttl_s = ttl_s
         self.max_entries = max_entries
+        self.max_known = max_known
         self._cache: dict[str, tuple[float, dict | None]] = {}
+        self._known: frozenset[str] | None = None
+        self._known_until = 0.0
         self._lock = threading.Lock()
+
+    def _known_numbers(self, now: float) -> frozenset[str] | None:
+        """Every CRM number, or None when the CRM is too big to hold (then each caller is queried)."""
+        if now >= self._known_until:
+            with self.engine.connect() as conn:
+                rows = conn.execute(_KNOWN_PHONES.limit(self.max_known + 1)).scalars().all()
+            self._known = frozenset(rows) if len(rows) <= self.max_known else None
+            self._known_until = now + self.ttl_s
+        return self._known
 
     def __call__(self, e164: str) -> dict | None:
         now = time.monotonic()
@@ -91,6 +110,9 @@ class GreetingLookup:
             hit = self._cache.get(e164)
         if hit is not None and hit[0] > now:
             return hit[1]
+        known = self._known_numbers(now)
+        if known is not None and e164 not in known:
+            return None
         with self.engine.connect() as conn:
             row = conn.execute(_GREETING_QUERY, {"e164": e164}).first()
         fields = None

@@ -11,6 +11,7 @@ import logging
 from datetime import datetime, timezone
 
 from flask import Flask, jsonify
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from ivr.calls import IvrCalls
@@ -18,10 +19,20 @@ from store import runtime as runtime_mod
 from store.settings import from_env
 
 
+class NoSessionForTwilio(SecureCookieSessionInterface):
+    """Twilio's webhooks carry no session cookie: skip decoding one on the hottest path."""
+
+    def open_session(self, app, request):
+        if request.path.startswith("/voice/"):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def create_app(config: dict | None = None) -> Flask:
     config = dict(config or {})
     settings = config.pop("SETTINGS", None) or from_env()
     app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
+    app.session_interface = NoSessionForTwilio()
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=1 << 20)
     app.config.update(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
