@@ -77,6 +77,13 @@ def build_floor(r: redis.Redis, agents: int, calls: int, skills: int, seed: int)
     router = Router(Scripts(r, keys, "UTC"))
     names = [f"s{i:02d}" for i in range(skills)]
     queue = Queue(name="q", skills={})
+    ids = []
+    for i in range(agents):
+        agent = f"a{i:05d}"
+        held = {s: rnd.randint(1, 10) for s in rnd.sample(names, rnd.randint(3, 6))}
+        states.sync({"id": agent, "name": agent, "skills": held, "timezone": "UTC", "schedule": None}, NOW)
+        r.hset(keys.agent(agent), "status", "break")         # logged in, not idle: routing ignores them
+        ids.append(agent)
     for i in range(calls):
         req = {s: rnd.randint(1, 5) for s in rnd.sample(names, rnd.choice((1, 1, 2)))}
         sid = f"CA{i:032d}"
@@ -85,14 +92,7 @@ def build_floor(r: redis.Redis, agents: int, calls: int, skills: int, seed: int)
         fields["req"] = json.dumps(req, sort_keys=True, separators=(",", ":"))
         fields["reqkey"] = ",".join(f"{k}={v}" for k, v in sorted(req.items()))
         fields["score"] = NOW.timestamp() + rnd.random() * 600
-        router.enqueue(sid, fields, [], NOW)                 # nobody is idle yet: it waits
-    ids = []
-    for i in range(agents):
-        agent = f"a{i:05d}"
-        held = {s: rnd.randint(1, 10) for s in rnd.sample(names, rnd.randint(3, 6))}
-        states.sync({"id": agent, "name": agent, "skills": held, "timezone": "UTC", "schedule": None}, NOW)
-        r.hset(keys.agent(agent), "status", "break")         # logged in, not idle: routing ignores them
-        ids.append(agent)
+        router.enqueue(sid, fields, [], NOW)     # agents are on break: it waits (unless nobody could serve)
     return keys, router, ids
 
 
@@ -151,6 +151,8 @@ def main() -> int:
             decisions, offers = measure_decisions(r, keys, router, ids, args.decisions, args.seed + 2)
             baseline = measure_baseline(r, keys, args.decisions)
             reqsets = r.hlen(keys.prefix + "reqsets")
+            waiting = r.zcard(keys.prefix + "queue:q")
+            print(f"  {waiting} calls waiting (the others needed skills nobody holds)", file=sys.stderr)
             rows.append((agents, reqsets, len(decisions) / sum(decisions), len(baseline) / sum(baseline),
                          pct(decisions, 0.5) * 1e3, pct(decisions, 0.99) * 1e3, offers / len(decisions)))
     finally:
