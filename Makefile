@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench config-check clean
+.PHONY: run test bench bench-all config-check clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "callrouter needs Python 3.11+"'
@@ -19,6 +19,9 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/webhooks.py
+
+bench-all: $(VENV)/.installed
+	$(PY) bench/webhooks.py; $(PY) bench/streams.py; $(PY) bench/routing.py; $(PY) bench/erlang.py
 
 config-check: $(VENV)/.installed
 	FLASK_APP=wsgi $(VENV)/bin/flask config-check $(or $(CONFIG),config/demo.yaml)
