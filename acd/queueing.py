@@ -43,7 +43,7 @@ def region_of(number: str) -> str:
 
 def enqueue_fields(queue: Queue, node: Node | None, from_number: str, now: datetime, *,
                    priority_bonus: int = 0, preferred_agent: str | None = None,
-                   call_sid: str = "") -> tuple[dict, list[tuple[str, float]]]:
+                   call_sid: str = "", region: str | None = None) -> tuple[dict, list[tuple[str, float]]]:
     """(call fields, timers) for a caller entering `queue` now."""
     at = now.timestamp()
     req = requirements(queue, node)
@@ -53,7 +53,8 @@ def enqueue_fields(queue: Queue, node: Node | None, from_number: str, now: datet
         "reqkey": reqkey(req),
         "score": round(at - (queue.priority + priority_bonus) * PRIORITY_CREDIT_S, 3),
         "strategy": queue.strategy,
-        "region": region_of(from_number),
+        # Twilio sends the caller's country (FromCountry); parse the number only without it
+        "region": region if region is not None else region_of(from_number),
         "local_first": "1" if queue.local_first else "0",
         "offer_timeout": queue.offer_timeout_s,
         "max_missed": queue.max_missed,

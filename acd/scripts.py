@@ -7,6 +7,7 @@ KEYS[1]; prefix, now and statistics buckets as ARGV[1..3]), added here.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,13 @@ ROUTING = ("enqueue_call", "answer_offer", "call_gone", "set_agent_status", "end
 
 def buckets(now: datetime, timezone: str) -> str:
     """"<day>|<15-minute interval>" of `now` in the contact center's time zone."""
-    local = now.astimezone(ZoneInfo(timezone))
+    return _buckets_of_minute(int(now.timestamp() // 60), timezone)
+
+
+@lru_cache(maxsize=256)
+def _buckets_of_minute(minute: int, timezone: str) -> str:
+    # Zone offsets are whole minutes, so every instant of a UTC minute has the same buckets.
+    local = datetime.fromtimestamp(minute * 60, ZoneInfo(timezone))
     quarter = local.minute - local.minute % 15
     return f"{local:%Y%m%d}|{local:%Y%m%d}T{local:%H}{quarter:02d}"
 

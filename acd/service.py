@@ -54,11 +54,11 @@ class AcdService:
         return self._twilio
 
     # -- callers -------------------------------------------------------------------
-    def enqueue(self, call_sid: str, node: Node, from_number: str, now: datetime) -> bool:
+    def enqueue(self, call_sid: str, node: Node, from_number: str, now: datetime, region: str | None = None) -> bool:
         """Put the caller in line and route, in one script; False when nobody who could serve is
         logged in (the caller goes to the queue's overflow instead)."""
         queue = self.cc.queues[node.queue]
-        fields, timers = enqueue_fields(queue, node, from_number, now, call_sid=call_sid)
+        fields, timers = enqueue_fields(queue, node, from_number, now, call_sid=call_sid, region=region)
         fields["node"] = node.name
         status, offers = self.router.enqueue(call_sid, fields, timers, now, from_number,
                                              queue.preferred_agent_wait_s)

@@ -60,6 +60,10 @@ TO_NUMBER = "+15005550006"             # the demo's main flow
 KNOWN_CALLER = "+14155550100"          # the demo contact: greeted by name
 BASELINE_KEYS = "bench:minimal:call:*"  # bench/minimal_app.KEY_PREFIX
 INCOMING_PATH = "/voice/incoming"
+GEO = {f"{side}{field}": value for side, place in (("From", ("SAN FRANCISCO", "CA", "94107", "US")),
+                                                    ("Caller", ("SAN FRANCISCO", "CA", "94107", "US")),
+                                                    ("To", ("", "", "", "US")), ("Called", ("", "", "", "US")))
+       for field, value in zip(("City", "State", "Zip", "Country"), place)}
 MENU_PATH = "/voice/gather?node=menu"
 # What each step must answer; the same check for both servers.
 EXPECT = (b"<Gather", b"<Enqueue")
@@ -114,9 +118,11 @@ class Caller:
             known = int((k + 1) * self.known_share) > int(k * self.known_share)
             caller = KNOWN_CALLER if known else f"+1415555{2000 + k % 8000:04d}"
         sid = "CA" + uuid.uuid4().hex
+        # The parameters Twilio sends with every voice request, geography included (TWILIO-NOTES):
+        # both servers parse and sign-check exactly the same form.
         params = {"CallSid": sid, "AccountSid": ACCOUNT_SID, "From": caller, "To": TO_NUMBER,
                   "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01",
-                  "Caller": caller, "Called": TO_NUMBER}
+                  "Caller": caller, "Called": TO_NUMBER, **GEO}
         incoming = self._request(INCOMING_PATH, params)
         menu = self._request(MENU_PATH, {**params, "CallStatus": "in-progress", "Digits": "1"})
         return incoming, menu, sid

@@ -30,6 +30,7 @@ class Params:
     speech: str | None = None
     confidence: str | None = None
     base_url: str = ""          # where Twilio reached us, for absolute URLs in REST updates
+    from_country: str | None = None
 
 
 class IvrCalls:
@@ -51,13 +52,14 @@ class IvrCalls:
         flow = self.cc.flow_for(p.to_number)
         contact = self.lookup_contact(p.from_number) if flow.uses_contact else None
         fields = {"from": p.from_number, "to": p.to_number, "flow": flow.name, "status": "ivr",
-                  "arrived_at": round(now.timestamp(), 3), "base_url": p.base_url or None}
+                  "arrived_at": round(now.timestamp(), 3), "base_url": p.base_url or None,
+                  "country": p.from_country}
         for name in CONTACT_FIELDS:
             if contact and contact.get(name) not in (None, ""):
                 fields[f"contact_{name}"] = contact[name]
         if contact and contact.get("id") is not None:
             fields["contact_id"] = contact["id"]
-        call = engine.Call(p.call_sid, p.from_number, p.to_number, flow, now, contact)
+        call = engine.Call(p.call_sid, p.from_number, p.to_number, flow, now, contact, country=p.from_country)
         return self._keep(call, engine.start(self.cc, call), now, new_call=fields)
 
     # -- steps inside the flow ---------------------------------------------------
@@ -146,7 +148,8 @@ class IvrCalls:
         call = engine.Call(
             p.call_sid, state.get("from", p.from_number), state.get("to", p.to_number), flow, now,
             contact={n: state[f"contact_{n}"] for n in CONTACT_FIELDS if f"contact_{n}" in state} or None,
-            tries={k[6:]: int(v) for k, v in state.items() if k.startswith("tries:") and v.isdigit()})
+            tries={k[6:]: int(v) for k, v in state.items() if k.startswith("tries:") and v.isdigit()},
+            country=state.get("country"))
         target = flow.nodes.get(node)
         if target is None:
             turn = engine.start(self.cc, call)
@@ -165,7 +168,7 @@ class IvrCalls:
         self.calls.apply(call.sid, turn.steps, turn.state, now.timestamp(), new_call=new_call)
         if turn.state.get("status") == "queued" and self.acd is not None:
             node = call.flow.nodes[turn.state["node"]]
-            if not self.acd.enqueue(call.sid, node, call.from_number, now):
+            if not self.acd.enqueue(call.sid, node, call.from_number, now, region=call.country):
                 # Nobody who could serve this queue is logged in: straight to its overflow.
                 turn = engine.on_queue_result(self.cc, call, node.name, "nobody")
                 self.calls.apply(call.sid, turn.steps, turn.state, now.timestamp())

@@ -33,7 +33,7 @@ class CallState:
 
     def load_for_step(self, sid: str, node: str) -> dict[str, str] | None:
         """Only what an IVR step needs (the call hash grows with routing fields)."""
-        names = ("flow", "from", "to", "status", *(f"contact_{n}" for n in CONTACT_FIELDS), f"tries:{node}")
+        names = ("flow", "from", "to", "status", "country", *(f"contact_{n}" for n in CONTACT_FIELDS), f"tries:{node}")
         values = self.r.hmget(self.keys.call(sid), names)
         if values[0] is None:
             return None

@@ -29,6 +29,7 @@ class Call:
     now: datetime
     contact: dict | None = None           # CRM fields for placeholders, None when unknown
     tries: dict[str, int] = field(default_factory=dict)   # failed gather attempts per node
+    country: str | None = None            # the caller's country as Twilio gave it (FromCountry)
 
 
 @dataclass

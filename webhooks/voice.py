@@ -38,7 +38,8 @@ def _params(*required: str) -> Params:
         abort(400, f"missing Twilio parameter(s): {', '.join(missing)}")
     return Params(call_sid=_form("CallSid"), from_number=_form("From") or "", to_number=_form("To") or "",
                   digits=_form("Digits"), speech=_form("SpeechResult"), confidence=_form("Confidence"),
-                  base_url=request.host_url.rstrip("/") + request.script_root)
+                  base_url=request.host_url.rstrip("/") + request.script_root,
+                  from_country=_form("FromCountry"))
 
 
 def _node() -> str:
