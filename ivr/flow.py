@@ -47,9 +47,36 @@ def _node(call: Call, name: str) -> Node:
     return call.flow.nodes[name]
 
 
+_ENTERED: dict[tuple, tuple[str, tuple, dict]] = {}
+_ENTERED_MAX = 4096
+
+
 def enter(cc: ContactCenter, call: Call, name: str, resp: VoiceResponse | None = None,
           steps: list[dict] | None = None) -> Turn:
-    """Run from node `name` until the caller must act or the call ends."""
+    """Run from node `name` until the caller must act or the call ends.
+
+    Remembered per (config, flow, node, the caller's CRM fields, minute): within a minute the
+    result cannot change (opening hours and holidays change on minute boundaries), and the
+    same document is served to every caller who reaches the node, without rebuilding it."""
+    if resp is not None or steps is not None:
+        return _enter(cc, call, name, resp, steps)
+    contact = tuple(sorted(call.contact.items())) if call.contact else ()
+    key = (id(cc), call.flow.name, name, contact, int(call.now.timestamp() // 60))
+    hit = _ENTERED.get(key)
+    if hit is None:
+        turn = _enter(cc, call, name, None, None)
+        if len(_ENTERED) >= _ENTERED_MAX:
+            _ENTERED.clear()
+        hit = _ENTERED[key] = (turn.twiml, tuple(turn.steps), dict(turn.state))
+    document, steps_seen, state = hit
+    state = dict(state)
+    if "enqueued_at" in state:
+        state["enqueued_at"] = call.now.timestamp()       # the one value that is this call's own
+    return Turn(document, [dict(step) for step in steps_seen], state)
+
+
+def _enter(cc: ContactCenter, call: Call, name: str, resp: VoiceResponse | None,
+           steps: list[dict] | None) -> Turn:
     resp = resp if resp is not None else VoiceResponse()
     steps = steps if steps is not None else []
     state: dict = {}
@@ -116,7 +143,8 @@ def on_gather(cc: ContactCenter, call: Call, name: str, digits: str | None, said
         steps.append(step)
     if option is not None:
         steps[-1]["next"] = node.options[option]
-        turn = enter(cc, call, node.options[option], steps=steps)
+        turn = enter(cc, call, node.options[option])
+        turn.steps[:0] = steps
         turn.state[f"tries:{name}"] = 0
         return turn
     tries = call.tries.get(name, 0) + 1
