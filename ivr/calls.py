@@ -63,9 +63,23 @@ class IvrCalls:
         return self._keep(call, engine.start(self.cc, call), now, new_call=fields)
 
     # -- steps inside the flow ---------------------------------------------------
-    def gather(self, p: Params, node: str) -> str:
-        return self._step(p, node, "gather", lambda call: engine.on_gather(
-            self.cc, call, node, p.digits, p.speech, p.confidence))
+    def gather(self, p: Params, node: str, tries: int = 0) -> str:
+        """The caller answered a menu (or said nothing). Everything the answer needs comes with
+        the request — the flow from the number dialed, failed tries in the signed action URL,
+        the caller's CRM fields from the cached lookup — so the turn costs one Redis round trip;
+        a call Redis does not know restarts its flow."""
+        flow = self.cc.flow_for(p.to_number)
+        target = flow.nodes.get(node)
+        if target is None or target.kind != "gather":
+            return self._step(p, node, "gather", lambda call: engine.on_gather(
+                self.cc, call, node, p.digits, p.speech, p.confidence))
+        now = self.clock()
+        contact = self.lookup_contact(p.from_number) if flow.uses_contact else None
+        call = engine.Call(p.call_sid, p.from_number, p.to_number, flow, now, contact,
+                           tries={node: max(0, tries)}, country=p.from_country)
+        turn = engine.on_gather(self.cc, call, node, p.digits, p.speech, p.confidence)
+        document = self._keep(call, turn, now, must_exist=True)
+        return document if document is not None else self.incoming(p)
 
     def recorded(self, p: Params, node: str, recording_url: str | None, duration: str | None) -> str:
         return self._step(p, node, "voicemail", lambda call: engine.on_recorded(
@@ -164,8 +178,11 @@ class IvrCalls:
             self.call_ended(p.call_sid, None)
         return twiml_out
 
-    def _keep(self, call: engine.Call, turn: engine.Turn, now: datetime, new_call: dict | None = None) -> str:
-        self.calls.apply(call.sid, turn.steps, turn.state, now.timestamp(), new_call=new_call)
+    def _keep(self, call: engine.Call, turn: engine.Turn, now: datetime, new_call: dict | None = None,
+              must_exist: bool = False) -> str | None:
+        if self.calls.apply(call.sid, turn.steps, turn.state, now.timestamp(), new_call=new_call,
+                            must_exist=must_exist) < 0:
+            return None
         if turn.state.get("status") == "queued" and self.acd is not None:
             node = call.flow.nodes[turn.state["node"]]
             if not self.acd.enqueue(call.sid, node, call.from_number, now, region=call.country):

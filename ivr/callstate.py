@@ -39,14 +39,17 @@ class CallState:
             return None
         return {name: v.decode() for name, v in zip(names, values) if v is not None}
 
-    def apply(self, sid: str, steps: list[dict], state: dict, now: float, new_call: dict | None = None) -> bool:
+    def apply(self, sid: str, steps: list[dict], state: dict, now: float, new_call: dict | None = None,
+              must_exist: bool = False) -> int:
         """Append journey steps and set call fields, atomically, in one round trip. `new_call`
-        holds the fields a call starts with (ignored when it exists already); True when it was new."""
+        holds the fields a call starts with (ignored when it exists already). Returns 1 when the
+        call was new, 0 when it existed, -1 when `must_exist` and it did not (nothing written)."""
         encoded = [json.dumps({**s, "at": round(now, 3)}, ensure_ascii=False) for s in steps]
         created = [str(x) for kv in (new_call or {}).items() if kv[1] is not None for x in kv]
         flat = [str("" if x is None else x) for kv in state.items() for x in kv]
-        return bool(self._apply(keys=[self.keys.call(sid), self.keys.journey(sid)],
-                                args=[LIVE_TTL_S, len(encoded), *encoded, len(created) // 2, *created, *flat]))
+        return int(self._apply(keys=[self.keys.call(sid), self.keys.journey(sid)],
+                               args=[LIVE_TTL_S, "1" if must_exist else "0", len(encoded), *encoded,
+                                     len(created) // 2, *created, *flat]))
 
     def end(self, sid: str, call_status: str, duration: str | None, now: float) -> str | None:
         """Mark the call ended; the outcome when this call ended it, else None (unknown or repeat)."""

@@ -152,7 +152,7 @@ def on_gather(cc: ContactCenter, call: Call, name: str, digits: str | None, said
     resp = VoiceResponse()
     if tries <= node.retries:
         twiml.say(resp, _text(call, node.sorry), node)
-        twiml.gather(resp, node, _text(call, node.text))
+        twiml.gather(resp, node, _text(call, node.text), tries)
         return Turn(str(resp), steps, {f"tries:{name}": tries, "node": name})
     steps.append({"event": "failed", "node": name, "next": node.on_fail})
     if node.on_fail:

@@ -27,9 +27,12 @@ def say(resp: VoiceResponse, text: str | None, node: Node) -> None:
         resp.say(text, **kwargs)
 
 
-def gather(resp: VoiceResponse, node: Node, prompt: str) -> None:
+def gather(resp: VoiceResponse, node: Node, prompt: str, tries: int = 0) -> None:
+    """Listen for the node's options. The failed tries so far travel in the action URL (Twilio
+    signs it), so answering needs nothing read back from Redis."""
     dtmf = [k for k in node.options if speech.is_dtmf(k)]
-    kwargs = {"input": node.input, "action": url("gather", node.name), "method": "POST",
+    action = url("gather", node.name, **({"try": tries} if tries else {}))
+    kwargs = {"input": node.input, "action": action, "method": "POST",
               "timeout": node.timeout, "language": node.language}
     if "speech" in node.input:
         kwargs["speech_timeout"] = "auto"
@@ -41,7 +44,7 @@ def gather(resp: VoiceResponse, node: Node, prompt: str) -> None:
     g = resp.gather(**kwargs)
     say(g, prompt, node)
     # No input: Twilio falls through to the next verb, which asks again.
-    resp.redirect(url("gather", node.name), method="POST")
+    resp.redirect(action, method="POST")
 
 
 def enqueue(resp: VoiceResponse, node: Node) -> None:

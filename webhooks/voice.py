@@ -60,7 +60,8 @@ def incoming():
 
 @bp.post("/gather")
 def gather():
-    return _xml(_ivr().gather(_params("CallSid", "From", "To"), _node()))
+    tries = request.args.get("try", "0")
+    return _xml(_ivr().gather(_params("CallSid", "From", "To"), _node(), int(tries[:3]) if tries.isdigit() else 0))
 
 
 @bp.post("/wait")

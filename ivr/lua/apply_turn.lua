@@ -1,23 +1,26 @@
 -- Keep what one IVR turn did: append journey steps, set call fields, refresh retention.
 -- KEYS[1] call hash   KEYS[2] journey list
--- ARGV[1] live ttl s   ARGV[2] number of journey steps n   ARGV[3..2+n] steps (JSON)
--- ARGV[3+n] number of fields m that only a new call takes   ARGV[4+n..3+n+2m] those field, value pairs
+-- ARGV[1] live ttl s   ARGV[2] '1': the call must exist already (else nothing is written)
+-- ARGV[3] number of journey steps n   ARGV[4..3+n] steps (JSON)
+-- ARGV[4+n] number of fields m that only a new call takes   ARGV[5+n..4+n+2m] those field, value pairs
 -- the rest: field, value pairs for the call hash
 -- One round trip per webhook: a new call is created by its first turn (Twilio may retry
 -- /voice/incoming: the call's own fields are then kept). An ended call keeps its (shorter) ended
--- retention: late callbacks must not revive it. Returns 1 when the call was new.
-local n = tonumber(ARGV[2])
-local m = tonumber(ARGV[3 + n])
+-- retention: late callbacks must not revive it. Returns 1 when the call was new, 0 when it
+-- existed, -1 when it had to exist and did not (the caller's step then restarts the flow).
+local n = tonumber(ARGV[3])
+local m = tonumber(ARGV[4 + n])
 local new = redis.call('EXISTS', KEYS[1]) == 0
+if new and ARGV[2] == '1' then return -1 end
 if new and m > 0 then
-  redis.call('HSET', KEYS[1], unpack(ARGV, 4 + n, 3 + n + 2 * m))
+  redis.call('HSET', KEYS[1], unpack(ARGV, 5 + n, 4 + n + 2 * m))
   redis.call('DEL', KEYS[2])
 end
 if n > 0 then
-  redis.call('RPUSH', KEYS[2], unpack(ARGV, 3, 2 + n))
+  redis.call('RPUSH', KEYS[2], unpack(ARGV, 4, 3 + n))
 end
-if #ARGV > 3 + n + 2 * m then
-  redis.call('HSET', KEYS[1], unpack(ARGV, 4 + n + 2 * m, #ARGV))
+if #ARGV > 4 + n + 2 * m then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 5 + n + 2 * m, #ARGV))
 end
 if redis.call('HEXISTS', KEYS[1], 'ended_at') == 1 then
   redis.call('HSET', KEYS[1], 'status', 'ended')
