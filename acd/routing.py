@@ -35,9 +35,17 @@ class Router:
 
     def enqueue(self, call_sid: str, fields: dict, timers: list[tuple[str, float]], now: datetime,
                 from_number: str = "", preferred_wait_s: float = 0) -> tuple[str, list[Offer]]:
-        """('queued', offers) | ('already', []) | ('nobody', []): see enqueue_call.lua."""
-        result = self.scripts.run("enqueue_call", now, call_sid, json.dumps(fields),
-                                  json.dumps([[m, round(t, 3)] for m, t in timers]), from_number, preferred_wait_s)
+        """('queued', offers) | ('already', []) | ('nobody', []) | ('unknown', []): see enqueue_call.lua."""
+        script, keys, args = self.enqueue_call(call_sid, fields, timers, now, from_number, preferred_wait_s)
+        return self.enqueued(script(keys=keys, args=args))
+
+    def enqueue_call(self, call_sid: str, fields: dict, timers: list[tuple[str, float]], now: datetime,
+                     from_number: str = "", preferred_wait_s: float = 0) -> tuple:
+        return self.scripts.call("enqueue_call", now, call_sid, json.dumps(fields),
+                                 json.dumps([[m, round(t, 3)] for m, t in timers]), from_number, preferred_wait_s)
+
+    @staticmethod
+    def enqueued(result) -> tuple[str, list[Offer]]:
         return _text(result[0]), _offers(result[1:])
 
     def answer(self, reservation_id: str, how: str, now: datetime, agent_id: str = "") -> tuple[bool, str | None, list[Offer]]:

@@ -43,6 +43,10 @@ class Scripts:
                          for name in ROUTING}
 
     def run(self, name: str, now: datetime, *args):
-        return self._scripts[name](keys=[self.keys.events()],
-                                   args=[self.keys.prefix, round(now.timestamp(), 3),
-                                         buckets(now, self.timezone), *args])
+        script, keys, full_args = self.call(name, now, *args)
+        return script(keys=keys, args=full_args)
+
+    def call(self, name: str, now: datetime, *args) -> tuple:
+        """(script, keys, args) of a routing script, to run in one round trip with another."""
+        return (self._scripts[name], [self.keys.events()],
+                [self.keys.prefix, round(now.timestamp(), 3), buckets(now, self.timezone), *args])

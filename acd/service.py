@@ -57,11 +57,21 @@ class AcdService:
     def enqueue(self, call_sid: str, node: Node, from_number: str, now: datetime, region: str | None = None) -> bool:
         """Put the caller in line and route, in one script; False when nobody who could serve is
         logged in (the caller goes to the queue's overflow instead)."""
+        script, keys, args = self.enqueue_call(call_sid, node, from_number, now, region)
+        return self.enqueued(script(keys=keys, args=args), now)
+
+    def enqueue_call(self, call_sid: str, node: Node, from_number: str, now: datetime,
+                     region: str | None = None) -> tuple:
+        """`enqueue` as (script, keys, args), to run in one round trip with the IVR's turn;
+        hand its result to `enqueued`."""
         queue = self.cc.queues[node.queue]
         fields, timers = enqueue_fields(queue, node, from_number, now, call_sid=call_sid, region=region)
         fields["node"] = node.name
-        status, offers = self.router.enqueue(call_sid, fields, timers, now, from_number,
-                                             queue.preferred_agent_wait_s)
+        return self.router.enqueue_call(call_sid, fields, timers, now, from_number, queue.preferred_agent_wait_s)
+
+    def enqueued(self, result, now: datetime) -> bool:
+        """False when nobody who could serve is logged in (the caller goes to the overflow)."""
+        status, offers = self.router.enqueued(result)
         self.after(offers, now)
         return status != "nobody"
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
+from store.redis_conn import run_scripts
+
 from . import flow as engine
 from . import twiml
 from .callstate import CONTACT_FIELDS, CallState
@@ -180,13 +182,22 @@ class IvrCalls:
 
     def _keep(self, call: engine.Call, turn: engine.Turn, now: datetime, new_call: dict | None = None,
               must_exist: bool = False) -> str | None:
-        if self.calls.apply(call.sid, turn.steps, turn.state, now.timestamp(), new_call=new_call,
-                            must_exist=must_exist) < 0:
+        """Store the turn; a turn that queues the caller hands them to the ACD in the same round trip."""
+        kept = self.calls.apply_call(call.sid, turn.steps, turn.state, now.timestamp(), new_call, must_exist)
+        if turn.state.get("status") != "queued" or self.acd is None:
+            script, keys, args = kept
+            return turn.twiml if int(script(keys=keys, args=args)) >= 0 else None
+        node = call.flow.nodes[turn.state["node"]]
+        handing_over = self.acd.enqueue_call(call.sid, node, call.from_number, now, call.country)
+        applied, enqueued = run_scripts(self.calls.r, kept, handing_over)
+        if int(applied) < 0:
             return None
-        if turn.state.get("status") == "queued" and self.acd is not None:
-            node = call.flow.nodes[turn.state["node"]]
-            if not self.acd.enqueue(call.sid, node, call.from_number, now, region=call.country):
-                # Nobody who could serve this queue is logged in: straight to its overflow.
-                turn = engine.on_queue_result(self.cc, call, node.name, "nobody")
-                self.calls.apply(call.sid, turn.steps, turn.state, now.timestamp())
+        if enqueued and enqueued[0] == b"unknown":
+            # The turn's script had to be reloaded and ran after the hand-over: hand over again.
+            script, keys, args = handing_over
+            enqueued = script(keys=keys, args=args)
+        if not self.acd.enqueued(enqueued, now):
+            # Nobody who could serve this queue is logged in: straight to its overflow.
+            turn = engine.on_queue_result(self.cc, call, node.name, "nobody")
+            self.calls.apply(call.sid, turn.steps, turn.state, now.timestamp())
         return turn.twiml

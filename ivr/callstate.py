@@ -44,12 +44,17 @@ class CallState:
         """Append journey steps and set call fields, atomically, in one round trip. `new_call`
         holds the fields a call starts with (ignored when it exists already). Returns 1 when the
         call was new, 0 when it existed, -1 when `must_exist` and it did not (nothing written)."""
+        script, keys, args = self.apply_call(sid, steps, state, now, new_call, must_exist)
+        return int(script(keys=keys, args=args))
+
+    def apply_call(self, sid: str, steps: list[dict], state: dict, now: float, new_call: dict | None = None,
+                   must_exist: bool = False) -> tuple:
+        """`apply` as (script, keys, args), to run in one round trip with another script."""
         encoded = [json.dumps({**s, "at": round(now, 3)}, ensure_ascii=False) for s in steps]
         created = [str(x) for kv in (new_call or {}).items() if kv[1] is not None for x in kv]
         flat = [str("" if x is None else x) for kv in state.items() for x in kv]
-        return int(self._apply(keys=[self.keys.call(sid), self.keys.journey(sid)],
-                               args=[LIVE_TTL_S, "1" if must_exist else "0", len(encoded), *encoded,
-                                     len(created) // 2, *created, *flat]))
+        return (self._apply, [self.keys.call(sid), self.keys.journey(sid)],
+                [LIVE_TTL_S, "1" if must_exist else "0", len(encoded), *encoded, len(created) // 2, *created, *flat])
 
     def end(self, sid: str, call_status: str, duration: str | None, now: float) -> str | None:
         """Mark the call ended; the outcome when this call ended it, else None (unknown or repeat)."""

@@ -95,3 +95,19 @@ def stop_embedded(instance: Path, timeout_s: float = 10.0) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.02)
+
+
+def run_scripts(r: redis.Redis, *calls) -> list:
+    """Run several registered scripts, in order, in one round trip: calls are
+    (Script, keys, args). A script Redis has forgotten (restart, SCRIPT FLUSH) did not run;
+    it is run again on its own, which loads it."""
+    with r.pipeline(transaction=False) as pipe:
+        for script, keys, args in calls:
+            pipe.evalsha(script.sha, len(keys), *keys, *args)
+        results = pipe.execute(raise_on_error=False)
+    for i, (result, (script, keys, args)) in enumerate(zip(results, calls)):
+        if isinstance(result, redis.exceptions.NoScriptError):
+            results[i] = script(keys=keys, args=args)
+        elif isinstance(result, Exception):
+            raise result
+    return results

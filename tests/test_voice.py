@@ -236,3 +236,14 @@ def test_hold_announces_the_acd_position_and_estimated_wait(twilio, app, clock):
     assert says[:2] == ["You are number 2 in line.", "Your estimated wait is about 6 minutes."]
     assert [el.text for el in first.hold().iter("Say")][:2] == ["You are number 1 in line.",
                                                                 "Your estimated wait is about 3 minutes."]
+
+
+def test_a_redis_that_forgot_its_scripts_still_queues_the_caller(twilio, app, redis_client):
+    """The IVR's turn and the ACD's hand-over share one round trip; after SCRIPT FLUSH (a Redis
+    restart) both are reloaded and run in order."""
+    call = twilio.call().dial()
+    redis_client.script_flush()
+    call.press("1")
+    assert call.doc.find("Enqueue").text == "billing"
+    state = app.extensions["callrouter"].calls.load(call.sid)
+    assert state["acd"] == "waiting" and state["status"] == "queued"

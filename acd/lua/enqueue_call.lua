@@ -6,9 +6,11 @@
 -- ARGV[7] caller's number   ARGV[8] seconds to wait for the caller's last agent (0: none)
 -- Returns {'queued', offers made: rid, sid, agent, ...}; {'already'} for a call already waiting,
 -- offered or connected (Twilio retries, a failed connect); {'nobody'} when no logged-in agent (any
--- status but offline, on shift or not) holds the requirements: the caller is not queued then.
+-- status but offline, on shift or not) holds the requirements: the caller is not queued then;
+-- {'unknown'} when the call hash does not exist (the IVR's turn, run just before, refused it).
 local sid = ARGV[4]
 local call = K('call:' .. sid)
+if redis.call('EXISTS', call) == 0 then return {'unknown'} end
 local state = hget(call, 'acd')
 if state == 'waiting' or state == 'offered' or state == 'connecting' or state == 'connected' then
   return {'already'}
