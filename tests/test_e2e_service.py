@@ -2,8 +2,6 @@
 real Redis, SQLite) against the Twilio simulator, as a caller would use it."""
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -11,13 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
-import redis as redis_lib
 import requests
-import yaml
 
 from store.db import make_engine, make_session_factory
 from store.records import get_call_record
 from tests.conftest import E2E_REDIS_URL as REDIS_URL
+from tests.live_service import live_service
 from twiliosim import CallerScript, Hangup, Press, RecordMessage, Simulator, Speak
 from twiliosim.rest import RestServer
 
@@ -66,50 +63,22 @@ def sim():
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, sim):
     tmp = tmp_path_factory.mktemp("e2e")
-    config = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
-    # Open around the clock, so the test does not depend on when it runs.
-    config["hours"]["support"] = {"timezone": "UTC", "weekly": {"mon-sun": "00:00-24:00"}}
-    config["queues"]["sales"]["offer_timeout_s"] = 2       # the timeout test need not wait 15 s
-    (tmp / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
-    redis_lib.Redis.from_url(REDIS_URL).flushdb()
-    port = free_port()
-    database_url = f"sqlite:///{tmp / 'instance' / 'callrouter.db'}"
-    env = {**os.environ, "PORT": str(port), "REDIS_URL": REDIS_URL, "DATABASE_URL": database_url,
-           "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN, "CALLROUTER_CONFIG": str(tmp / "config.yaml"),
-           "CALLROUTER_INSTANCE": str(tmp / "instance"), "ADMIN_TOKEN": "e2e-admin", "SECRET_KEY": "e2e",
-           "WEB_CONCURRENCY": "2", "TWILIO_API_URL": sim.rest_url}
-    log = tmp / "service.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "webhooks.serve"], cwd=REPO, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{url}/api/health", timeout=1).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"service did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
-    svc = Service(url, database_url, log)
-    sim.number(DEMO_NUMBER, f"{url}/voice/incoming", status_callback=f"{url}/voice/status",
-               fallback_url=f"{url}/voice/fallback")
-    # Agents log in (on break): queues hold callers only while someone who could serve is logged in.
-    for agent in config["agents"]:
-        response = requests.post(f"{url}/api/agents/{agent['id']}/status", json={"status": "break"},
-                                 headers={"Authorization": "Bearer e2e-admin"}, timeout=5)
-        assert response.status_code == 200, response.text
-    yield svc
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-    svc.engine.dispose()
-    redis_lib.Redis.from_url(REDIS_URL).flushdb()
+
+    def adjust(config):
+        config["queues"]["sales"]["offer_timeout_s"] = 2       # the timeout test need not wait 15 s
+
+    with live_service(tmp, account_sid=SID, auth_token=TOKEN, admin_token="e2e-admin", api_url=sim.rest_url,
+                      redis_url=REDIS_URL, adjust_config=adjust) as (url, log, config):
+        svc = Service(url, f"sqlite:///{tmp / 'instance' / 'callrouter.db'}", log)
+        sim.number(DEMO_NUMBER, f"{url}/voice/incoming", status_callback=f"{url}/voice/status",
+                   fallback_url=f"{url}/voice/fallback")
+        # Agents log in (on break): queues hold callers only while someone who could serve is logged in.
+        for agent in config["agents"]:
+            response = requests.post(f"{url}/api/agents/{agent['id']}/status", json={"status": "break"},
+                                     headers={"Authorization": "Bearer e2e-admin"}, timeout=5)
+            assert response.status_code == 200, response.text
+        yield svc
+        svc.engine.dispose()
 
 
 def run(call, timeout=30):

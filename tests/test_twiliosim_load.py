@@ -6,20 +6,16 @@ from __future__ import annotations
 import math
 import os
 import random
-import signal
-import socket
 import subprocess
 import sys
-import time
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
-import redis as redis_lib
 import requests
-import yaml
 
 from tests.conftest import E2E_REDIS_URL as REDIS_URL
+from tests.live_service import free_port, live_service
 from twiliosim import Simulator
 from twiliosim.erlang import (
     agents_needed,
@@ -110,12 +106,6 @@ def test_fifo_replay_of_a_long_poisson_sample_agrees_with_erlang_c():
 
 
 # -- the service and the simulator -------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def sim():
     """Twilio for this module: the simulator and its REST API stand-in (TWILIO_API_URL)."""
@@ -131,46 +121,11 @@ def sim():
 @pytest.fixture(scope="module")
 def service_url(tmp_path_factory, sim):
     tmp = tmp_path_factory.mktemp("load")
-    config = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
-    # Open around the clock, so the test does not depend on when it runs.
-    config["hours"]["support"] = {"timezone": "UTC", "weekly": {"mon-sun": "00:00-24:00"}}
-    (tmp / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
-    redis_lib.Redis.from_url(REDIS_URL).flushdb()
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "REDIS_URL": REDIS_URL,
-           "DATABASE_URL": f"sqlite:///{tmp / 'instance' / 'callrouter.db'}",
-           "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN, "CALLROUTER_CONFIG": str(tmp / "config.yaml"),
-           "CALLROUTER_INSTANCE": str(tmp / "instance"), "ADMIN_TOKEN": ADMIN, "SECRET_KEY": "load",
-           "WEB_CONCURRENCY": "2", "TWILIO_API_URL": sim.rest_url}
-    env.pop("PUBLIC_URL", None)
-    log = tmp / "service.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "webhooks.serve"], cwd=REPO, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{url}/api/health", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"service did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+    with live_service(tmp, account_sid=SID, auth_token=TOKEN, admin_token=ADMIN, api_url=sim.rest_url,
+                      redis_url=REDIS_URL) as (url, _log, _config):
         sim.number(DEMO_NUMBER, f"{url}/voice/incoming", status_callback=f"{url}/voice/status",
                    fallback_url=f"{url}/voice/fallback")
         yield url
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        redis_lib.Redis.from_url(REDIS_URL).flushdb()
 
 
 def test_a_small_load_is_served_and_measured(service_url, sim, capsys):

@@ -1,0 +1,71 @@
+"""The real service for end-to-end tests, started as `make run` starts it
+(`python -m webhooks.serve`: migrations, seed, gunicorn web + rq worker) on a free
+loopback port, with the demo config open around the clock."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import redis as redis_lib
+import requests
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def live_service(tmp: Path, *, account_sid: str, auth_token: str, admin_token: str, api_url: str,
+                 redis_url: str, adjust_config=None):
+    """Yield (base URL, log path, config dict); the service and its Redis database are gone after."""
+    config = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
+    # Open around the clock, so the tests do not depend on when they run.
+    config["hours"]["support"] = {"timezone": "UTC", "weekly": {"mon-sun": "00:00-24:00"}}
+    if adjust_config:
+        adjust_config(config)
+    (tmp / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    redis_lib.Redis.from_url(redis_url).flushdb()
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "REDIS_URL": redis_url,
+           "DATABASE_URL": f"sqlite:///{tmp / 'instance' / 'callrouter.db'}",
+           "TWILIO_ACCOUNT_SID": account_sid, "TWILIO_AUTH_TOKEN": auth_token,
+           "CALLROUTER_CONFIG": str(tmp / "config.yaml"), "CALLROUTER_INSTANCE": str(tmp / "instance"),
+           "ADMIN_TOKEN": admin_token, "SECRET_KEY": "e2e", "WEB_CONCURRENCY": "2", "TWILIO_API_URL": api_url}
+    env.pop("PUBLIC_URL", None)
+    log = tmp / "service.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "webhooks.serve"], cwd=REPO, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{url}/api/health", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"service did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield url, log, config
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        redis_lib.Redis.from_url(redis_url).flushdb()
