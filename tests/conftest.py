@@ -91,7 +91,7 @@ def settings_env(tmp_path, migrated_template):
 
 @pytest.fixture
 def clock():
-    # A Monday, 10:00 in New York: the demo's support hours are open.
+    # A Monday, 10:00 in New York, 16:00 in Madrid: the demo's lines are open.
     return Clock(datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc))
 
 

@@ -10,7 +10,8 @@ import pytest
 from store.records import get_call_record
 
 SUNDAY = datetime(2026, 11, 22, 15, 0, tzinfo=timezone.utc)
-THANKSGIVING = datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc)
+INMACULADA = datetime(2026, 12, 8, 10, 0, tzinfo=timezone.utc)      # a Tuesday, a national holiday in Spain
+SPANISH_LINE = "+15005550007"                                      # the demo's flow with a real schedule
 
 
 @pytest.fixture(autouse=True)
@@ -69,29 +70,36 @@ def test_a_match_after_a_miss_resets_the_tries(twilio, app):
 
 def test_closed_on_sunday_goes_to_voicemail_and_the_record_keeps_it(twilio, app, clock, run_jobs):
     clock.now = SUNDAY
-    call = twilio.call().dial()
-    assert call.says[1].startswith("We are closed right now.")
+    call = twilio.call(to=SPANISH_LINE).dial()
+    assert call.says[:2] == ["Gracias por llamar a Acme.", "Estamos cerrados."]
     assert call.verbs == ["Say", "Say", "Say", "Record", "Say", "Hangup"]
     call.recorded(duration="17")
-    assert call.says == ["Thank you. Goodbye."]
+    assert call.says == ["Gracias. Adiós."]
     call.hangup(duration="35")
     run_jobs()
     rec = record_of(app, call.sid)
     assert rec.outcome == "voicemail" and rec.recording_duration_s == 17 and rec.duration_s == 35
-    assert rec.ivr_path == ["welcome", "open_check", "closed", "voicemail"]
+    assert rec.ivr_path == ["bienvenida", "horario", "cerrado", "voicemail"]
     assert rec.voicemail_transcript is None
     # the transcription comes after the call ended
-    response = call.transcription("Hi, this is Sam about invoice 42, call me back.")
+    response = call.transcription("Hola, soy Sam: la factura 42 está mal, llámenme.")
     assert response.status_code == 200
     run_jobs()
     rec = record_of(app, call.sid)
-    assert rec.voicemail_transcript == "Hi, this is Sam about invoice 42, call me back."
+    assert rec.voicemail_transcript == "Hola, soy Sam: la factura 42 está mal, llámenme."
     assert rec.outcome == "voicemail"
 
 
 def test_holiday_is_closed(twilio, clock):
-    clock.now = THANKSGIVING
-    assert twilio.call().dial().says[1].startswith("We are closed")
+    clock.now = INMACULADA
+    assert twilio.call(to=SPANISH_LINE).dial().says[1] == "Estamos cerrados."
+    clock.now = INMACULADA.replace(day=9)
+    assert twilio.call(to=SPANISH_LINE).dial().says[1].startswith("Para facturación")
+
+
+def test_the_main_line_answers_around_the_clock(twilio, clock):
+    clock.now = SUNDAY.replace(hour=4)
+    assert twilio.call().dial().says[1].startswith("For billing, press 1")
 
 
 def test_hang_up_inside_the_ivr_is_recorded(twilio, app, run_jobs):
