@@ -29,7 +29,6 @@ import argparse
 import http.client
 import json
 import os
-import re
 import selectors
 import shutil
 import signal
@@ -51,6 +50,8 @@ if str(REPO) not in sys.path:
 import redis
 import yaml
 from twilio.request_validator import RequestValidator
+
+from ivr.config import read_yaml
 
 TARGET = 0.7
 AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
@@ -431,24 +432,12 @@ class Server:
 
 # -- setup ---------------------------------------------------------------------------------------
 
-class _Yaml12Loader(yaml.SafeLoader):
-    """Like the service's loader: only true/false are booleans, `yes`/`no`/`on` stay words."""
-
-
-_Yaml12Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
-
-
 def bench_config(tmp: Path) -> Path:
     """The demo config with every hours node and queue on an always-open schedule, so that
     the scenario (menu, then queue) does not depend on the time of day or on holidays."""
     from ivr.config import load_config
 
-    data = yaml.load((REPO / "config" / "demo.yaml").read_text(encoding="utf-8"), Loader=_Yaml12Loader)
+    data = read_yaml((REPO / "config" / "demo.yaml").read_text(encoding="utf-8"))   # as the service reads it
     data.setdefault("hours", {})["bench_always"] = {"weekly": {"mon-sun": "00:00-24:00"}}
     for queue in (data.get("queues") or {}).values():
         if isinstance(queue, dict) and "hours" in queue:

@@ -37,6 +37,11 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
+
+def read_yaml(text: str):
+    """YAML as the contact-center config reads it (raises yaml.YAMLError)."""
+    return yaml.load(text, Loader=_Loader)
+
 QUEUE_KEYS = {"skills", "priority", "hours", "service_level_s", "max_wait_s", "offer_timeout_s", "wrapup_s",
               "max_missed", "overflow", "escalate", "strategy", "local_first", "preferred_agent_wait_s",
               "announce_every_s", "hold_message", "hold_music", "callback"}
@@ -215,7 +220,7 @@ def load_config(path) -> ContactCenter:
     except UnicodeDecodeError as exc:
         raise ConfigError(str(path), [("", f"not UTF-8 text: {exc}")])
     try:
-        data = yaml.load(text, Loader=_Loader)
+        data = read_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}" if mark else ""
