@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
+from zoneinfo import ZoneInfo
 
 from store.redis_conn import run_scripts
 
@@ -151,7 +152,9 @@ class IvrCalls:
             return
         if self.acd is not None:
             self.acd.caller_gone(call_sid, self.clock())
-        if self.calls.end(call_sid, call_status, duration, self.clock().timestamp()) is not None:
+        now = self.clock()
+        day = now.astimezone(ZoneInfo(self.cc.timezone)).strftime("%Y%m%d")
+        if self.calls.end(call_sid, call_status, duration, now.timestamp(), day) is not None:
             self.call_ended(call_sid, None)
 
     # -- internals ---------------------------------------------------------------

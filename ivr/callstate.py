@@ -56,9 +56,10 @@ class CallState:
         return (self._apply, [self.keys.call(sid), self.keys.journey(sid)],
                 [LIVE_TTL_S, "1" if must_exist else "0", len(encoded), *encoded, len(created) // 2, *created, *flat])
 
-    def end(self, sid: str, call_status: str, duration: str | None, now: float) -> str | None:
-        """Mark the call ended; the outcome when this call ended it, else None (unknown or repeat)."""
-        outcome = self._end(keys=[self.keys.call(sid), self.keys.journey(sid)],
+    def end(self, sid: str, call_status: str, duration: str | None, now: float, day: str = "") -> str | None:
+        """Mark the call ended; the outcome when this call ended it, else None (unknown or repeat).
+        `day` (YYYYMMDD in the contact center's zone) names the counters it adds to."""
+        outcome = self._end(keys=[self.keys.call(sid), self.keys.journey(sid), self.keys.ivr_stats(day)],
                             args=[round(now, 3), call_status, duration or "", ENDED_TTL_S])
         return outcome.decode() if outcome else None
 

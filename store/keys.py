@@ -20,6 +20,10 @@ class Keys:
         """list of JSON steps: every node visited and every input, in order."""
         return f"{self.prefix}journey:{call_sid}"
 
+    def ivr_stats(self, day: str) -> str:
+        """hash: the IVR's counters of one day (self_service) in the contact center's zone."""
+        return f"{self.prefix}stats:ivr:{day}"
+
     def rq_queue_name(self) -> str:
         """RQ queue of this workspace's background jobs (call records, CRM lookups)."""
         return f"callrouter-{self.workspace}"

@@ -141,7 +141,8 @@ def test_a_caller_who_hangs_up_during_an_offer_frees_the_agent_for_the_next(floo
     assert [(o.call_sid, o.agent_id) for o in again] == [(nxt, "alice")]
     assert not redis_client.exists(floor.keys.prefix + f"offer:{offers[0].reservation_id}")
     assert floor.router.answer(offers[0].reservation_id, "accept", floor.now)[0] is False
-    assert floor.stats("billing") == {"offered": 2, "abandoned": 1, "abandon_wait_s": 4, "short_abandoned": 1}
+    assert floor.stats("billing") == {"offered": 2, "abandoned": 1, "abandon_wait_s": 4, "short_abandoned": 1,
+                                      "longest_wait_s": 4}
     assert floor.router.call_gone(gone, floor.now)[0] == "ended"        # repeated: nothing changes
 
 
@@ -278,3 +279,36 @@ def test_the_last_agent_is_remembered_for_the_next_call(floor, redis_client):
     floor.router.end_wrapup("alice", sid, floor.tick(5))
     assert floor.acd("CA-next") == "offered"
     assert redis_client.hget(floor.keys.call("CA-next"), "offer") == redis_client.hget(floor.keys.agent("alice"), "offer")
+
+
+def test_live_stats_follow_the_contract_definitions(floor, redis_client):
+    from acd.stats import live_stats
+    from ivr.model import ContactCenter
+    q = queue("billing", skills={"billing": 1}, service_level_s=20, wrapup_s=10)
+    cc = ContactCenter(path="t", workspace="t", timezone="America/New_York", hours={}, queues={"billing": q},
+                       flows={}, numbers={})
+    floor.agent("alice", {"billing": 1})
+    floor.agent("bob", {"billing": 2}, status="break")
+    floor.agent("tech", {"tech": 1}, status="available")
+    answered, offers = floor.call(q)                                   # offered at once to alice
+    floor.router.answer(offers[0].reservation_id, "accept", floor.tick(10))
+    floor.router.connected(answered, floor.tick(5))                    # waited 15 s: within 20
+    floor.router.talk_ended(answered, floor.tick(100))
+    floor.router.end_wrapup("alice", answered, floor.tick(20))          # alice is free again
+    floor.router.set_status("alice", "break", floor.now)
+    quick, _ = floor.call(q)
+    floor.router.call_gone(quick, floor.tick(3))                       # a short abandon
+    late, _ = floor.call(q)
+    floor.router.call_gone(late, floor.tick(40))                       # abandoned after 40 s
+    waiting, _ = floor.call(q)
+    floor.tick(7)
+    stats = live_stats(redis_client, floor.keys, cc, floor.now)
+    billing = stats["queues"]["billing"]
+    assert billing["waiting"] == 1 and billing["longest_wait_s"] == 7 and billing["callbacks_pending"] == 0
+    assert billing["agents"] == {"available": 0, "reserved": 0, "busy": 0, "wrapup": 0, "break": 2, "offline": 0}
+    assert billing["today"] == {"offered": 4, "answered": 1, "abandoned": 2, "short_abandoned": 1,
+                                "service_level": 0.5,          # 1 within 20 s / (1 + 2 - 1)
+                                "asa_s": 15.0, "aht_s": 120.0, "longest_wait_s": 40.0,
+                                "callbacks": 0, "overflowed": 0}
+    assert stats["agents"]["alice"]["calls"] == 1 and stats["agents"]["alice"]["talk_s"] == 100
+    assert stats["agents"]["alice"]["status"] == "break"

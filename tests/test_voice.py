@@ -255,3 +255,21 @@ def test_a_redis_that_forgot_its_scripts_still_queues_the_caller(twilio, app, re
     assert call.doc.find("Enqueue").text == "billing"
     state = app.extensions["callrouter"].calls.load(call.sid)
     assert state["acd"] == "waiting" and state["status"] == "queued"
+
+
+def test_stats_api_counts_self_service_and_waiting_callers(twilio, app):
+    client = app.test_client()
+    assert client.get("/api/stats").status_code == 401
+    call = twilio.call().dial()
+    call.hangup()                                           # ended in the IVR without queueing
+    waiting = twilio.call(from_="+12125550009").dial().press("2")
+    assert waiting.doc.find("Enqueue").text == "tech"
+    stats = client.get("/api/stats", headers={"Authorization": "Bearer test-admin-token"}).get_json()
+    assert stats["self_service"] == 1
+    assert stats["queues"]["tech"]["waiting"] == 1 and stats["queues"]["tech"]["today"]["offered"] == 1
+    assert stats["queues"]["tech"]["agents"]["break"] == 2          # bob and chen hold tech
+    assert set(stats["agents"]) == {"alice", "bob", "chen", "dana"}
+    stream = client.get("/api/stats/stream", headers={"Authorization": "Bearer test-admin-token"})
+    first = next(stream.response).decode()
+    assert first.startswith("event: stats\ndata: ") and '"self_service": 1' in first
+    stream.close()

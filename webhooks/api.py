@@ -1,11 +1,18 @@
-"""The JSON API (CONTRACT.md, "JSON API"). Health for now; agents and stats join with the ACD."""
+"""The JSON API (CONTRACT.md, "JSON API"): health and live statistics. Agents and calls are
+in agents_api.py and calls_api.py."""
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, jsonify
+import time
 
+from flask import Blueprint, Response, current_app, jsonify
+
+from acd.stats import live_stats
 from store.db import ping
+
+from .auth import require_admin
+from .streams import sse
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 log = logging.getLogger(__name__)
@@ -27,3 +34,36 @@ def health():
         report["database"] = f"down: {type(exc).__name__}"
     healthy = all(v == "ok" for v in report.values())
     return jsonify(report), 200 if healthy else 503
+
+
+def _stats() -> dict:
+    rt = current_app.extensions["callrouter"]
+    return live_stats(rt.redis, rt.keys, rt.cc, current_app.extensions["callrouter_ivr"].clock())
+
+
+@bp.get("/stats")
+def stats():
+    require_admin()
+    return jsonify(_stats())
+
+
+@bp.get("/stats/stream")
+def stats_stream():
+    """The same figures as Server-Sent Events, once a second (and only when they changed)."""
+    require_admin()
+    app = current_app._get_current_object()
+
+    def stream():
+        last = None
+        while True:
+            with app.app_context():
+                figures = _stats()
+            if figures != last:
+                yield sse("stats", figures)
+                last = figures
+            else:
+                yield ": unchanged\n\n"
+            time.sleep(1)
+
+    return Response(stream(), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

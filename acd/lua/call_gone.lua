@@ -14,6 +14,7 @@ local function abandon(id)
   redis.call('HSET', c, 'acd', 'ended', 'outcome', 'abandoned', 'abandoned_at', NOW)
   count(queue, 'abandoned')
   count(queue, 'abandon_wait_s', waited)
+  count_max(queue, 'longest_wait_s', waited)
   if waited < 5 then count(queue, 'short_abandoned') end
   event('abandoned', 'call', id, 'queue', queue, 'waited', waited)
 end

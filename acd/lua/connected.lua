@@ -10,6 +10,7 @@ local waited = NOW - tonumber(hget(call, 'enqueued_at') or NOW)
 redis.call('HSET', call, 'acd', 'connected', 'answered_at', NOW, 'outcome', 'answered')
 count(queue, 'answered')
 count(queue, 'answer_wait_s', waited)
+count_max(queue, 'longest_wait_s', waited)
 if waited <= tonumber(hget(call, 'service_level_s') or 20) then count(queue, 'answered_sl') end
 redis.call('HINCRBY', K('agent:' .. agent), 'calls', 1)
 -- last-agent routing: this caller's next call may wait a little for the same agent

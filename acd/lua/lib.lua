@@ -39,6 +39,15 @@ local function count(queue, field, n)
   redis.call('HINCRBYFLOAT', K('stats:queue:' .. queue .. ':' .. INTERVAL), field, n or 1)
 end
 
+-- The longest of something today (and in this interval): kept only when `value` beats it.
+local function count_max(queue, field, value)
+  if queue == nil or queue == '' then return end
+  for _, bucket in ipairs({DAY, INTERVAL}) do
+    local key = K('stats:queue:' .. queue .. ':' .. bucket)
+    if tonumber(redis.call('HGET', key, field) or '-1') < value then redis.call('HSET', key, field, value) end
+  end
+end
+
 local function count_agent(agent, field, n)
   redis.call('HINCRBYFLOAT', K('stats:agent:' .. agent .. ':' .. DAY), field, n or 1)
 end

@@ -1,5 +1,5 @@
 -- A call ended (terminal status callback). Idempotent: Twilio repeats and reorders callbacks.
--- KEYS[1] call hash   KEYS[2] journey list
+-- KEYS[1] call hash   KEYS[2] journey list   KEYS[3] today's IVR counters
 -- ARGV[1] ended_at (epoch s)   ARGV[2] Twilio CallStatus   ARGV[3] CallDuration or ''
 -- ARGV[4] ttl seconds to keep the ended call for late callbacks (transcriptions)
 -- Returns the outcome when this callback ended the call, false when unknown or already ended.
@@ -18,6 +18,10 @@ if not outcome then
   end
 end
 redis.call('HSET', KEYS[1], 'ended_at', ARGV[1], 'call_status', ARGV[2], 'outcome', outcome, 'status', 'ended')
+if redis.call('HEXISTS', KEYS[1], 'queue') == 0 then
+  redis.call('HINCRBY', KEYS[3], 'self_service', 1)    -- ended in the IVR without queueing
+  redis.call('EXPIRE', KEYS[3], 40 * 86400)
+end
 if ARGV[3] ~= '' then
   redis.call('HSET', KEYS[1], 'duration_s', ARGV[3])
 end

@@ -1,0 +1,86 @@
+"""Live figures for supervisors (CONTRACT.md, "Stats"), from the ACD's own counters and
+state in Redis — never from scanning call records.
+
+Definitions as in the contract: service level = answered within the queue's threshold ÷
+(answered + abandoned − short abandons); ASA = mean wait of answered calls; AHT = mean
+talk + wrap-up of answered calls; agents by status count those holding the queue's skills.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import redis
+
+from ivr.model import ContactCenter
+from store.keys import Keys
+
+from .agents import AgentStates
+from .scripts import buckets
+
+STATUSES = ("available", "reserved", "busy", "wrapup", "break", "offline")
+
+
+def _floats(raw: dict) -> dict[str, float]:
+    return {k.decode(): float(v) for k, v in raw.items()}
+
+
+def _ratio(a: float, b: float, digits: int = 3) -> float | None:
+    return round(a / b, digits) if b else None
+
+
+def queue_today(counters: dict[str, float]) -> dict:
+    answered = counters.get("answered", 0)
+    abandoned = counters.get("abandoned", 0)
+    short = counters.get("short_abandoned", 0)
+    return {
+        "offered": int(counters.get("offered", 0)),
+        "answered": int(answered),
+        "abandoned": int(abandoned),
+        "short_abandoned": int(short),
+        "service_level": _ratio(counters.get("answered_sl", 0), answered + abandoned - short),
+        "asa_s": _ratio(counters.get("answer_wait_s", 0), answered, 1),
+        "aht_s": _ratio(counters.get("talk_s", 0) + counters.get("wrap_s", 0), answered, 1),
+        "longest_wait_s": round(counters.get("longest_wait_s", 0), 1),
+        "callbacks": int(counters.get("callbacks", 0)),
+        "overflowed": int(counters.get("overflowed", 0)),
+    }
+
+
+def live_stats(r: redis.Redis, keys: Keys, cc: ContactCenter, now: datetime) -> dict:
+    day = buckets(now, cc.timezone).split("|")[0]
+    agents = AgentStates(r, keys).all()
+    skills = {agent_id: json.loads(a.get("skills") or "{}") for agent_id, a in agents.items()}
+    queues = {}
+    for name, queue in cc.queues.items():
+        waiting = [x.decode() for x in r.zrange(keys.prefix + f"queue:{name}", 0, -1)]
+        with r.pipeline(transaction=False) as pipe:
+            for sid in waiting:
+                pipe.hmget(keys.call(sid), "enqueued_at", "callback")
+            rows = pipe.execute()
+        waits = [now.timestamp() - float(e) for e, cb in rows if e and not cb]
+        by_status = dict.fromkeys(STATUSES, 0)
+        for agent_id, state in agents.items():
+            if all(skills[agent_id].get(s, 0) >= level for s, level in queue.skills.items()):
+                by_status[state.get("status", "offline")] = by_status.get(state.get("status", "offline"), 0) + 1
+        queues[name] = {
+            "waiting": len(waiting),
+            "longest_wait_s": round(max(waits), 1) if waits else 0,
+            "callbacks_pending": sum(1 for _, cb in rows if cb),
+            "agents": by_status,
+            "today": queue_today(_floats(r.hgetall(keys.prefix + f"stats:queue:{name}:{day}"))),
+        }
+    agent_rows = {}
+    for agent_id, state in agents.items():
+        counters = _floats(r.hgetall(keys.prefix + f"stats:agent:{agent_id}:{day}"))
+        since = float(state["since"]) if state.get("since") else None
+        agent_rows[agent_id] = {
+            "status": state.get("status"),
+            "since": datetime.fromtimestamp(since, timezone.utc).isoformat() if since else None,
+            "calls": int(counters.get("calls", 0)),
+            "talk_s": round(counters.get("talk_s", 0), 1),
+            "occupancy": None,         # needs logged-in time per agent: not counted yet
+            "missed": int(counters.get("misses", 0)),
+        }
+    self_service = r.hget(keys.prefix + f"stats:ivr:{day}", "self_service")
+    return {"queues": queues, "agents": agent_rows, "self_service": int(float(self_service or 0))}
