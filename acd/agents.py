@@ -30,7 +30,8 @@ class AgentStates:
         """Mirror one agent ({id, name, skills, timezone, schedule}); returns its status."""
         profile = {"name": agent["name"], "timezone": agent["timezone"], "country": country_of(agent["timezone"]),
                    "skills": agent.get("skills") or {},
-                   "schedule": json.dumps(agent.get("schedule") or {}, sort_keys=True)}
+                   "schedule": json.dumps(agent.get("schedule") or {}, sort_keys=True),
+                   "auto_accept": "1" if agent.get("auto_accept") else "0"}
         shift = on_shift(agent.get("schedule"), agent["timezone"], now)
         status = self._sync(keys=[self.keys.agent(agent["id"]), self.keys.agents(), self.keys.idle()],
                             args=[agent["id"], now.timestamp(), "1" if shift else "0", self.keys.prefix,

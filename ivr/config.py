@@ -125,7 +125,7 @@ def _contacts(c: Checker, raw) -> tuple[dict, ...]:
     return tuple(out)
 
 
-AGENT_KEYS = {"id", "name", "skills", "timezone", "schedule", "languages"}
+AGENT_KEYS = {"id", "name", "skills", "timezone", "schedule", "languages", "auto_accept"}
 
 
 def check_agent(c: Checker, item, path: str, default_tz: str, partial: bool = False) -> dict:
@@ -145,6 +145,8 @@ def check_agent(c: Checker, item, path: str, default_tz: str, partial: bool = Fa
     languages = item.get("languages") or []
     if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
         c.bad(f"{path}.languages", "must be a list of language codes")
+    if not isinstance(item.get("auto_accept", False), bool):
+        c.bad(f"{path}.auto_accept", "must be true or false")
     if not partial or "skills" in item:
         out["skills"] = c.skills(item.get("skills"), f"{path}.skills")
     return out

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from .models import Agent
 
-PROFILE_FIELDS = ("name", "skills", "timezone", "schedule", "languages")
+PROFILE_FIELDS = ("name", "skills", "timezone", "schedule", "languages", "auto_accept")
 
 
 def _hash(token: str) -> str:
@@ -39,7 +39,8 @@ def agent_for_token(session: Session, token: str) -> Agent | None:
 
 def as_dict(agent: Agent) -> dict:
     return {"id": agent.id, "name": agent.name, "skills": dict(agent.skills or {}), "timezone": agent.timezone,
-            "schedule": agent.schedule, "languages": list(agent.languages or [])}
+            "schedule": agent.schedule, "languages": list(agent.languages or []),
+            "auto_accept": bool(agent.auto_accept)}
 
 
 def list_agents(session: Session) -> list[Agent]:
@@ -48,7 +49,8 @@ def list_agents(session: Session) -> list[Agent]:
 
 def create_agent(session: Session, data: dict) -> tuple[Agent, str]:
     agent = Agent(id=data["id"], name=data["name"], skills=data.get("skills") or {}, timezone=data["timezone"],
-                  schedule=data.get("schedule"), languages=list(data.get("languages") or []))
+                  schedule=data.get("schedule"), languages=list(data.get("languages") or []),
+                  auto_accept=bool(data.get("auto_accept", False)))
     token = issue_token(agent)
     session.add(agent)
     return agent, token
@@ -57,4 +59,6 @@ def create_agent(session: Session, data: dict) -> tuple[Agent, str]:
 def update_agent(agent: Agent, data: dict) -> None:
     for name in PROFILE_FIELDS:
         if name in data:
-            setattr(agent, name, data[name] if name != "languages" else list(data[name] or []))
+            value = data[name]
+            setattr(agent, name, list(value or []) if name == "languages" else bool(value) if name == "auto_accept"
+                    else value)

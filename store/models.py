@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy.sql.expression import false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 from sqlalchemy.types import TypeDecorator
 
@@ -101,6 +103,9 @@ class Agent(TimestampMixin, Base):
     # None means always on shift.
     schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     token_hash: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # Offers are accepted for the agent at once (their softphone still rings): for agents
+    # who take every call, and for unattended test lines.
+    auto_accept: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), nullable=False)
 
     def __repr__(self) -> str:
         return f"<Agent {self.id}>"

@@ -52,6 +52,7 @@ def _agent_values(spec: dict[str, Any], default_timezone: str) -> dict[str, Any]
         # Absent schedule = always on shift; absent languages = none listed.
         "schedule": spec.get("schedule"),
         "languages": list(spec.get("languages") or []),
+        "auto_accept": bool(spec.get("auto_accept", False)),
     }
 
 

@@ -31,7 +31,7 @@ def keys(app):
 
 def test_create_returns_the_agent_and_a_token_and_mirrors_it(client, app, redis_client, erin):
     agent = client.get("/api/agents/erin", headers=ADMIN).get_json()["agent"]
-    assert agent == {**NEW, "status": "offline", "since": agent["since"], "on_shift": True}
+    assert agent == {**NEW, "auto_accept": False, "status": "offline", "since": agent["since"], "on_shift": True}
     k = keys(app)
     assert redis_client.zscore(k.skill("billing"), "erin") == 4
     assert redis_client.zscore(k.skill("lang_es"), "erin") == 2

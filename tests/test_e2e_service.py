@@ -303,3 +303,19 @@ def test_a_callback_keeps_its_place_and_the_customer_is_called_back(service, sim
     finally:
         requests.post(f"{service.url}/api/agents/bob/status", json={"status": "break"}, headers=admin, timeout=5)
         stream.close()
+
+
+def test_an_auto_accepting_agent_is_connected_without_answering_the_offer(service, sim):
+    admin = {"Authorization": "Bearer e2e-admin"}
+    patched = requests.patch(f"{service.url}/api/agents/chen", json={"auto_accept": True}, headers=admin, timeout=5)
+    assert patched.status_code == 200 and patched.json()["agent"]["auto_accept"] is True
+    sim.softphone("chen", answer_after=1, talk_for=20)          # chen has no schedule: always on shift
+    try:
+        assert requests.post(f"{service.url}/api/agents/chen/status", json={"status": "available"},
+                             headers=admin, timeout=5).json()["status"] == "available"
+        call = run(sim.dial(DEMO_NUMBER, "+12125550177", CallerScript(inputs=[Press("3")], patience=3000)))
+        assert [e["to"] for e in call.events("bridged")] == ["client:chen"]
+        assert service.record(call.sid, until=lambda r: r.outcome == "answered").agent_id == "chen"
+    finally:
+        requests.patch(f"{service.url}/api/agents/chen", json={"auto_accept": False}, headers=admin, timeout=5)
+        requests.post(f"{service.url}/api/agents/chen/status", json={"status": "break"}, headers=admin, timeout=5)

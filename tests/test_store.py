@@ -15,16 +15,18 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import delete, inspect, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from store.db import make_engine, make_session_factory, migrate, ping
+from store.db import alembic_config, make_engine, make_session_factory, migrate, ping
 from store.models import Agent, Base, CallRecord, Contact, ContactPhone
 from store.records import get_call_record, recent_calls_from, upsert_call_record
 from store.seed import seed
 
-REPO = Path(__file__).resolve().parent.parent
 from tests.conftest import PG_URL
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 # --- fixtures (PostgreSQL ones come from conftest.py) ------------------------
@@ -99,6 +101,26 @@ def test_schema_diff_detects_drift(engine):
     assert any(d[0] == "add_index" for d in schema_diff(engine))
 
 
+def test_upgrade_from_the_first_revision_keeps_agents(db):
+    """A database migrated by an earlier release takes the later revisions with its rows."""
+    from alembic import command
+    url, kwargs = db
+    engine = make_engine(url, **kwargs)
+    config = alembic_config(url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001_initial")
+        conn.exec_driver_sql("INSERT INTO agents (id, name, skills, languages, timezone, created_at, updated_at) "
+                             "VALUES ('old', 'Old Agent', '{}', '[]', 'UTC', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+    engine.dispose()
+    migrate(url, **kwargs)
+    engine = make_engine(url, **kwargs)
+    with make_session_factory(engine)() as s:
+        assert s.get(Agent, "old").auto_accept is False
+    assert schema_diff(engine) == []
+    engine.dispose()
+
+
 def test_migrate_twice_is_noop(db, engine, Session):
     url, kwargs = db
     with Session.begin() as s:
@@ -106,7 +128,7 @@ def test_migrate_twice_is_noop(db, engine, Session):
     migrate(url, **kwargs)
     with engine.connect() as conn:
         versions = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars()
-        assert versions.all() == ["0001_initial"]
+        assert versions.all() == [ScriptDirectory.from_config(alembic_config(url)).get_current_head()]
     assert schema_diff(engine) == []
     with Session() as s:
         assert s.get(Agent, "alice").name == "Alice"
