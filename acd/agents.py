@@ -65,3 +65,14 @@ class AgentStates:
             rows = pipe.execute()
         return {agent_id: (tz.decode(), json.loads(schedule or b"{}") or None, on == b"1")
                 for agent_id, (tz, schedule, on) in zip(ids, rows) if tz}
+
+
+def holding(agents: dict[str, dict], req: dict[str, int]) -> dict[str, int]:
+    """How many of `agents` (as `AgentStates.all` gives them) hold every required skill, by status."""
+    counts: dict[str, int] = {}
+    for state in agents.values():
+        skills = json.loads(state.get("skills") or "{}")
+        if all(skills.get(skill, 0) >= level for skill, level in req.items()):
+            status = state.get("status", "offline")
+            counts[status] = counts.get(status, 0) + 1
+    return counts

@@ -5,7 +5,6 @@ URLs, the config) around them.
 """
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime
 from typing import Callable
@@ -18,7 +17,7 @@ from twilio.rest import Client
 from ivr.model import ContactCenter, Node
 from store.keys import Keys
 
-from .agents import AgentStates
+from .agents import AgentStates, holding
 from .queueing import enqueue_fields, reqkey, requirements
 from .routing import Offer, Router
 from .scripts import buckets
@@ -38,9 +37,9 @@ def twilio_client(account_sid: str, auth_token: str, api_url: str) -> Client:
 
 class AcdService:
     def __init__(self, cc: ContactCenter, r: redis.Redis, keys: Keys, router: Router,
-                 twilio: Callable[[], Client], public_url: str | None):
+                 twilio: Callable[[], Client], public_url: str | None, agents: AgentStates | None = None):
         self.cc = cc
-        self.agents = AgentStates(r, keys)
+        self.agents = agents or AgentStates(r, keys)
         self.r = r
         self.keys = keys
         self.router = router
@@ -97,12 +96,8 @@ class AcdService:
 
     def staffed(self, req: dict[str, int]) -> int:
         """Agents working (available, reserved, busy, wrap-up) who hold these skills."""
-        count = 0
-        for agent, state in self.agents.all().items():
-            if state.get("status") in ("available", "reserved", "busy", "wrapup"):
-                skills = json.loads(state.get("skills") or "{}")
-                count += all(skills.get(s, 0) >= level for s, level in req.items())
-        return count
+        counts = holding(self.agents.all(), req)
+        return sum(counts.get(status, 0) for status in ("available", "reserved", "busy", "wrapup"))
 
     # -- agents --------------------------------------------------------------------
     def set_status(self, agent_id: str, status: str, now: datetime) -> tuple[int, str]:

@@ -7,7 +7,6 @@ talk + wrap-up of answered calls; agents by status count those holding the queue
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 
 import redis
@@ -15,7 +14,7 @@ import redis
 from ivr.model import ContactCenter
 from store.keys import Keys
 
-from .agents import AgentStates
+from .agents import AgentStates, holding
 from .scripts import buckets
 
 STATUSES = ("available", "reserved", "busy", "wrapup", "break", "offline")
@@ -50,7 +49,6 @@ def queue_today(counters: dict[str, float]) -> dict:
 def live_stats(r: redis.Redis, keys: Keys, cc: ContactCenter, now: datetime) -> dict:
     day = buckets(now, cc.timezone).split("|")[0]
     agents = AgentStates(r, keys).all()
-    skills = {agent_id: json.loads(a.get("skills") or "{}") for agent_id, a in agents.items()}
     queues = {}
     for name, queue in cc.queues.items():
         waiting = [x.decode() for x in r.zrange(keys.prefix + f"queue:{name}", 0, -1)]
@@ -59,10 +57,7 @@ def live_stats(r: redis.Redis, keys: Keys, cc: ContactCenter, now: datetime) -> 
                 pipe.hmget(keys.call(sid), "enqueued_at", "callback")
             rows = pipe.execute()
         waits = [now.timestamp() - float(e) for e, cb in rows if e and not cb]
-        by_status = dict.fromkeys(STATUSES, 0)
-        for agent_id, state in agents.items():
-            if all(skills[agent_id].get(s, 0) >= level for s, level in queue.skills.items()):
-                by_status[state.get("status", "offline")] = by_status.get(state.get("status", "offline"), 0) + 1
+        by_status = {**dict.fromkeys(STATUSES, 0), **holding(agents, queue.skills)}
         queues[name] = {
             "waiting": len(waiting),
             "longest_wait_s": round(max(waits), 1) if waits else 0,

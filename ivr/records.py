@@ -13,7 +13,7 @@ from store.records import upsert_call_record
 
 log = logging.getLogger(__name__)
 
-DESCRIBE_INPUT = {"digits": "digits", "speech": "speech"}
+INPUT_EVENTS = ("digits", "speech")    # journey steps that are something the caller did
 
 
 def record_fields(workspace: str, call_sid: str, state: dict[str, str], journey: list[dict]) -> dict:
@@ -27,7 +27,7 @@ def record_fields(workspace: str, call_sid: str, state: dict[str, str], journey:
 
     path = [s["node"] for s in journey if s.get("event") == "enter"]
     inputs = [{"node": s["node"], "kind": s["event"], "value": s.get("value"), "option": s.get("option"),
-               "at": s.get("at")} for s in journey if s.get("event") in DESCRIBE_INPUT]
+               "at": s.get("at")} for s in journey if s.get("event") in INPUT_EVENTS]
     return {
         "call_sid": call_sid,
         "workspace": workspace,

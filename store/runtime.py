@@ -64,12 +64,13 @@ def build(settings: Settings, cc: ContactCenter | None = None, redis_client: red
     engine = make_engine(settings.database_url)
     keys = Keys(cc.workspace)
     router = Router(Scripts(redis_client, keys, cc.timezone))
-    acd = AcdService(cc, redis_client, keys, router, public_url=settings.public_url,
+    agents = AgentStates(redis_client, keys)
+    acd = AcdService(cc, redis_client, keys, router, public_url=settings.public_url, agents=agents,
                      twilio=lambda: twilio_client(settings.twilio_account_sid, settings.twilio_auth_token,
                                                   settings.twilio_api_url))
     return Runtime(settings=settings, cc=cc, redis=redis_client, engine=engine,
                    sessions=make_session_factory(engine), jobs=Queue(RQ_QUEUE, connection=redis_client),
-                   keys=keys, calls=CallState(redis_client, keys), agents=AgentStates(redis_client, keys),
+                   keys=keys, calls=CallState(redis_client, keys), agents=agents,
                    router=router, acd=acd, greeting_lookup=GreetingLookup(engine))
 
 

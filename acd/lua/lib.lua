@@ -256,23 +256,17 @@ end
 -- `agents` for a call. Returns the offers made as {rid, sid, agent, ...}.
 local function route(sids, agents)
   local made = {}
-  for _, sid in ipairs(sids) do
-    if hget(K('call:' .. sid), 'acd') == 'waiting' then
-      local agent = pick_agent(sid)
-      if agent then
-        local rid = make_offer(sid, agent)
-        table.insert(made, rid); table.insert(made, sid); table.insert(made, agent)
-      end
+  local function offer(sid, agent)
+    if sid and agent then
+      local rid = make_offer(sid, agent)
+      table.insert(made, rid); table.insert(made, sid); table.insert(made, agent)
     end
   end
+  for _, sid in ipairs(sids) do
+    if hget(K('call:' .. sid), 'acd') == 'waiting' then offer(sid, pick_agent(sid)) end
+  end
   for _, agent in ipairs(agents) do
-    if redis.call('ZSCORE', K('idle'), agent) then
-      local sid = pick_call(agent)
-      if sid then
-        local rid = make_offer(sid, agent)
-        table.insert(made, rid); table.insert(made, sid); table.insert(made, agent)
-      end
-    end
+    if redis.call('ZSCORE', K('idle'), agent) then offer(pick_call(agent), agent) end
   end
   return made
 end
