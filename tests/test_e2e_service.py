@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -205,13 +206,23 @@ class EventStream:
         self.conn.close()
 
 
-def test_an_agent_takes_the_call_through_their_softphone_and_wraps_up(service, sim):
+@contextmanager
+def agent_at_desk(service, agent_id: str):
+    """An agent with a fresh token and their event stream open; back on break afterwards."""
     admin = {"Authorization": "Bearer e2e-admin"}
-    token = requests.post(f"{service.url}/api/agents/bob/credentials", headers=admin, timeout=5).json()["token"]
-    bob = {"Authorization": f"Bearer {token}"}
-    sim.softphone("bob", answer_after=1, talk_for=None)
-    stream = EventStream(f"{service.url}/api/agents/bob/events", token)
+    token = requests.post(f"{service.url}/api/agents/{agent_id}/credentials", headers=admin, timeout=5).json()["token"]
+    stream = EventStream(f"{service.url}/api/agents/{agent_id}/events", token)
     try:
+        yield {"Authorization": f"Bearer {token}"}, stream
+    finally:
+        requests.post(f"{service.url}/api/agents/{agent_id}/status", json={"status": "break"}, headers=admin,
+                      timeout=5)
+        stream.close()
+
+
+def test_an_agent_takes_the_call_through_their_softphone_and_wraps_up(service, sim):
+    sim.softphone("bob", answer_after=1, talk_for=None)
+    with agent_at_desk(service, "bob") as (bob, stream):
         assert stream.next("status")["status"] == "break"
         assert requests.post(f"{service.url}/api/agents/bob/status", json={"status": "available"},
                              headers=bob, timeout=5).json() == {"status": "available"}
@@ -238,17 +249,10 @@ def test_an_agent_takes_the_call_through_their_softphone_and_wraps_up(service, s
         rec = service.record(call.sid, until=lambda r: r.disposition is not None)
         assert rec.outcome == "answered" and rec.agent_id == "bob" and rec.queue == "tech"
         assert rec.notes == "Reset the router <b>twice</b>" and rec.disposition == "resolved"
-    finally:
-        requests.post(f"{service.url}/api/agents/bob/status", json={"status": "break"}, headers=admin, timeout=5)
-        stream.close()
 
 
 def test_an_offer_nobody_answers_times_out_and_the_caller_keeps_waiting(service, sim):
-    admin = {"Authorization": "Bearer e2e-admin"}
-    token = requests.post(f"{service.url}/api/agents/chen/credentials", headers=admin, timeout=5).json()["token"]
-    chen = {"Authorization": f"Bearer {token}"}
-    stream = EventStream(f"{service.url}/api/agents/chen/events", token)
-    try:
+    with agent_at_desk(service, "chen") as (chen, stream):
         requests.post(f"{service.url}/api/agents/chen/status", json={"status": "available"}, headers=chen, timeout=5)
         call = sim.dial(DEMO_NUMBER, "+12125550199", CallerScript(inputs=[Press("3")], patience=2000))
         offer = stream.next("offer")
@@ -262,20 +266,13 @@ def test_an_offer_nobody_answers_times_out_and_the_caller_keeps_waiting(service,
         call.hang_up()
         run(call)
         assert service.record(call.sid).outcome == "abandoned"
-    finally:
-        requests.post(f"{service.url}/api/agents/chen/status", json={"status": "break"}, headers=admin, timeout=5)
-        stream.close()
 
 
 def test_a_callback_keeps_its_place_and_the_customer_is_called_back(service, sim):
-    admin = {"Authorization": "Bearer e2e-admin"}
-    token = requests.post(f"{service.url}/api/agents/bob/credentials", headers=admin, timeout=5).json()["token"]
-    bob = {"Authorization": f"Bearer {token}"}
     sim.softphone("bob", answer_after=1, talk_for=30)
     customer = "+13125550142"
     sim.phone(customer, answer_after=2, script=CallerScript(talk_for=None))
-    stream = EventStream(f"{service.url}/api/agents/bob/events", token)
-    try:
+    with agent_at_desk(service, "bob") as (bob, stream):
         # bob is on break: the caller waits, presses * and hangs up keeping their place
         first = run(sim.dial(DEMO_NUMBER, customer, CallerScript(inputs=[Press("2")], hold_keys=[(1, "*")],
                                                                    patience=3000)))
@@ -300,9 +297,6 @@ def test_a_callback_keeps_its_place_and_the_customer_is_called_back(service, sim
         assert rec.agent_id == "bob" and rec.queue == "tech"
         later.hang_up()
         run(later)
-    finally:
-        requests.post(f"{service.url}/api/agents/bob/status", json={"status": "break"}, headers=admin, timeout=5)
-        stream.close()
 
 
 def test_an_auto_accepting_agent_is_connected_without_answering_the_offer(service, sim):
