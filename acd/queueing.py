@@ -70,6 +70,8 @@ def enqueue_fields(queue: Queue, node: Node | None, from_number: str, now: datet
         fields["pref_agent"] = preferred_agent
         fields["pref_until"] = round(at + queue.preferred_agent_wait_s, 3)
         timers.append((f"preferred:{call_sid}", at + queue.preferred_agent_wait_s))
-    # the requirements travel as JSON text inside the call hash
+    # the requirements travel as JSON text inside the call hash; the ladder lets the enqueue script
+    # queue a caller whom only a later step's agents could serve (nobody speaks Spanish yet, say)
     fields["req"] = json.dumps(req, separators=(",", ":"), sort_keys=True)
+    fields["ladder"] = json.dumps([step.skills for step in queue.escalate], separators=(",", ":"))
     return fields, timers

@@ -199,6 +199,21 @@ def test_escalation_relaxes_requirements(floor, redis_client):
     assert offers[0].agent_id == "junior"
 
 
+def test_a_caller_only_a_later_step_could_serve_still_queues(floor):
+    # Spanish callers want lang_es; after 30 s any billing agent will do. With no Spanish speaker
+    # logged in, the caller still waits for the English agent (on break now), instead of overflowing.
+    q = queue("billing", skills={"billing": 1, "lang_es": 1}, escalate=[(30, {"billing": 1})])
+    floor.agent("english", {"billing": 5}, status="break")
+    sid, offers = floor.call(q)
+    assert offers == [] and floor.last_status == "queued" and floor.waiting("billing") == [sid]
+    assert floor.router.set_status("english", "available", floor.tick(5))[2] == []    # not before the step
+    assert floor.router.claim_timers(floor.tick(25)) == [f"escalate:{sid}:0"]
+    assert floor.router.escalate(sid, {"billing": 1}, "billing=1", floor.now)[0].agent_id == "english"
+    # with no step that anyone logged in could meet, the caller is not queued
+    lonely, _ = floor.call(queue("billing", skills={"lang_fr": 1}, escalate=[(30, {"lang_fr": 1, "billing": 1})]))
+    assert floor.last_status == "nobody" and floor.acd(lonely) is None
+
+
 def test_overflow_takes_the_caller_out_of_line_once(floor):
     floor.agent("standby", {"billing": 1}, status="break")
     sid, _ = floor.call(queue())

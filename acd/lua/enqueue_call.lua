@@ -1,12 +1,14 @@
 -- A caller enters a queue: keep the routing fields, put the call in line, offer it if an agent fits.
 -- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets
 -- ARGV[4] call sid   ARGV[5] call fields JSON (queue, req, reqkey, score, strategy, region, local_first,
---   offer_timeout, max_missed, wrapup_s, enqueued_at, [pref_agent, pref_until])
+--   offer_timeout, max_missed, wrapup_s, enqueued_at, ladder, [pref_agent, pref_until]); ladder: JSON list
+--   of the requirements the escalation steps will set, in order
 -- ARGV[6] timers JSON [[member, due], ...] (escalations, max wait)
 -- ARGV[7] caller's number   ARGV[8] seconds to wait for the caller's last agent (0: none)
 -- Returns {'queued', offers made: rid, sid, agent, ...}; {'already'} for a call already waiting,
 -- offered or connected (Twilio retries, a failed connect); {'nobody'} when no logged-in agent (any
--- status but offline, on shift or not) holds the requirements: the caller is not queued then;
+-- status but offline, on shift or not) holds the requirements, now or after an escalation step: the
+-- caller is not queued then;
 -- {'unknown'} when the call hash does not exist (the IVR's turn, run just before, refused it).
 local sid = ARGV[4]
 local call = K('call:' .. sid)
@@ -16,7 +18,11 @@ if state == 'waiting' or state == 'offered' or state == 'connecting' or state ==
   return {'already'}
 end
 local fields = cjson.decode(ARGV[5])
-if not anyone_could_serve(cjson.decode(fields.req)) then return {'nobody'} end
+local servable = anyone_could_serve(cjson.decode(fields.req))
+for _, later in ipairs(cjson.decode(fields.ladder or '[]')) do
+  servable = servable or anyone_could_serve(later)   -- e.g. a language preference dropped after a while
+end
+if not servable then return {'nobody'} end
 for name, value in pairs(fields) do
   redis.call('HSET', call, name, tostring(value))
 end
