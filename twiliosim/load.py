@@ -269,6 +269,9 @@ class _Agent:
         with self.lock:
             self.offers[sid] = now
         self.run.note(sid, "offer", now, agent=self.id)
+        with self.run.lock:
+            self.run.offer_log.append({"agent": self.id, "call_sid": sid, "reservation_id": rid, "at": now,
+                                       "queue": offer.get("queue"), "callback": bool(offer.get("callback"))})
         # The agent handles one call at a time: the next offer comes only after this one's wrap-up,
         # so setting the softphone's talk time here is what the <Client> leg will use.
         self.softphone.talk_for = self.run.talk_for(sid)
@@ -350,6 +353,7 @@ class _Run:
         self.lock = threading.Lock()
         self.talk_plan: dict[str, float] = {}
         self.marks: dict[str, dict[str, float]] = {}     # call sid -> event -> monotonic time
+        self.offer_log: list[dict] = []                  # every offer any agent received, in order
         self.problems: list[str] = []
 
     def problem(self, text: str) -> None:
@@ -369,16 +373,19 @@ class _Run:
             return planned
 
     # -- agents through the API --
-    def create_agent(self, agent_id: str, skills: dict[str, int]) -> str:
-        body = {"id": agent_id, "name": f"Load agent {agent_id}", "skills": skills, "timezone": "UTC"}
+    def create_agent(self, agent_id: str, skills: dict[str, int], profile: dict | None = None) -> str:
+        """Create the agent (or take over an existing one): its token. `profile` adds or overrides
+        name, timezone, schedule and languages."""
+        body = {"id": agent_id, "name": f"Load agent {agent_id}", "skills": skills, "timezone": "UTC",
+                **(profile or {})}
         answer = self.admin.post(f"{self.base}/api/agents", json=body, timeout=API_TIMEOUT_S)
         if answer.status_code == 201:
             return answer.json()["token"]
         if answer.status_code != 409:
             raise LoadError(f"POST /api/agents for {agent_id} answered {answer.status_code}: {answer.text[:300]}")
         # It exists (an earlier run with the same id): a new token, and this run's skills.
-        patched = self.admin.patch(f"{self.base}/api/agents/{agent_id}", json={"skills": skills, "schedule": None},
-                                   timeout=API_TIMEOUT_S)
+        patch = {"skills": skills, "schedule": None, **{k: v for k, v in body.items() if k not in ("id", "name")}}
+        patched = self.admin.patch(f"{self.base}/api/agents/{agent_id}", json=patch, timeout=API_TIMEOUT_S)
         if patched.status_code != 200:
             raise LoadError(f"PATCH /api/agents/{agent_id} answered {patched.status_code}: {patched.text[:300]}")
         answer = self.admin.post(f"{self.base}/api/agents/{agent_id}/credentials", timeout=API_TIMEOUT_S)
@@ -433,7 +440,10 @@ def _analyse(sim: Simulator, run: _Run, t0: float, placed: list[tuple[int, objec
         r = CallResult(index=index, call_sid=call.sid, from_number=from_number, dialed_at=dialed_at,
                        talk_plan_s=talk, patience_s=patience)
         transcript = list(call.transcript)
-        last_input = max((i for i, e in enumerate(transcript) if e["event"] == "input"), default=None)
+        # the menu answer that put the caller in line: keys pressed while holding (* for a callback) come
+        # after the simulator's own `enqueue` entry and do not count
+        queued = next((i for i, e in enumerate(transcript) if e["event"] == "enqueue"), len(transcript))
+        last_input = max((i for i, e in enumerate(transcript[:queued]) if e["event"] == "input"), default=None)
         if last_input is not None and last_input + 1 < len(transcript):
             r.queue_entry = _rel(sim, t0, call, transcript[last_input + 1]["t"])
         first = {}
