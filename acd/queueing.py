@@ -62,6 +62,8 @@ def enqueue_fields(queue: Queue, node: Node | None, from_number: str, now: datet
         "service_level_s": queue.service_level_s,
         "enqueued_at": round(at, 3),
     }
+    if node is not None and node.kind == "callback":
+        fields["callback_number"] = from_number      # a request to be called back, not a caller on hold
     timers = [(f"escalate:{call_sid}:{i}", at + step.after_s) for i, step in enumerate(queue.escalate)]
     if queue.max_wait_s:
         timers.append((f"maxwait:{call_sid}", at + queue.max_wait_s))

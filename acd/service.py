@@ -243,8 +243,9 @@ class AcdService:
             self.after(self.router.reroute(now, calls=[rest]), now)
 
     def overflow(self, call_sid: str, now: datetime) -> None:
-        """Send a waiting caller to the queue's overflow node (max wait passed)."""
-        if not self.router.leave_queue(call_sid, "overflowed", now):
+        """Send a waiting caller to the queue's overflow node (max wait passed). A callback request
+        is nobody on hold: it keeps its place until an agent calls back."""
+        if self._field(call_sid, "callback") or not self.router.leave_queue(call_sid, "overflowed", now):
             return
         node = self._field(call_sid, "node")
         try:

@@ -31,10 +31,11 @@ KEY_PREFIX = "bench:minimal:call:"   # bench/webhooks.py counts these keys after
 
 INCOMING_TWIML = (
     '<?xml version="1.0" encoding="UTF-8"?><Response><Say language="en-US">Hello there, thanks for calling '
-    'Acme.</Say><Gather action="gather?node=menu" hints="technical, billing, message, support, sales" '
+    'Acme.</Say><Gather action="gather?node=menu" hints="technical, callback, billing, message, support, sales" '
     'input="dtmf speech" language="en-US" method="POST" numDigits="1" speechTimeout="auto" timeout="5">'
     '<Say language="en-US">For billing, press 1 or say billing. For technical support, press 2 or say '
-    'support. For sales, press 3 or say sales. To leave a message, press 9.</Say></Gather>'
+    'support. For sales, press 3 or say sales. To be called back by technical support, press 8. To leave a '
+    'message, press 9.</Say></Gather>'
     '<Redirect method="POST">gather?node=menu</Redirect></Response>'
 )
 MENU_TWIML = (

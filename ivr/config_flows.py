@@ -13,6 +13,7 @@ NODE_KEYS = {
     "gather": {"options", "retries", "on_fail", "sorry", "timeout", "input"},
     "hours": {"open", "closed"},
     "queue": {"skills"},
+    "callback": {"skills"},
     "voicemail": {"max_length", "transcribe", "thanks"},
     "transfer": {"timeout", "caller_id", "on_fail"},
     "hangup": set(),
@@ -30,7 +31,7 @@ def parse_node(c: Checker, path: str, name: str, raw, cc: dict, flow_lang: str, 
         c.bad(path, f"a node needs exactly one kind ({', '.join(KINDS)}); found {', '.join(kinds) or 'none'}")
         return None
     kind = kinds[0]
-    allowed = {kind} | NODE_KEYS[kind] | COMMON_NODE_KEYS | ({"say"} if kind in ("queue", "transfer") else set())
+    allowed = {kind} | NODE_KEYS[kind] | COMMON_NODE_KEYS | ({"say"} if kind in ("queue", "callback", "transfer") else set())
     c.keys(raw, path, allowed)
     fields: dict = {"name": name, "kind": kind,
                     "language": c.text(raw.get("language"), f"{path}.language", flow_lang),
@@ -62,10 +63,13 @@ def parse_node(c: Checker, path: str, name: str, raw, cc: dict, flow_lang: str, 
             fields[branch] = raw.get(branch)
             if not fields[branch]:
                 c.bad(f"{path}.{branch}", "is required")
-    elif kind == "queue":
-        fields["queue"] = raw["queue"]
-        if raw["queue"] not in cc["queues"]:
-            c.bad(f"{path}.queue", f"unknown queue {raw['queue']!r} (declared: {', '.join(cc['queues']) or 'none'})")
+    elif kind in ("queue", "callback"):
+        fields["queue"] = raw[kind]
+        if raw[kind] not in cc["queues"]:
+            c.bad(f"{path}.{kind}", f"unknown queue {raw[kind]!r} (declared: {', '.join(cc['queues']) or 'none'})")
+        elif kind == "callback" and isinstance(cc["queues"][raw[kind]], Queue) \
+                and not cc["queues"][raw[kind]].callback:
+            c.bad(f"{path}.callback", f"queue {raw[kind]!r} does not take callbacks (callback: false)")
         fields["skills"] = c.skills(raw.get("skills"), f"{path}.skills")
         fields["text"] = c.text(raw.get("say"), f"{path}.say")
     elif kind == "voicemail":
@@ -117,7 +121,7 @@ def parse_flow(c: Checker, name: str, raw, cc: dict, queues: dict[str, Queue]) -
                 c.bad(f"{path}.nodes.{node.name}.{field_path}", f"unknown node {target!r}")
             elif target in nodes:
                 targets.append(target)
-        if node.kind == "queue" and node.queue in queues and queues[node.queue].overflow:
+        if node.kind in ("queue", "callback") and node.queue in queues and queues[node.queue].overflow:
             overflow = queues[node.queue].overflow
             if overflow not in declared:
                 c.bad(f"queues.{node.queue}.overflow", f"unknown node {overflow!r} in flow {name!r}, "

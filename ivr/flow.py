@@ -104,6 +104,13 @@ def _enter(cc: ContactCenter, call: Call, name: str, resp: VoiceResponse | None,
             twiml.enqueue(resp, node)
             steps.append({"event": "enqueued", "node": name, "queue": node.queue})
             state.update(status="queued", queue=node.queue, enqueued_at=call.now.timestamp())
+        elif node.kind == "callback":
+            # The request joins the line now, at this moment's place; the caller may hang up.
+            twiml.say(resp, _text(call, node.text) or twiml.CALLBACK_NODE_WORDS, node)
+            resp.hangup()
+            steps.append({"event": "enqueued", "node": name, "queue": node.queue})
+            steps.append({"event": "callback_requested", "node": name})
+            state.update(status="queued", queue=node.queue, enqueued_at=call.now.timestamp())
         elif node.kind == "voicemail":
             twiml.say(resp, _text(call, node.text), node)
             twiml.record(resp, node)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from .hours import Schedule
 
 # Node kinds and the key that names each one in YAML.
-KINDS = ("say", "gather", "hours", "queue", "voicemail", "transfer", "hangup")
-INPUT_KINDS = frozenset({"gather", "queue", "voicemail", "transfer", "hangup"})
+KINDS = ("say", "gather", "hours", "queue", "callback", "voicemail", "transfer", "hangup")
+INPUT_KINDS = frozenset({"gather", "queue", "callback", "voicemail", "transfer", "hangup"})
 STRATEGIES = ("longest_idle", "most_skilled", "round_robin", "fewest_calls", "least_talk_time")
 
 
@@ -58,8 +58,8 @@ class Node:
     hours: str | None = None
     open: str | None = None
     closed: str | None = None
-    queue: str | None = None
-    skills: dict[str, int] = field(default_factory=dict)    # queue: raises the queue's requirements
+    queue: str | None = None         # queue / callback: the queue the caller (or their request) joins
+    skills: dict[str, int] = field(default_factory=dict)    # queue / callback: raises the queue's requirements
     max_length: int = 120            # voicemail: seconds
     transcribe: bool = True
     thanks: str = "Thank you. Goodbye."

@@ -87,6 +87,8 @@ def hold(node: Node, queue: Queue, position: int | None, wait_s: float | None = 
 
 
 CALLBACK_OFFER = "To be called back without losing your place in line, press star."
+CALLBACK_NODE_WORDS = ("Thank you. We will call you back at this number when it is your turn, "
+                       "and you keep your place in line. Goodbye.")
 
 
 def callback_confirmed(node: Node, number: str) -> str:

@@ -43,6 +43,15 @@ def test_demo_config_loads():
     assert cc.flows["main"].uses_contact and not cc.flows["spanish"].uses_contact
 
 
+def test_callback_nodes_name_a_queue_that_takes_callbacks():
+    path, reason = only(lambda d: nodes(d)["tech_callback"].update({"callback": "nope"}))
+    assert (path, reason) == ("flows.main.nodes.tech_callback.callback",
+                              "unknown queue 'nope' (declared: billing, tech, sales)")
+    path, reason = only(lambda d: d["queues"]["tech"].update({"callback": False}))
+    assert (path, reason) == ("flows.main.nodes.tech_callback.callback",
+                              "queue 'tech' does not take callbacks (callback: false)")
+
+
 def test_dangling_option_reference():
     path, reason = only(lambda d: nodes(d)["menu"]["options"].update({"2": "tech_qq"}))
     assert path == "flows.main.nodes.menu.options.2"

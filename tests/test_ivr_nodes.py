@@ -18,9 +18,10 @@ CONFIG = {
         "hi": {"say": "Hello {first_name|there}, welcome.", "next": "when"},
         "when": {"hours": "office", "open": "menu", "closed": "bye"},
         "menu": {"gather": "Press 1 or say help. Press 2 to talk to sales.",
-                 "options": {"1": "q", "help": "q", "2": "out", "0": "vm"},
+                 "options": {"1": "q", "help": "q", "2": "out", "0": "vm", "8": "cb"},
                  "retries": 1, "sorry": "Sorry {first_name|}?", "timeout": 7},
         "q": {"queue": "help", "say": "Please hold.", "voice": "Polly.Brian"},
+        "cb": {"callback": "help", "skills": {"senior": 2}},
         "out": {"transfer": "+14155550199", "caller_id": "+15005550006", "timeout": 20, "on_fail": "vm",
                 "say": "Transferring."},
         "vm": {"voicemail": "Leave a message.", "max_length": 60, "thanks": "Thanks, bye."},
@@ -88,6 +89,16 @@ def test_gather_match_enters_the_queue(cc):
                               "method": "POST"}
     assert turn.state["status"] == "queued" and turn.state["queue"] == "help"
     assert turn.steps[0] == {"event": "digits", "node": "menu", "value": "1", "option": "1", "next": "q"}
+
+
+def test_a_callback_node_puts_a_request_in_line_and_says_goodbye(cc):
+    turn = engine.on_gather(cc, call(cc), "menu", "8", None)
+    doc = xml(turn)
+    assert [el.tag for el in doc] == ["Say", "Hangup"]
+    assert doc[0].text.startswith("Thank you. We will call you back at this number when it is your turn")
+    assert turn.state["status"] == "queued" and turn.state["queue"] == "help" and turn.state["node"] == "cb"
+    assert [s["event"] for s in turn.steps][-2:] == ["enqueued", "callback_requested"]
+    assert cc.flows["f"].nodes["cb"].skills == {"senior": 2}
 
 
 def test_speech_match_keeps_what_was_said(cc):

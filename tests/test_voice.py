@@ -3,7 +3,7 @@ hours, voicemail, abandon, hang-ups, records, and input a caller controls."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -273,3 +273,22 @@ def test_stats_api_counts_self_service_and_waiting_callers(twilio, app):
     first = next(stream.response).decode()
     assert first.startswith("event: stats\ndata: ") and '"self_service": 1' in first
     stream.close()
+
+
+def test_a_callback_chosen_in_the_menu_waits_in_line_and_is_offered_first(twilio, app, clock, run_jobs):
+    rt = app.extensions["callrouter"]
+    asker = twilio.call(from_="+13125550142").dial().press("8")
+    assert asker.verbs == ["Say", "Hangup"]
+    assert asker.says == ["Thank you. Technical support will call you back at this number when it is your turn. "
+                          "Goodbye."]
+    state = rt.calls.load(asker.sid)
+    assert state["acd"] == "waiting" and state["callback"] == "1" and state["callback_number"] == "+13125550142"
+    asker.hangup()                                  # as asked: the request keeps its place
+    assert rt.calls.load(asker.sid)["acd"] == "waiting"
+    clock.now += timedelta(seconds=5)
+    later = twilio.call(from_="+13125550199").dial().press("2")
+    assert later.doc.find("Enqueue").text == "tech"
+    status, _, offers = rt.router.set_status("bob", "available", clock.now)   # bob: tech 7
+    assert [(o.call_sid, o.agent_id) for o in offers] == [(asker.sid, "bob")]
+    run_jobs()
+    assert record_of(app, asker.sid).outcome == "callback"

@@ -1,8 +1,9 @@
 -- A caller enters a queue: keep the routing fields, put the call in line, offer it if an agent fits.
 -- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets
 -- ARGV[4] call sid   ARGV[5] call fields JSON (queue, req, reqkey, score, strategy, region, local_first,
---   offer_timeout, max_missed, wrapup_s, enqueued_at, ladder, [pref_agent, pref_until]); ladder: JSON list
---   of the requirements the escalation steps will set, in order
+--   offer_timeout, max_missed, wrapup_s, enqueued_at, ladder, [pref_agent, pref_until], [callback_number]);
+--   ladder: JSON list of the requirements the escalation steps will set, in order; callback_number: a
+--   callback request from the IVR (a `callback` node), which waits in line like a caller who pressed *
 -- ARGV[6] timers JSON [[member, due], ...] (escalations, max wait)
 -- ARGV[7] caller's number   ARGV[8] seconds to wait for the caller's last agent (0: none)
 -- Returns {'queued', offers made: rid, sid, agent, ...}; {'already'} for a call already waiting,
@@ -27,6 +28,11 @@ for name, value in pairs(fields) do
   redis.call('HSET', call, name, tostring(value))
 end
 redis.call('HSET', call, 'status', 'queued')
+if fields.callback_number then        -- marked before routing: an offer made now is a callback's
+  redis.call('HSET', call, 'callback', 1, 'callback_at', NOW, 'outcome', 'callback')
+  count(fields.queue, 'callbacks')
+  event('callback_requested', 'call', sid, 'queue', fields.queue)
+end
 for _, timer in ipairs(cjson.decode(ARGV[6])) do
   redis.call('ZADD', K('timers'), timer[2], timer[1])
 end
