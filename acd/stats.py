@@ -16,6 +16,7 @@ from store.keys import Keys
 
 from .agents import AgentStates, holding
 from .scripts import buckets
+from .staffing import staffing
 
 STATUSES = ("available", "reserved", "busy", "wrapup", "break", "offline")
 
@@ -58,12 +59,15 @@ def live_stats(r: redis.Redis, keys: Keys, cc: ContactCenter, now: datetime) -> 
             rows = pipe.execute()
         waits = [now.timestamp() - float(e) for e, cb in rows if e and not cb]
         by_status = {**dict.fromkeys(STATUSES, 0), **holding(agents, queue.skills)}
+        day_counters = _floats(r.hgetall(keys.prefix + f"stats:queue:{name}:{day}"))
+        logged_in = sum(n for status, n in by_status.items() if status != "offline")
         queues[name] = {
             "waiting": len(waiting),
             "longest_wait_s": round(max(waits), 1) if waits else 0,
             "callbacks_pending": sum(1 for _, cb in rows if cb),
             "agents": by_status,
-            "today": queue_today(_floats(r.hgetall(keys.prefix + f"stats:queue:{name}:{day}"))),
+            "today": queue_today(day_counters),
+            "staffing": staffing(r, keys, queue, now, cc.timezone, logged_in, day_counters).as_dict(),
         }
     agent_rows = {}
     for agent_id, state in agents.items():

@@ -17,7 +17,7 @@ import requests
 from tests.conftest import E2E_REDIS_URL as REDIS_URL
 from tests.live_service import free_port, live_service
 from twiliosim import Simulator
-from twiliosim.erlang import (
+from acd.erlang import (
     agents_needed,
     asa,
     erlang_b,
@@ -45,7 +45,7 @@ def exact_erlang_c(n: int, a: Fraction) -> Fraction:
 
 
 def test_erlang_the_classic_call_centre_example():
-    # 100 calls per 30 minutes, AHT 180 s, target 20 s: A = 10 Erlangs (see twiliosim/erlang.py).
+    # 100 calls per 30 minutes, AHT 180 s, target 20 s: A = 10 Erlangs (see acd/erlang.py).
     rate, aht, target = 100 / 1800, 180.0, 20.0
     assert rate * aht == pytest.approx(10.0)
     # 10 agents: the load equals the staffing, the queue has no steady state.

@@ -61,7 +61,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-from . import erlang
+from acd import erlang
 from .parties import CallerScript, Press
 from .sim import Simulator
 
