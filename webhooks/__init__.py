@@ -47,13 +47,14 @@ def create_app(config: dict | None = None) -> Flask:
                                                        job_timeout=60, result_ttl=600),
         clock=clock, acd=rt.acd)
 
-    from . import agents_api, api, calls_api, cli, voice
+    from . import agents_api, api, calls_api, cli, metrics, voice
     from .streams import EventHub
     app.extensions["callrouter_hub"] = EventHub(rt.redis, rt.keys.prefix + "agent-events:*")
     app.register_blueprint(voice.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(agents_api.bp)
     app.register_blueprint(calls_api.bp)
+    app.register_blueprint(metrics.bp)
     cli.register(app)
 
     @app.errorhandler(HTTPException)
