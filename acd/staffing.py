@@ -22,7 +22,7 @@ from . import erlang
 from .scripts import buckets
 
 INTERVALS = 4                       # the current 15-minute interval and the three before it
-DEFAULT_TARGET = 0.80               # 80 % within the queue's service_level_s
+DEFAULT_TARGET = Queue.service_level_target      # 80 % within the queue's service_level_s
 
 
 @dataclass(frozen=True)
@@ -89,4 +89,4 @@ def staffing(r: redis.Redis, keys: Keys, queue: Queue, now: datetime, timezone: 
     day_aht = (day_counters.get("talk_s", 0) + day_counters.get("wrap_s", 0)) / answered_today \
         if answered_today else None
     return advise(queue, sums[0], sums[1], sums[2] + sums[3], window_s, logged_in,
-                  target=getattr(queue, "service_level_target", DEFAULT_TARGET), day_aht_s=day_aht)
+                  target=queue.service_level_target, day_aht_s=day_aht)

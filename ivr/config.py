@@ -15,7 +15,7 @@ import yaml
 from .checker import NAME, Checker, e164_problem
 from .config_flows import parse_flow
 from .hours import Schedule
-from .model import STRATEGIES, ContactCenter, Escalation, Queue
+from .model import DISPOSITIONS, STRATEGIES, ContactCenter, Escalation, Queue
 
 
 class ConfigError(Exception):
@@ -44,7 +44,45 @@ def read_yaml(text: str):
 
 QUEUE_KEYS = {"skills", "priority", "hours", "service_level_s", "max_wait_s", "offer_timeout_s", "wrapup_s",
               "max_missed", "overflow", "escalate", "strategy", "local_first", "preferred_agent_wait_s",
-              "announce_every_s", "hold_message", "hold_music", "callback"}
+              "announce_every_s", "hold_message", "hold_music", "callback", "dispositions", "survey",
+              "service_level_target"}
+MAX_DISPOSITION = 64      # the wrap-up API's limit
+
+
+def _dispositions(c: Checker, raw, path: str) -> tuple[str, ...]:
+    """A queue's wrap-up choices: a non-empty list of distinct non-empty texts."""
+    if raw is None:
+        return DISPOSITIONS
+    if not isinstance(raw, list) or not raw:
+        c.bad(path, "must be a non-empty list of texts")
+        return DISPOSITIONS
+    out = []
+    for i, item in enumerate(raw):
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)) or not str(item).strip():
+            c.bad(f"{path}.{i}", "must be a non-empty text")
+        elif len(str(item).strip()) > MAX_DISPOSITION:
+            c.bad(f"{path}.{i}", f"at most {MAX_DISPOSITION} characters")
+        elif str(item).strip() in out:
+            c.bad(f"{path}.{i}", f"duplicate disposition {str(item).strip()!r}")
+        else:
+            out.append(str(item).strip())
+    return tuple(out) or DISPOSITIONS
+
+
+def _target(c: Checker, raw, path: str) -> float:
+    """A service-level target: a share between 0 and 1 (0.8), or a percentage ("80%")."""
+    if raw is None:
+        return Queue.service_level_target
+    value = raw
+    if isinstance(raw, str) and raw.strip().endswith("%"):
+        try:
+            value = float(raw.strip()[:-1]) / 100
+        except ValueError:
+            value = None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        c.bad(path, f"must be a share between 0 and 1 (0.8) or a percentage (\"80%\"), not {raw!r}")
+        return Queue.service_level_target
+    return float(value)
 
 
 def _queue(c: Checker, name: str, raw, hours: dict) -> Queue:
@@ -71,7 +109,7 @@ def _queue(c: Checker, name: str, raw, hours: dict) -> Queue:
         last = max(last, after)
         escalate.append(Escalation(after, c.skills(step.get("skills"), f"{path}.escalate.{i}.skills")))
     local_first = raw.get("local_first", False)
-    for flag in ("local_first", "callback"):
+    for flag in ("local_first", "callback", "survey"):
         if not isinstance(raw.get(flag, False), bool):
             c.bad(f"{path}.{flag}", "must be true or false")
     return Queue(
@@ -93,6 +131,9 @@ def _queue(c: Checker, name: str, raw, hours: dict) -> Queue:
         announce_every_s=c.integer(raw.get("announce_every_s"), f"{path}.announce_every_s", 60, 10),
         hold_message=c.text(raw.get("hold_message"), f"{path}.hold_message", Queue.hold_message),
         hold_music=c.text(raw.get("hold_music"), f"{path}.hold_music"),
+        survey=raw.get("survey", False) is True,
+        service_level_target=_target(c, raw.get("service_level_target"), f"{path}.service_level_target"),
+        dispositions=_dispositions(c, raw.get("dispositions"), f"{path}.dispositions"),
     )
 
 def _contacts(c: Checker, raw) -> tuple[dict, ...]:

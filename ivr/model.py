@@ -13,6 +13,7 @@ from .hours import Schedule
 KINDS = ("say", "gather", "hours", "queue", "callback", "voicemail", "transfer", "hangup")
 INPUT_KINDS = frozenset({"gather", "queue", "callback", "voicemail", "transfer", "hangup"})
 STRATEGIES = ("longest_idle", "most_skilled", "round_robin", "fewest_calls", "least_talk_time")
+DISPOSITIONS = ("resolved", "follow-up", "escalated", "no-resolution")    # a queue's wrap-up choices by default
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class Queue:
     hold_message: str = "Thank you for waiting. Your call is important to us; please stay on the line."
     hold_music: str | None = None
     callback: bool = True            # * during hold asks for a callback that keeps the place in line
+    survey: bool = False             # after the agent hangs up, the caller rates the call 1-5
+    service_level_target: float = 0.8   # share answered within service_level_s the staffing advice aims at
+    dispositions: tuple[str, ...] = DISPOSITIONS    # what the agent console offers at wrap-up
 
 
 @dataclass(frozen=True)

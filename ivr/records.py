@@ -50,6 +50,7 @@ def record_fields(workspace: str, call_sid: str, state: dict[str, str], journey:
         "recording_url": (state.get("recording_url") or "")[:512] or None,
         "recording_duration_s": number("recording_duration_s", int),
         "voicemail_transcript": state.get("voicemail_transcript") or None,
+        "csat": number("csat", int),
     }
 
 

@@ -220,3 +220,22 @@ def test_make_run_launcher_stops_on_invalid_config(tmp_path, settings_env):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert f"{bad_path}: flows.main.nodes.menu.options.2: unknown node 'tech_qq'" in result.stderr
+
+
+@pytest.mark.parametrize("value, expected", [(0.9, 0.9), ("85%", 0.85), (None, 0.8)])
+def test_service_level_target_is_a_share_or_a_percentage(value, expected):
+    data = copy.deepcopy(DEMO)
+    if value is not None:
+        data["queues"]["billing"]["service_level_target"] = value
+    assert parse_config(data, "acme.yaml").queues["billing"].service_level_target == expected
+
+
+@pytest.mark.parametrize("value", [1.5, "eighty", True, 0, "100%"])
+def test_a_bad_service_level_target_names_the_path(value):
+    path, reason = only(lambda d: d["queues"]["billing"].update({"service_level_target": value}))
+    assert path == "queues.billing.service_level_target" and reason.startswith("must be a share between 0 and 1")
+
+
+def test_survey_is_a_flag():
+    path, reason = only(lambda d: d["queues"]["billing"].update({"survey": "yes"}))
+    assert (path, reason) == ("queues.billing.survey", "must be true or false")

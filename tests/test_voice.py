@@ -292,3 +292,40 @@ def test_a_callback_chosen_in_the_menu_waits_in_line_and_is_offered_first(twilio
     assert [(o.call_sid, o.agent_id) for o in offers] == [(asker.sid, "bob")]
     run_jobs()
     assert record_of(app, asker.sid).outcome == "callback"
+
+
+def test_the_survey_after_the_talk_lands_on_the_record(twilio, app, clock, run_jobs):
+    rt = app.extensions["callrouter"]
+    call = twilio.call(from_="+12125550111").dial().press("3")        # sales asks for a survey
+    offers = rt.router.set_status("chen", "available", clock.now)[2]     # chen: sales 6
+    assert rt.router.answer(offers[0].reservation_id, "accept", clock.now, "chen")[0]
+    call.request(f"/voice/connect?rid={offers[0].reservation_id}")       # as the REST redirect would
+    assert call.doc.find("Dial").find("Client").text == "chen"
+    call.dial_result("completed")                                         # chen hung up after the talk
+    assert call.verbs == ["Gather", "Redirect"] and call.says[0].startswith("Before you go: how satisfied")
+    call.say("I don't know")
+    assert call.says[0] == "Sorry, I didn't get that."
+    call.say("Four, I guess.")
+    assert call.says == ["Thank you for your feedback. Goodbye."] and call.verbs == ["Say", "Hangup"]
+    call.hangup()
+    run_jobs()
+    assert record_of(app, call.sid).csat == 4
+    assert [s.get("rating") for s in journey(app, call.sid) if s["event"] == "survey"] == [4]
+
+
+def test_no_survey_for_queues_without_one_and_silence_ends_it_politely(twilio, app, clock):
+    rt = app.extensions["callrouter"]
+    call = twilio.call().dial().press("1")                                # billing: no survey
+    offers = rt.router.set_status("alice", "available", clock.now)[2]
+    rt.router.answer(offers[0].reservation_id, "accept", clock.now, "alice")
+    call.request(f"/voice/connect?rid={offers[0].reservation_id}")
+    call.dial_result("completed")
+    assert call.verbs == ["Hangup"]
+    sales = twilio.call(from_="+12125550112").dial().press("3")
+    offers = rt.router.set_status("chen", "available", clock.now)[2]
+    rt.router.answer(offers[0].reservation_id, "accept", clock.now, "chen")
+    sales.request(f"/voice/connect?rid={offers[0].reservation_id}")
+    sales.dial_result("completed")
+    sales.silence()
+    sales.silence()
+    assert sales.says == ["Thank you for calling. Goodbye."]

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, current_app, request
 
 from ivr import twiml
 from ivr.calls import IvrCalls, Params
+from ivr.survey import Surveys
 
 from .signature import is_valid
 
@@ -51,6 +52,11 @@ def _node() -> str:
 
 def _ivr() -> IvrCalls:
     return current_app.extensions["callrouter_ivr"]
+
+
+def _surveys() -> Surveys:
+    ivr = _ivr()
+    return Surveys(ivr.cc, ivr.calls, ivr.clock, ivr.call_ended)
 
 
 @bp.post("/incoming")
@@ -132,7 +138,16 @@ def agent_dialed():
         return _xml(twiml.goodbye("Sorry, nobody could take your call just now. We will call you again.", None))
     if requeue:
         return _xml(_ivr().requeue(p, (rt.calls.load(p.call_sid) or {}).get("node", "")))
-    return _xml(twiml.goodbye(None, None))
+    return _xml(_surveys().after_talk(original) or twiml.goodbye(None, None))
+
+
+@bp.post("/survey")
+def survey_answer():
+    """The caller's rating after the talk (queues with `survey: true`), for the queued call."""
+    p = _params("CallSid", "From", "To")
+    original = current_app.extensions["callrouter"].acd.original_call(p.call_sid)
+    tries = request.args.get("try", "0")
+    return _xml(_surveys().answer(original, p.digits, p.speech, int(tries) if tries.isdigit() else 0))
 
 
 @bp.post("/agent-leg")
