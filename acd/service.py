@@ -37,8 +37,10 @@ def twilio_client(account_sid: str, auth_token: str, api_url: str) -> Client:
 
 class AcdService:
     def __init__(self, cc: ContactCenter, r: redis.Redis, keys: Keys, router: Router,
-                 twilio: Callable[[], Client], public_url: str | None, agents: AgentStates | None = None):
+                 twilio: Callable[[], Client], public_url: str | None, agents: AgentStates | None = None,
+                 record_call: Callable[[str], None] | None = None):
         self.cc = cc
+        self.record_call = record_call         # (call sid) -> write its call record again, later
         self.agents = agents or AgentStates(r, keys)
         self.r = r
         self.keys = keys
@@ -230,7 +232,8 @@ class AcdService:
             self.after(self.router.answer(rest, "timeout", now)[2], now)
         elif kind == "wrapup":
             agent, _, sid = rest.partition(":")
-            self.end_wrapup(agent, sid, now)
+            if self.end_wrapup(agent, sid, now) is not None and self.record_call is not None:
+                self.record_call(sid)            # the record learns the wrap-up time
         elif kind == "escalate":
             sid, _, step = rest.rpartition(":")
             queue = self.cc.queues.get(self._field(sid, "queue") or "")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from store import runtime
+from store.intervals import refresh_for_call
 from store.records import upsert_call_record
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ def record_fields(workspace: str, call_sid: str, state: dict[str, str], journey:
         "recording_duration_s": number("recording_duration_s", int),
         "voicemail_transcript": state.get("voicemail_transcript") or None,
         "csat": number("csat", int),
+        "talk_s": number("talk_s"),
+        "wrap_s": number("wrap_s"),
     }
 
 
@@ -67,5 +70,9 @@ def sync_call_record(call_sid: str, extra: dict | None = None) -> str:
     data.update(extra or {})
     with rt.sessions() as session:
         upsert_call_record(session, data)
+        session.commit()
+        # the report intervals follow the records (reports never read Redis)
+        refresh_for_call(session, rt.cc.workspace, call_sid,
+                         {name: q.service_level_s for name, q in rt.cc.queues.items()})
         session.commit()
     return data.get("outcome") or "updated"

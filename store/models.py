@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -193,8 +194,11 @@ class CallRecord(TimestampMixin, Base):
     recording_url: Mapped[str | None] = mapped_column(String(512), nullable=True)
     recording_duration_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
     voicemail_transcript: Mapped[str | None] = mapped_column(Text, nullable=True)
+    talk_s: Mapped[float | None] = mapped_column(Float, nullable=True)     # agent connected -> hang-up
+    wrap_s: Mapped[float | None] = mapped_column(Float, nullable=True)     # hang-up -> wrap-up done
 
     __table_args__ = (
+        Index("ix_call_records_arrived_at", "arrived_at"),
         Index("ix_call_records_from_number_arrived_at", "from_number", "arrived_at"),
         Index("ix_call_records_queue_arrived_at", "queue", "arrived_at"),
         Index("ix_call_records_agent_id_arrived_at", "agent_id", "arrived_at"),
@@ -202,3 +206,34 @@ class CallRecord(TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<CallRecord {self.call_sid} {self.outcome or '-'}>"
+
+
+class IntervalStat(Base):
+    """Report figures of one 15-minute interval (by the calls that arrived in it), per queue and
+    agent: `queue` "" holds the calls that never queued (the IVR), `agent` "" a queue's totals.
+    Sums and counts only, so any grouping (day, queue, agent) adds them up. Rewritten whole from the
+    call records by the worker as calls end (store/intervals.py); reports read nothing else."""
+    __tablename__ = "interval_stats"
+
+    workspace: Mapped[str] = mapped_column(String(64), primary_key=True)
+    start: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(64), primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer, default=0, nullable=False)          # arrivals
+    self_service: Mapped[int] = mapped_column(Integer, default=0, nullable=False)   # ended in the IVR
+    offered: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    answered: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    answered_sl: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    abandoned: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    short_abandoned: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    overflowed: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    callbacks: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    answer_wait_s: Mapped[float] = mapped_column(Float, default=0, nullable=False)
+    talk_s: Mapped[float] = mapped_column(Float, default=0, nullable=False)
+    wrap_s: Mapped[float] = mapped_column(Float, default=0, nullable=False)
+    repeat_24h: Mapped[int] = mapped_column(Integer, default=0, nullable=False)  # answered, called again <= 24 h
+    csat_sum: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    csat_n: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+
+    def __repr__(self) -> str:
+        return f"<IntervalStat {self.start:%Y-%m-%d %H:%M} {self.queue or '-'} {self.agent or '-'}>"

@@ -65,11 +65,14 @@ def build(settings: Settings, cc: ContactCenter | None = None, redis_client: red
     keys = Keys(cc.workspace)
     router = Router(Scripts(redis_client, keys, cc.timezone))
     agents = AgentStates(redis_client, keys)
+    jobs = Queue(RQ_QUEUE, connection=redis_client)
     acd = AcdService(cc, redis_client, keys, router, public_url=settings.public_url, agents=agents,
                      twilio=lambda: twilio_client(settings.twilio_account_sid, settings.twilio_auth_token,
-                                                  settings.twilio_api_url))
+                                                  settings.twilio_api_url),
+                     record_call=lambda sid: jobs.enqueue("ivr.records.sync_call_record", sid, None,
+                                                          job_timeout=60, result_ttl=600))
     return Runtime(settings=settings, cc=cc, redis=redis_client, engine=engine,
-                   sessions=make_session_factory(engine), jobs=Queue(RQ_QUEUE, connection=redis_client),
+                   sessions=make_session_factory(engine), jobs=jobs,
                    keys=keys, calls=CallState(redis_client, keys), agents=agents,
                    router=router, acd=acd, greeting_lookup=GreetingLookup(engine))
 

@@ -47,7 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
                                                        job_timeout=60, result_ttl=600),
         clock=clock, acd=rt.acd)
 
-    from . import agents_api, api, calls_api, cli, metrics, voice
+    from . import agents_api, api, calls_api, cli, metrics, reports_api, voice
     from .streams import EventHub
     app.extensions["callrouter_hub"] = EventHub(rt.redis, rt.keys.prefix + "agent-events:*")
     app.register_blueprint(voice.bp)
@@ -55,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(agents_api.bp)
     app.register_blueprint(calls_api.bp)
     app.register_blueprint(metrics.bp)
+    app.register_blueprint(reports_api.bp)
     cli.register(app)
 
     @app.errorhandler(HTTPException)

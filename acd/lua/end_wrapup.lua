@@ -10,6 +10,7 @@ redis.call('ZREM', K('timers'), 'wrapup:' .. id .. ':' .. sid)
 local call = K('call:' .. sid)
 local wrapped = NOW - tonumber(hget(agent, 'since') or NOW)
 count(hget(call, 'queue'), 'wrap_s', wrapped)
+redis.call('HSET', call, 'wrap_s', wrapped)          -- for the call record
 local next_status = hget(agent, 'after_wrapup') or 'available'
 redis.call('HSET', agent, 'status', next_status, 'since', NOW)
 redis.call('HDEL', agent, 'after_wrapup', 'call')
