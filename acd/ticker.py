@@ -1,6 +1,8 @@
 """The ACD's clock: an RQ worker that also fires due timers (offer timeouts,
 wrap-up ends, escalations, max waits, preferred-agent waits) every quarter
-second. Several workers may run: each timer is claimed by exactly one.
+second. Several workers may run: each timer is claimed by exactly one. As it
+starts, each worker ends the calls Twilio ended while the service was down
+(acd/reconcile.py).
 
 Procfile: `rq worker -w acd.ticker.TickingWorker callrouter`.
 """
@@ -14,6 +16,8 @@ from rq import Worker
 
 from store import runtime
 
+from .reconcile import reconcile
+
 log = logging.getLogger(__name__)
 TICK_S = 0.25
 
@@ -23,6 +27,10 @@ SHIFT_CHECK_S = 1.0
 
 def tick_forever(stop: threading.Event, interval: float = TICK_S) -> None:
     rt = runtime.current()
+    try:
+        reconcile(rt.acd, rt.calls, datetime.now(timezone.utc), rt.acd.record_call)
+    except Exception:  # noqa: BLE001 - a failed look at Twilio must not stop the clock
+        log.exception("reconciling live calls with Twilio failed")
     last_shift_check = 0.0
     while not stop.wait(interval):
         now = datetime.now(timezone.utc)
