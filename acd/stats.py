@@ -43,6 +43,7 @@ def queue_today(counters: dict[str, float]) -> dict:
         "aht_s": _ratio(counters.get("talk_s", 0) + counters.get("wrap_s", 0), answered, 2),
         "longest_wait_s": round(counters.get("longest_wait_s", 0), 1),
         "callbacks": int(counters.get("callbacks", 0)),
+        "callbacks_served": int(counters.get("callbacks_served", 0)),
         "overflowed": int(counters.get("overflowed", 0)),
     }
 

@@ -276,7 +276,8 @@ def test_the_acd_counters_equal_the_callers_truth(scenario):
     tech = len(report.by_label("tech")) + len(report.by_label("callback"))
     assert (today["billing"]["offered"], today["billing"]["answered"], today["billing"]["abandoned"]) \
         == (billing, billing, 0)
-    assert (today["tech"]["offered"], today["tech"]["answered"], today["tech"]["callbacks"]) == (tech, tech, 1)
+    assert (today["tech"]["offered"], today["tech"]["answered"], today["tech"]["callbacks"],
+            today["tech"]["callbacks_served"]) == (tech, tech, 1, 1)
     assert (today["sales"]["offered"], today["sales"]["answered"], today["sales"]["abandoned"],
             today["sales"]["overflowed"]) == (30, 0, 15, 15)
     assert all(q["waiting"] == 0 and q["callbacks_pending"] == 0 for q in queues.values())

@@ -24,6 +24,7 @@ TODAY = [
     ("short_abandoned", "short_abandoned", "Abandons after less than 5 s of waiting today"),
     ("overflowed", "overflowed", "Callers sent to the overflow node today"),
     ("callbacks", "callbacks", "Callback requests today"),
+    ("callbacks_served", "callbacks_served", "Callbacks answered by an agent today"),
     ("service_level", "service_level_ratio", "Answered within the threshold / (answered + abandoned - short)"),
     ("asa_s", "asa_seconds", "Mean wait of answered calls today"),
     ("aht_s", "aht_seconds", "Mean talk + wrap-up of answered calls today"),

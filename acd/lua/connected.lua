@@ -12,6 +12,7 @@ count(queue, 'answered')
 count(queue, 'answer_wait_s', waited)
 count_max(queue, 'longest_wait_s', waited)
 if waited <= tonumber(hget(call, 'service_level_s') or 20) then count(queue, 'answered_sl') end
+if hget(call, 'callback') then count(queue, 'callbacks_served') end
 redis.call('HINCRBY', K('agent:' .. agent), 'calls', 1)
 -- last-agent routing: this caller's next call may wait a little for the same agent
 local caller = hget(call, 'from')
