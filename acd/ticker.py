@@ -17,6 +17,7 @@ from rq import Worker
 from store import runtime
 
 from .reconcile import reconcile
+from .series import sample_waiting
 
 log = logging.getLogger(__name__)
 TICK_S = 0.25
@@ -39,6 +40,7 @@ def tick_forever(stop: threading.Event, interval: float = TICK_S) -> None:
             if now.timestamp() - last_shift_check >= SHIFT_CHECK_S:
                 last_shift_check = now.timestamp()
                 rt.acd.refresh_shifts(now)
+                sample_waiting(rt.redis, rt.keys, rt.cc, now)
         except Exception:  # noqa: BLE001 - Redis may blink; the next tick tries again
             log.exception("ACD tick failed")
 

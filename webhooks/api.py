@@ -6,8 +6,12 @@ import logging
 
 import time
 
-from flask import Blueprint, Response, current_app, jsonify
+from datetime import date
+from zoneinfo import ZoneInfo
 
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+
+from acd.series import day_series
 from acd.stats import live_stats
 from store.db import ping
 
@@ -45,6 +49,21 @@ def _stats() -> dict:
 def stats():
     require_admin()
     return jsonify(_stats())
+
+
+@bp.get("/stats/intervals")
+def stats_intervals():
+    """Today's (or `day`'s) 15-minute intervals per queue, for the supervisor's chart."""
+    require_admin()
+    rt = current_app.extensions["callrouter"]
+    now = current_app.extensions["callrouter_ivr"].clock()
+    zone = ZoneInfo(rt.cc.timezone)
+    raw = request.args.get("day")
+    try:
+        day = date.fromisoformat(raw) if raw else now.astimezone(zone).date()
+    except ValueError:
+        abort(400, f"day must be a date YYYY-MM-DD, not {raw[:40]!r}")
+    return jsonify(day=day.isoformat(), timezone=rt.cc.timezone, queues=day_series(rt.redis, rt.keys, rt.cc, day, now))
 
 
 @bp.get("/stats/stream")
