@@ -16,6 +16,13 @@ from ivr.model import Node, Queue
 # A call's place in line is its virtual arrival time: each point of priority is
 # worth this much waiting, so higher priority goes first and long waits still age.
 PRIORITY_CREDIT_S = 600
+# A VIP caller (CRM tier "vip") gets this many points on top of the queue's priority.
+VIP_PRIORITY_BONUS = 1
+
+
+def vip_bonus(tier: str | None) -> int:
+    """Extra priority points of a caller of this CRM tier."""
+    return VIP_PRIORITY_BONUS if isinstance(tier, str) and tier.strip().lower() == "vip" else 0
 
 
 def requirements(queue: Queue, node: Node | None = None, skills: dict[str, int] | None = None) -> dict[str, int]:

@@ -89,7 +89,13 @@ class Router:
         return int(self.scripts.run("leave_queue", now, call_sid, outcome)) == 1
 
     def reroute(self, now: datetime, calls=(), agents=()) -> list[Offer]:
-        return _offers(self.scripts.run("reroute", now, json.dumps({"calls": list(calls), "agents": list(agents)})))
+        calls = list(calls)
+        return _offers(self.scripts.run("reroute", now, len(calls), *calls, *agents))
+
+    def overflow_stranded(self, now: datetime) -> list[str]:
+        """Waiting callers whom nobody logged in could serve any more leave their queue (see
+        overflow_stranded.lua): their call sids, for the service to send to the overflow node."""
+        return [_text(x) for x in self.scripts.run("overflow_stranded", now)]
 
     def claim_timers(self, now: datetime, limit: int = 500) -> list[str]:
         return [_text(x) for x in self.scripts.run("claim_timers", now, limit)]

@@ -18,7 +18,7 @@ from store.keys import Keys
 _LUA = Path(__file__).with_name("lua")
 ROUTING = ("enqueue_call", "answer_offer", "call_gone", "set_agent_status", "end_wrapup", "connected",
            "talk_ended", "dial_failed", "escalate", "leave_queue", "reroute", "claim_timers", "shift_change",
-           "request_callback")
+           "request_callback", "overflow_stranded")
 
 
 def buckets(now: datetime, timezone: str) -> str:

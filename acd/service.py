@@ -62,11 +62,12 @@ class AcdService:
         return self.enqueued(script(keys=keys, args=args), now)
 
     def enqueue_call(self, call_sid: str, node: Node, from_number: str, now: datetime,
-                     region: str | None = None) -> tuple:
+                     region: str | None = None, priority_bonus: int = 0) -> tuple:
         """`enqueue` as (script, keys, args), to run in one round trip with the IVR's turn;
-        hand its result to `enqueued`."""
+        hand its result to `enqueued`. `priority_bonus`: extra priority points (VIP callers)."""
         queue = self.cc.queues[node.queue]
-        fields, timers = enqueue_fields(queue, node, from_number, now, call_sid=call_sid, region=region)
+        fields, timers = enqueue_fields(queue, node, from_number, now, call_sid=call_sid, region=region,
+                                        priority_bonus=priority_bonus)
         fields["node"] = node.name
         return self.router.enqueue_call(call_sid, fields, timers, now, from_number, queue.preferred_agent_wait_s)
 
@@ -250,6 +251,17 @@ class AcdService:
         is nobody on hold: it keeps its place until an agent calls back."""
         if self._field(call_sid, "callback") or not self.router.leave_queue(call_sid, "overflowed", now):
             return
+        self._send_to_overflow(call_sid)
+
+    def overflow_stranded(self, now: datetime) -> int:
+        """Callers whom nobody logged in could serve any more (the last such agent logged out) go to
+        their queue's overflow node, as they would have on arriving."""
+        stranded = self.router.overflow_stranded(now)
+        for call_sid in stranded:
+            self._send_to_overflow(call_sid)
+        return len(stranded)
+
+    def _send_to_overflow(self, call_sid: str) -> None:
         node = self._field(call_sid, "node")
         try:
             self.twilio().calls(call_sid).update(url=self.url_for(call_sid, f"/voice/overflow?node={node}"),

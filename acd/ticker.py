@@ -1,8 +1,9 @@
 """The ACD's clock: an RQ worker that also fires due timers (offer timeouts,
 wrap-up ends, escalations, max waits, preferred-agent waits) every quarter
-second. Several workers may run: each timer is claimed by exactly one. As it
-starts, each worker ends the calls Twilio ended while the service was down
-(acd/reconcile.py).
+second; each second, shift starts and ends and callers stranded by the last
+agent who could serve them logging out. Several workers may run: each timer is
+claimed by exactly one. As it starts, each worker ends the calls Twilio ended
+while the service was down (acd/reconcile.py).
 
 Procfile: `rq worker -w acd.ticker.TickingWorker callrouter`.
 """
@@ -41,6 +42,7 @@ def tick_forever(stop: threading.Event, interval: float = TICK_S) -> None:
                 last_shift_check = now.timestamp()
                 rt.acd.refresh_shifts(now)
                 sample_waiting(rt.redis, rt.keys, rt.cc, now)
+                rt.acd.overflow_stranded(now)
         except Exception:  # noqa: BLE001 - Redis may blink; the next tick tries again
             log.exception("ACD tick failed")
 

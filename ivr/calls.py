@@ -7,11 +7,15 @@ caller is never left with an error.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 from zoneinfo import ZoneInfo
 
+import redis
+
+from acd.queueing import vip_bonus
 from store.redis_conn import run_scripts
 
 from . import flow as engine
@@ -19,6 +23,7 @@ from . import twiml
 from .callstate import CONTACT_FIELDS, CallState
 from .model import ContactCenter
 
+log = logging.getLogger(__name__)
 TERMINAL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 MAX_TRANSCRIPT_CHARS = 10_000
 
@@ -40,13 +45,18 @@ class IvrCalls:
     def __init__(self, cc: ContactCenter, calls: CallState,
                  lookup_contact: Callable[[str], dict | None],
                  call_ended: Callable[[str, dict | None], None],
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), acd=None):
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), acd=None,
+                 prefetch=None):
         self.cc = cc
         self.acd = acd                         # the ACD (enqueue, caller_gone); None: queues only hold
         self.calls = calls
         self.lookup_contact = lookup_contact   # caller's number -> CRM fields, or None
         self.call_ended = call_ended           # (call_sid, extra fields) -> write the call record later
         self.clock = clock
+        if prefetch is None:
+            from screenpop.prefetch import Prefetcher
+            prefetch = Prefetcher.for_runtime_of(calls.r, calls.keys)
+        self.prefetch = prefetch               # screenpop.prefetch.Prefetcher: asks for a call's screen pop
 
     # -- entry -----------------------------------------------------------------
     def incoming(self, p: Params) -> str:
@@ -185,14 +195,17 @@ class IvrCalls:
 
     def _keep(self, call: engine.Call, turn: engine.Turn, now: datetime, new_call: dict | None = None,
               must_exist: bool = False) -> str | None:
-        """Store the turn; a turn that queues the caller hands them to the ACD in the same round trip."""
+        """Store the turn; a turn that queues the caller hands them to the ACD in the same round trip,
+        and a new call's first turn asks for its screen-pop prefetch in that round trip too."""
         kept = self.calls.apply_call(call.sid, turn.steps, turn.state, now.timestamp(), new_call, must_exist)
+        prefetch_for = call.sid if new_call is not None else None
         if turn.state.get("status") != "queued" or self.acd is None:
-            script, keys, args = kept
-            return turn.twiml if int(script(keys=keys, args=args)) >= 0 else None
+            applied, = self._run(prefetch_for, kept)
+            return turn.twiml if int(applied) >= 0 else None
         node = call.flow.nodes[turn.state["node"]]
-        handing_over = self.acd.enqueue_call(call.sid, node, call.from_number, now, call.country)
-        applied, enqueued = run_scripts(self.calls.r, kept, handing_over)
+        handing_over = self.acd.enqueue_call(call.sid, node, call.from_number, now, call.country,
+                                             priority_bonus=self._priority_bonus(call))
+        applied, enqueued = self._run(prefetch_for, kept, handing_over)
         if int(applied) < 0:
             return None
         if enqueued and enqueued[0] == b"unknown":
@@ -204,3 +217,39 @@ class IvrCalls:
             turn = engine.on_queue_result(self.cc, call, node.name, "nobody")
             self.calls.apply(call.sid, turn.steps, turn.state, now.timestamp())
         return turn.twiml
+
+    def _priority_bonus(self, call: engine.Call) -> int:
+        """VIP callers go ahead: the tier comes from the contact the IVR matched for its greeting
+        (a cached in-process lookup, asked here only when the flow greets nobody by name)."""
+        contact = call.contact if call.contact is not None or call.flow.uses_contact \
+            else self.lookup_contact(call.from_number)
+        return vip_bonus((contact or {}).get("tier"))
+
+    def _run(self, prefetch_for: str | None, *scripts) -> list:
+        """Run the turn's scripts in one round trip; with `prefetch_for`, that call's screen-pop
+        prefetch is asked for in the same round trip, after them (its job never finds no call)."""
+        if prefetch_for is None and len(scripts) == 1:
+            script, keys, args = scripts[0]
+            return [script(keys=keys, args=args)]
+        if prefetch_for is None:
+            return run_scripts(self.calls.r, *scripts)
+        with self.calls.r.pipeline(transaction=False) as pipe:
+            for script, keys, args in scripts:
+                pipe.evalsha(script.sha, len(keys), *keys, *args)
+            self.prefetch.add(pipe, prefetch_for)
+            results = pipe.execute(raise_on_error=False)
+        try:
+            self.prefetch.added(results[len(scripts):])
+        except Exception:  # noqa: BLE001 - a job that cannot be queued costs the pop, never the call
+            log.exception("could not queue the screen-pop prefetch of %s", prefetch_for)
+        results = results[:len(scripts)]
+        reloaded = False
+        for i, (result, (script, keys, args)) in enumerate(zip(results, scripts)):
+            if isinstance(result, redis.exceptions.NoScriptError):
+                results[i] = script(keys=keys, args=args)     # loads it; ran on its own, in order
+                reloaded = True
+            elif isinstance(result, Exception):
+                raise result
+        if reloaded:            # Redis forgot the scripts: the job may have found no call yet
+            self.prefetch(prefetch_for)
+        return results

@@ -7,14 +7,16 @@ may run again for late callbacks (a transcription) and changes nothing twice.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 
 from store import runtime
-from store.intervals import refresh_for_call
+from store.intervals import intervals_for_call, refresh
 from store.records import upsert_call_record
 
 log = logging.getLogger(__name__)
 
 INPUT_EVENTS = ("digits", "speech")    # journey steps that are something the caller did
+REFRESH_LEASE_S = 120                  # a refresh job that died frees the way after this
 
 
 def record_fields(workspace: str, call_sid: str, state: dict[str, str], journey: list[dict]) -> dict:
@@ -71,8 +73,34 @@ def sync_call_record(call_sid: str, extra: dict | None = None) -> str:
     with rt.sessions() as session:
         upsert_call_record(session, data)
         session.commit()
-        # the report intervals follow the records (reports never read Redis)
-        refresh_for_call(session, rt.cc.workspace, call_sid,
-                         {name: q.service_level_s for name, q in rt.cc.queues.items()})
-        session.commit()
+        # the report intervals follow the records (reports never read Redis): marked here, rewritten
+        # by one job for many calls, so a busy interval is not recomputed once per call
+        starts = intervals_for_call(session, rt.cc.workspace, call_sid)
+    if starts:
+        rt.redis.sadd(rt.keys.reports_dirty(), *[int(s.timestamp()) for s in starts])
+        if rt.redis.set(rt.keys.reports_scheduled(), 1, nx=True, ex=REFRESH_LEASE_S):
+            rt.jobs.enqueue("ivr.records.refresh_report_intervals", job_timeout=600, result_ttl=600)
     return data.get("outcome") or "updated"
+
+
+def refresh_report_intervals() -> int:
+    """RQ job: rewrite every dirty report interval once; the number rewritten. New marks that
+    arrive meanwhile are taken in the same run; one that slips in after the last look finds the
+    lease gone and queues the next run itself."""
+    rt = runtime.current()
+    levels = {name: q.service_level_s for name, q in rt.cc.queues.items()}
+    done = 0
+    while True:
+        rt.redis.expire(rt.keys.reports_scheduled(), REFRESH_LEASE_S)
+        batch = rt.redis.spop(rt.keys.reports_dirty(), 50)
+        if not batch:
+            rt.redis.delete(rt.keys.reports_scheduled())
+            if rt.redis.scard(rt.keys.reports_dirty()) and \
+                    rt.redis.set(rt.keys.reports_scheduled(), 1, nx=True, ex=REFRESH_LEASE_S):
+                continue
+            return done
+        with rt.sessions() as session:
+            for start in sorted({int(x) for x in batch}):
+                refresh(session, rt.cc.workspace, datetime.fromtimestamp(start, timezone.utc), levels)
+                done += 1
+            session.commit()

@@ -1,10 +1,14 @@
 """The screen pop: what the agent sees before the phone rings (CONTRACT.md, "Screen pop").
 
-Pure: built from the live call (Redis call hash and journey). The caller's
-number in both formats, where and what time it is for them, the CRM contact
-the IVR matched, the IVR journey in plain words, and the wait so far.
-History and repeat-caller come with the CRM service; until then `missing`
-says so rather than pretending.
+Pure: built from the live call (Redis call hash and journey) and the context the
+prefetch job left (screenpop/prefetch.py). The caller's number in both formats,
+where and what time it is for them, the CRM contact, the IVR journey in plain
+words, the wait so far, the last interactions and the repeat-caller flag.
+
+Nothing here asks the CRM: when the prefetch has not finished, or the CRM failed,
+`missing` names what is absent and `notice` says why in words; the contact the IVR
+matched for its greeting (built-in CRM) stands in meanwhile. Texts (notes, speech,
+transcripts) are carried verbatim: escaping is the console's job.
 """
 from __future__ import annotations
 
@@ -14,7 +18,8 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
-CONTACT_FIELDS = ("name", "company", "tier")
+GREETING_FIELDS = ("name", "company", "tier")      # what the IVR keeps on the call hash (contact_*)
+NOT_READY = "Caller details are still being looked up"
 
 
 def caller(number: str, now: datetime) -> dict:
@@ -31,7 +36,7 @@ def caller(number: str, now: datetime) -> dict:
     return out
 
 
-def journey_in_words(steps: list[dict]) -> list[str]:
+def journey_in_words(steps: list[dict], call: dict[str, str] | None = None) -> list[str]:
     words = []
     for step in steps:
         event = step.get("event")
@@ -44,23 +49,56 @@ def journey_in_words(steps: list[dict]) -> list[str]:
             words.append("Said nothing")
         elif event == "enqueued":
             words.append(f"Queued for {step.get('queue')}")
+        elif event == "callback_requested":
+            words.append("Asked to be called back")
         elif event == "recording":
             words.append("Left a voicemail")
+    transcript = (call or {}).get("voicemail_transcript")
+    if transcript:
+        words.append(f"Voicemail: \"{transcript}\"")
     return words
 
 
-def build(call: dict[str, str], steps: list[dict], now: datetime | None = None) -> dict:
+def _contact(call: dict[str, str], context: dict | None, crm_ok: bool) -> dict | None:
+    csat = context.get("csat_avg") if context else None
+    if crm_ok:
+        found = context.get("contact")
+        if found is None:
+            return None
+        return {"name": found.get("name"), "company": found.get("company"),
+                "account_value": found.get("account_value"), "tier": found.get("tier"),
+                "notes": found.get("notes"), "csat_avg": csat, "tags": found.get("tags") or []}
+    if not call.get("contact_name"):
+        return None
+    # The CRM did not answer (yet): the built-in CRM's match the IVR greeted the caller with.
+    return {**{name: call.get(f"contact_{name}") for name in GREETING_FIELDS},
+            "account_value": None, "notes": None, "csat_avg": csat, "tags": []}
+
+
+def build(call: dict[str, str], steps: list[dict], now: datetime | None = None,
+          context: dict | None = None) -> dict:
+    """The pop of a live call. `context` is the prefetched JSON (None: not there yet)."""
     now = now or datetime.now(timezone.utc)
-    contact = None
-    if call.get("contact_name"):
-        contact = {name: call.get(f"contact_{name}") for name in CONTACT_FIELDS}
+    ready = bool(context) and context.get("state") == "done"
+    crm_error = context.get("crm_error") if ready else None
+    missing, notices = [], []
+    if not ready:
+        missing, notices = ["crm", "history"], [NOT_READY]
+    else:
+        if crm_error:
+            missing.append("crm")
+            notices.append(f"CRM unavailable: {crm_error}")
+        if context.get("history_error"):
+            missing.append("history")
+            notices.append(context["history_error"])
     enqueued = float(call["enqueued_at"]) if call.get("enqueued_at") else None
     return {
         "caller": caller(call.get("from", ""), now),
-        "contact": contact,
-        "journey": journey_in_words(steps),
-        "wait_s": round(now.timestamp() - enqueued) if enqueued else 0,
-        "repeat_caller": False,
-        "history": [],
-        "missing": ["history"] + ([] if contact or not call.get("from") else ["crm"]),
+        "contact": _contact(call, context, ready and not crm_error),
+        "journey": journey_in_words(steps, call),
+        "wait_s": max(0, round(now.timestamp() - enqueued)) if enqueued else 0,
+        "repeat_caller": bool(context.get("repeat_caller")) if ready else False,
+        "history": list(context.get("history") or []) if ready else [],
+        "missing": missing,
+        "notice": "; ".join(notices) or None,
     }

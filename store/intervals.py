@@ -88,14 +88,21 @@ def refresh(session: Session, workspace: str, start: datetime, service_levels: d
     return len(rows)
 
 
-def refresh_for_call(session: Session, workspace: str, call_sid: str, service_levels: dict[str, int]) -> int:
-    """Refresh the interval of this call and those of the caller's calls in the 24 h before it."""
+def intervals_for_call(session: Session, workspace: str, call_sid: str) -> list[datetime]:
+    """The interval of this call and those of the caller's calls in the 24 h before it (their
+    first-contact resolution depends on this call)."""
     rec = session.get(CallRecord, call_sid)
     if rec is None:
-        return 0
+        return []
     starts = {interval_start(rec.arrived_at)}
     if rec.from_number:
         starts |= {interval_start(at) for at in session.scalars(select(CallRecord.arrived_at).where(
             CallRecord.workspace == workspace, CallRecord.from_number == rec.from_number,
             CallRecord.arrived_at >= rec.arrived_at - REPEAT_WINDOW, CallRecord.arrived_at < rec.arrived_at))}
-    return sum(refresh(session, workspace, start, service_levels) for start in sorted(starts))
+    return sorted(starts)
+
+
+def refresh_for_call(session: Session, workspace: str, call_sid: str, service_levels: dict[str, int]) -> int:
+    """Refresh the intervals `intervals_for_call` names, at once (tests, scripts)."""
+    return sum(refresh(session, workspace, start, service_levels)
+               for start in intervals_for_call(session, workspace, call_sid))

@@ -51,3 +51,31 @@ class Keys:
     def events(self) -> str:
         """stream: every state change, the source of records and statistics."""
         return f"{self.prefix}events"
+
+    def screenpop(self, call_sid: str) -> str:
+        """string (JSON): the prefetched screen-pop context of a call (CRM contact, history), for its life."""
+        return f"{self.prefix}screenpop:{call_sid}"
+
+    def offered_agents(self, call_sid: str) -> str:
+        """set: agents whose event stream delivered an offer of this call (they may read its context)."""
+        return f"{self.prefix}offered:{call_sid}"
+
+    def crm_failures(self) -> str:
+        """string (counter): the outside CRM's failures in a row; lookups pause while it is high."""
+        return f"{self.prefix}crm-failures"
+
+    def prefetch_pending(self) -> str:
+        """list: calls whose screen-pop prefetch was asked for and not yet taken by a job."""
+        return f"{self.prefix}screenpop-pending"
+
+    def prefetch_scheduled(self) -> str:
+        """string (flag, short TTL): a job to work through the pending list is queued."""
+        return f"{self.prefix}screenpop-scheduled"
+
+    def reports_dirty(self) -> str:
+        """set: UTC starts (epoch seconds) of report intervals whose call records changed."""
+        return f"{self.prefix}reports:dirty"
+
+    def reports_scheduled(self) -> str:
+        """string with a TTL: a job that refreshes the dirty report intervals is queued or running."""
+        return f"{self.prefix}reports:scheduled"

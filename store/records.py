@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from .models import CallRecord
@@ -115,3 +115,31 @@ def recent_calls_from(session: Session, e164: str, limit: int = 5) -> list[CallR
         .limit(limit)
     )
     return list(session.scalars(stmt))
+
+
+def _callers_calls(e164: str, contact_id: int | None):
+    """Calls from this number, or made by this CRM contact from any of their numbers."""
+    if contact_id is None:
+        return CallRecord.from_number == e164
+    return or_(CallRecord.from_number == e164, CallRecord.contact_id == contact_id)
+
+
+def earlier_calls(session: Session, e164: str, before: datetime, exclude_sid: str,
+                  contact_id: int | None = None, limit: int = 5) -> list[CallRecord]:
+    """The caller's calls that arrived up to `before` (this call's arrival), newest first,
+    without the call `exclude_sid` itself: the screen pop's history."""
+    stmt = (
+        select(CallRecord)
+        .where(_callers_calls(e164, contact_id), CallRecord.arrived_at <= before,
+               CallRecord.call_sid != exclude_sid)
+        .order_by(CallRecord.arrived_at.desc(), CallRecord.call_sid.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def csat_average(session: Session, e164: str, contact_id: int | None = None) -> float | None:
+    """Mean CSAT of the caller's (or contact's) rated calls; None when none was rated."""
+    stmt = select(func.avg(CallRecord.csat)).where(_callers_calls(e164, contact_id), CallRecord.csat.is_not(None))
+    value = session.scalar(stmt)
+    return None if value is None else round(float(value), 2)

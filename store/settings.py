@@ -42,6 +42,10 @@ class Settings:
     secret_key: str
     port: int
     dev_credentials: bool = False
+    # Outside CRM for the screen pop (screenpop/adapters.py); None: the built-in SQL CRM.
+    crm_url: str | None = None
+    crm_auth_header: str | None = None     # "Name: value", sent with every lookup
+    crm_timeout_s: float = 2.0
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -80,6 +84,7 @@ def from_env(env: dict[str, str] | None = None, instance_path: Path | None = Non
         port = int(env.get("PORT") or 8000)
     except ValueError:
         raise SystemExit(f"PORT must be a number, not {env.get('PORT')!r}")
+    crm_url, crm_auth, crm_timeout = _crm_settings(env)
     return Settings(
         instance_path=instance,
         redis_url=env.get("REDIS_URL") or None,
@@ -96,4 +101,34 @@ def from_env(env: dict[str, str] | None = None, instance_path: Path | None = Non
         secret_key=env.get("SECRET_KEY") or _instance_secret(instance, "secret_key"),
         port=port,
         dev_credentials=dev,
+        crm_url=crm_url,
+        crm_auth_header=crm_auth,
+        crm_timeout_s=crm_timeout,
     )
+
+
+CRM_PLACEHOLDERS = ("e164", "digits")
+
+
+def _crm_settings(env: dict[str, str]) -> tuple[str | None, str | None, float]:
+    """CRM_URL, CRM_AUTH_HEADER, CRM_TIMEOUT_S, checked at start so a typo stops the
+    service instead of turning every screen pop into "CRM unavailable"."""
+    url = (env.get("CRM_URL") or "").strip() or None
+    if url is not None:
+        if not url.startswith(("http://", "https://")):
+            raise SystemExit(f"CRM_URL must be an http:// or https:// URL, not {url!r}")
+        try:
+            url.format(**{name: "" for name in CRM_PLACEHOLDERS})
+        except (KeyError, IndexError, ValueError) as exc:
+            raise SystemExit(f"CRM_URL may use only {{e164}} and {{digits}} as placeholders: {exc!r}")
+    auth = (env.get("CRM_AUTH_HEADER") or "").strip() or None
+    if auth is not None and ":" not in auth:
+        auth = f"Authorization: {auth}"       # a bare value is taken as the Authorization header
+    raw = env.get("CRM_TIMEOUT_S") or "2"
+    try:
+        timeout = float(raw)
+    except ValueError:
+        raise SystemExit(f"CRM_TIMEOUT_S must be a number of seconds, not {raw!r}")
+    if not 0 < timeout <= 60:
+        raise SystemExit(f"CRM_TIMEOUT_S must be between 0 and 60 seconds, not {raw!r}")
+    return url, auth, timeout

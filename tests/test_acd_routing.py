@@ -327,3 +327,21 @@ def test_live_stats_follow_the_contract_definitions(floor, redis_client):
                                 "callbacks": 0, "callbacks_served": 0, "overflowed": 0}
     assert stats["agents"]["alice"]["calls"] == 1 and stats["agents"]["alice"]["talk_s"] == 100
     assert stats["agents"]["alice"]["status"] == "break"
+
+
+def test_callers_nobody_logged_in_could_serve_any_more_overflow(floor):
+    spanish = queue("billing", skills={"billing": 1, "lang_es": 1}, escalate=[(30, {"billing": 1})])
+    floor.agent("standby", {"billing": 5}, status="break")
+    floor.agent("maria", {"billing": 5, "lang_es": 3}, status="break")
+    waiting, _ = floor.call(queue())
+    hoping, _ = floor.call(spanish)                 # an English agent may serve after the escalation
+    asked, _ = floor.call(queue())
+    assert floor.router.request_callback(asked, "+13125550142", floor.now)
+    assert floor.router.overflow_stranded(floor.now) == []              # someone could still serve all
+    floor.router.set_status("maria", "offline", floor.tick(1))
+    assert floor.router.overflow_stranded(floor.now) == []              # standby, after the step
+    floor.router.set_status("standby", "offline", floor.tick(1))
+    assert floor.router.overflow_stranded(floor.now) == [waiting, hoping]
+    assert floor.acd(waiting) == floor.acd(hoping) == "left" and floor.stats("billing")["overflowed"] == 2
+    assert floor.waiting("billing") == [asked]      # the callback request keeps its place
+    assert floor.router.overflow_stranded(floor.now) == []

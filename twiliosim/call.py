@@ -50,6 +50,7 @@ class SimCall:
         self.talk_for = self.script.talk_for  # how long this party talks once bridged (None: until the other ends)
         self.hold = None                      # the queues.Hold while the call waits in a queue
         self._pending: tuple | None = None    # REST update: ("fetch", url, method) / ("twiml", text)
+        self.redirects = 0                     # REST updates so far (see queues._run_hold)
         self._hangup_requested = False
         self._wake = threading.Event()
         self._lock = threading.RLock()
@@ -105,6 +106,7 @@ class SimCall:
             if self.ended:
                 raise CallEnded(self.sid)
             self._pending = action
+            self.redirects += 1           # lets a hold tell a REST update from its own Gather action
         self.wake()
 
     def take_pending(self) -> tuple | None:

@@ -112,6 +112,10 @@ def enqueue(call, el, base, ctx):
         call.log("enqueue", queue=name, result="queue-full")
         return _after(call, hold, action, method, "queue-full")
     call.log("enqueue", queue=name, queue_sid=queue.sid, position=position)
+    if call._pending is not None:
+        # A REST update that came after the document was fetched and before the caller was in the
+        # queue: Twilio applies it at once, the caller never holds.
+        hold.result, hold.redirect_to = "redirected", call.take_pending()
     while hold.result is None:
         if call.hung_up:
             hold.result = "hangup"
@@ -155,7 +159,13 @@ def _run_hold(call, hold: Hold, verbs, base) -> str | None:
     """One pass of the waitUrl document; the hold result if it ended the stay."""
     ctx = {"hold": hold, "until": hold.should_stop}
     while True:
+        redirects = call.redirects
         result = run_document(call, verbs, base, ctx)
+        if call.redirects != redirects and not hold.dequeued.is_set():
+            # A REST update that raced the queue's own bookkeeping (it came before the caller was
+            # a member): whatever verb it interrupted, its TwiML is what runs next.
+            hold.redirect_to = call.take_pending() or result
+            return "redirected"
         if hold.dequeued.is_set():
             if hold.bridge is not None:
                 return "bridged"

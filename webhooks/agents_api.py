@@ -15,7 +15,8 @@ from acd.agents import SETTABLE
 from acd.shifts import on_shift
 from ivr.checker import Checker
 from ivr.config import check_agent
-from screenpop import pop
+from screenpop import context
+from screenpop.pop import build as build_pop
 from store import agents as agent_store
 from store.models import Agent
 
@@ -180,8 +181,11 @@ def agent_events(agent_id):
     clock = current_app.extensions["callrouter_ivr"].clock    # the generator outlives the request context
 
     def offer_payload(payload: dict) -> dict:
+        """The offer with its screen pop: Redis only (the CRM was asked ahead by the prefetch job),
+        one round trip that also lets this agent read the call's context later."""
         sid = payload.get("call_sid", "")
-        return {**payload, "screenpop": pop.build(rt.calls.load(sid) or {}, rt.calls.journey(sid), clock())}
+        pop = context.screen_pop(rt.redis, rt.keys, sid, clock(), offered_to=agent_id)
+        return {**payload, "screenpop": pop or build_pop({}, [], clock())}
 
     def stream():
         try:

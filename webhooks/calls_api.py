@@ -1,8 +1,10 @@
 """Offers and calls through the JSON API: accept or reject a reservation, end
-wrap-up with a disposition and notes (CONTRACT.md, "JSON API")."""
+wrap-up with a disposition and notes, read a call's screen pop (CONTRACT.md, "JSON API")."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, jsonify, request
+
+from screenpop import context
 
 from .auth import principal
 
@@ -80,3 +82,20 @@ def wrapup(call_sid):
     rt.jobs.enqueue("ivr.records.sync_call_record", call_sid, extra, job_timeout=60, result_ttl=600)
     current = rt.redis.hget(rt.keys.agent(agent), "status")
     return jsonify(call_sid=call_sid, agent=agent, status=status or (current.decode() if current else None))
+
+
+@bp.get("/calls/<call_sid>/context")
+def call_context(call_sid):
+    """The screen pop of a call: the admin, or an agent the call was offered to."""
+    who = principal()
+    rt = _rt()
+    sid = call_sid[:64]
+    offered = context.offered_agents(rt.redis, rt.keys, sid)
+    if offered is None:
+        abort(404, "no call with that CallSid")
+    if who.kind != "admin" and who.agent_id not in offered:
+        abort(403, "this call was not offered to you")
+    pop = context.screen_pop(rt.redis, rt.keys, sid, _now())
+    if pop is None:
+        abort(404, "no call with that CallSid")
+    return jsonify(pop)

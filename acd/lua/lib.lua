@@ -16,6 +16,11 @@ local NOW = tonumber(ARGV[2])
 local EVENTS = KEYS[1]
 local DAY, INTERVAL = string.match(ARGV[3], '^([^|]*)|(.*)$')
 
+-- Indexes passed to redis.call as text: Redis would format a number argument as a double ("%.17g"),
+-- which costs more than "%d" and writes the same digits for an integer.
+local format = string.format
+local function int(n) return format('%d', n) end
+
 local function K(name) return P .. name end
 
 local function hget(key, field)
@@ -24,12 +29,14 @@ local function hget(key, field)
   return v
 end
 
+local NOW_TEXT = tostring(NOW)
+
 local function event(kind, ...)
-  redis.call('XADD', EVENTS, 'MAXLEN', '~', 200000, '*', 'type', kind, 'at', tostring(NOW), ...)
+  redis.call('XADD', EVENTS, 'MAXLEN', '~', '200000', '*', 'type', kind, 'at', NOW_TEXT, ...)
 end
 
 local function publish(agent, payload)
-  redis.call('PUBLISH', K('agent-events:' .. agent), cjson.encode(payload))
+  redis.call('PUBLISH', P .. 'agent-events:' .. agent, cjson.encode(payload))
 end
 
 -- Counters per queue and day and per 15-minute interval, and per agent and day.
@@ -49,7 +56,7 @@ local function count_max(queue, field, value)
 end
 
 local function count_agent(agent, field, n)
-  redis.call('HINCRBYFLOAT', K('stats:agent:' .. agent .. ':' .. DAY), field, n or 1)
+  redis.call('HINCRBYFLOAT', P .. 'stats:agent:' .. agent .. ':' .. DAY, field, n or 1)
 end
 
 local function requirements(sid)
@@ -61,6 +68,16 @@ end
 local function qualifies(agent, req)
   for skill, level in pairs(req) do
     local have = redis.call('ZSCORE', K('skill:' .. skill), agent)
+    if not have or tonumber(have) < tonumber(level) then return false end
+  end
+  return true
+end
+
+-- qualifies, from the agent's own skill levels (the `skills` JSON of their hash, which sync_agent.lua
+-- writes in the same script as their places in the skill:<s> sets, and remove_agent.lua drops with them).
+local function holds(held, req)
+  for skill, level in pairs(req) do
+    local have = held[skill]
     if not have or tonumber(have) < tonumber(level) then return false end
   end
   return true
@@ -94,6 +111,16 @@ local function may_take(agent, sid, req)
     return false                       -- last-agent routing: kept for the previous agent a while
   end
   return qualifies(agent, req)
+end
+
+-- may_take for a call of a requirement set the agent is already known to meet. Returns the call's
+-- fields make_offer needs when the agent may take it (false = missing field), else nil: one read.
+local function may_take_call(agent, sid)
+  if redis.call('SISMEMBER', P .. 'tried:' .. sid, agent) == 1 then return nil end
+  local f = redis.call('HMGET', P .. 'call:' .. sid, 'offer_timeout', 'queue', 'reqkey', 'req', 'offered_at',
+                       'callback', 'pref_agent', 'pref_until')
+  if f[7] and f[7] ~= agent and tonumber(f[8] or 0) > NOW then return nil end
+  return f
 end
 
 -- How good `agent` is for a call under `strategy` (lower is better), ties by longest idle.
@@ -153,66 +180,110 @@ end
 -- reqheads:<skill> orders the requirement sets that need <skill> (reqheads:* those that need none) by
 -- the score of their first caller, so the scan visits sets best-first and stops as soon as no set
 -- left could hold a better call: the cost follows the agent's skills, not the whole floor.
+-- Once a call is found, every read asks Redis only for what could beat it (scores below the best,
+-- bounded by the exact text Redis gave for that score), so most lists answer nothing, and no score
+-- but a caller's is ever formatted or parsed. A set met again under another of its skills is skipped:
+-- its callers were already weighed against a best that has only gone down since.
 local function pick_call(agent)
-  local best, best_score = nil, nil
+  local best, below, fields = nil, nil, nil   -- below: '(' .. the best call's score, as Redis wrote it
+  local me = redis.call('HMGET', P .. 'agent:' .. agent, 'skills', 'offers')
+  local held = cjson.decode(me[1] or '{}')
   local lists = {'*'}
-  for skill, _ in pairs(cjson.decode(hget(K('agent:' .. agent), 'skills') or '{}')) do
-    table.insert(lists, skill)
+  for skill, _ in pairs(held) do
+    lists[#lists + 1] = skill
   end
+  local seen, reqsets = {}, P .. 'reqsets'
   for _, skill in ipairs(lists) do
-    local start, done = 0, false
-    while not done do
-      local page = redis.call('ZRANGE', K('reqheads:' .. skill), start, start + 31, 'WITHSCORES')
+    local key = P .. 'reqheads:' .. skill
+    local start, size = 0, 4
+    while true do
+      local page
+      if below then
+        page = redis.call('ZRANGEBYSCORE', key, '-inf', below, 'LIMIT', int(start), int(size))
+      else
+        page = redis.call('ZRANGE', key, int(start), int(start + size - 1))
+      end
       if #page == 0 then break end
-      for j = 1, #page, 2 do
-        local reqkey, head = page[j], tonumber(page[j + 1])
-        if best_score ~= nil and head >= best_score then done = true; break end
-        local req = cjson.decode(hget(K('reqsets'), reqkey) or '{}')
-        if qualifies(agent, req) then
-          -- the first caller may be one this agent already missed or one kept for another agent
-          local calls = redis.call('ZRANGE', K('wait:' .. reqkey), 0, 49, 'WITHSCORES')
-          for c = 1, #calls, 2 do
-            local score = tonumber(calls[c + 1])
-            if best_score ~= nil and score >= best_score then break end
-            if may_take(agent, calls[c], req) then
-              best, best_score = calls[c], score
-              break
+      local fresh = {}
+      for _, reqkey in ipairs(page) do
+        if not seen[reqkey] then fresh[#fresh + 1] = reqkey end
+      end
+      if #fresh > 0 then
+        local got = redis.call('HMGET', reqsets, unpack(fresh))
+        for i, reqkey in ipairs(fresh) do seen[reqkey] = got[i] or '{}' end
+      end
+      local read_below, used = below, #page
+      for j, reqkey in ipairs(page) do
+        local raw = seen[reqkey]
+        if raw ~= true then
+          seen[reqkey] = true
+          if holds(held, cjson.decode(raw)) then
+            -- the first caller may be one this agent already missed or one kept for another agent:
+            -- look at up to 50 of the set's callers, the first one alone first
+            local wait, first, n = P .. 'wait:' .. reqkey, 0, 1
+            while first < 50 do
+              local calls
+              if below then
+                calls = redis.call('ZRANGEBYSCORE', wait, '-inf', below, 'WITHSCORES', 'LIMIT', int(first), int(n))
+              else
+                calls = redis.call('ZRANGE', wait, int(first), int(first + n - 1), 'WITHSCORES')
+              end
+              local found = false
+              for c = 1, #calls, 2 do
+                local f = may_take_call(agent, calls[c])
+                if f then
+                  best, below, fields, found = calls[c], '(' .. calls[c + 1], f, true
+                  break
+                end
+              end
+              if found or #calls < 2 * n then break end
+              first = first + n
+              n = 50 - first
             end
           end
         end
+        -- a better call: the rest of the page was read under the old bound, read it again under this one
+        if below ~= read_below then used = j; break end
       end
-      start = start + 32
+      if below == read_below and #page < size then break end
+      start = start + used
+      if below == read_below then size = math.min(size * 2, 64) end
     end
   end
-  return best
+  return best, fields, me[2]
 end
 
 -- Keep a requirement set's place in reqheads (the score of its first caller) after it changed.
+-- Returns whether the set still has callers.
 local function refresh_head(reqkey, req)
-  local head = redis.call('ZRANGE', K('wait:' .. reqkey), 0, 0, 'WITHSCORES')
+  local head = redis.call('ZRANGE', P .. 'wait:' .. reqkey, '0', '0', 'WITHSCORES')
   local lists = {}
-  for skill, _ in pairs(req) do table.insert(lists, skill) end
+  for skill, _ in pairs(req) do lists[#lists + 1] = skill end
   if #lists == 0 then lists = {'*'} end
   for _, skill in ipairs(lists) do
     if head[1] then
-      redis.call('ZADD', K('reqheads:' .. skill), head[2], reqkey)
+      redis.call('ZADD', P .. 'reqheads:' .. skill, head[2], reqkey)
     else
-      redis.call('ZREM', K('reqheads:' .. skill), reqkey)
+      redis.call('ZREM', P .. 'reqheads:' .. skill, reqkey)
     end
   end
+  return head[1] ~= nil
+end
+
+-- unwait of a call whose reqkey, req (JSON) and queue fields were read already (false: missing).
+local function unwait_read(sid, reqkey, req, queue)
+  if reqkey then
+    redis.call('ZREM', P .. 'wait:' .. reqkey, sid)
+    -- an empty sorted set does not exist: no callers left means no set left
+    if not refresh_head(reqkey, req and cjson.decode(req) or {}) then redis.call('HDEL', P .. 'reqsets', reqkey) end
+  end
+  if queue then redis.call('ZREM', P .. 'queue:' .. queue, sid) end
 end
 
 -- Take a call out of the waiting sets (it keeps its score for a return to its place).
 local function unwait(sid)
-  local call = K('call:' .. sid)
-  local reqkey = hget(call, 'reqkey')
-  if reqkey then
-    redis.call('ZREM', K('wait:' .. reqkey), sid)
-    refresh_head(reqkey, requirements(sid))
-    if redis.call('EXISTS', K('wait:' .. reqkey)) == 0 then redis.call('HDEL', K('reqsets'), reqkey) end
-  end
-  local queue = hget(call, 'queue')
-  if queue then redis.call('ZREM', K('queue:' .. queue), sid) end
+  local f = redis.call('HMGET', K('call:' .. sid), 'reqkey', 'req', 'queue')
+  unwait_read(sid, f[1], f[2], f[3])
 end
 
 -- Put a call (back) in line at its score.
@@ -229,26 +300,37 @@ local function wait_in_line(sid)
 end
 
 -- Reserve `agent` for `sid`: one offer, one id, one deadline. Returns the reservation id.
-local function make_offer(sid, agent)
-  local call = K('call:' .. sid)
-  local rid = 'WR' .. redis.call('INCR', K('offer-seq'))
-  local timeout = tonumber(hget(call, 'offer_timeout') or 15)
-  local deadline = NOW + timeout
-  local queue = hget(call, 'queue') or ''
-  unwait(sid)
-  redis.call('HSET', K('offer:' .. rid), 'call', sid, 'agent', agent, 'queue', queue, 'created', NOW,
+-- f: the call's fields as may_take_call read them, if it did; offers: the agent's `offers` field as
+-- pick_call read it (false: none yet), if it did, so that the count is written with their status.
+local function make_offer(sid, agent, f, offers)
+  local call = P .. 'call:' .. sid
+  f = f or redis.call('HMGET', call, 'offer_timeout', 'queue', 'reqkey', 'req', 'offered_at', 'callback')
+  local rid = 'WR' .. redis.call('INCR', P .. 'offer-seq')
+  local deadline = NOW + tonumber(f[1] or 15)
+  local queue = f[2] or ''
+  unwait_read(sid, f[3], f[4], f[2])
+  redis.call('HSET', P .. 'offer:' .. rid, 'call', sid, 'agent', agent, 'queue', queue, 'created', NOW,
              'deadline', deadline, 'state', 'pending')
-  redis.call('HSET', call, 'acd', 'offered', 'offer', rid)
-  if not hget(call, 'offered_at') then redis.call('HSET', call, 'offered_at', NOW) end
-  redis.call('HSET', K('agent:' .. agent), 'status', 'reserved', 'since', NOW, 'offer', rid)
-  redis.call('HINCRBY', K('agent:' .. agent), 'offers', 1)
+  if f[5] then
+    redis.call('HSET', call, 'acd', 'offered', 'offer', rid)
+  else
+    redis.call('HSET', call, 'acd', 'offered', 'offer', rid, 'offered_at', NOW)
+  end
+  local agent_key = P .. 'agent:' .. agent
+  if offers == nil then
+    redis.call('HSET', agent_key, 'status', 'reserved', 'since', NOW, 'offer', rid)
+    redis.call('HINCRBY', agent_key, 'offers', 1)
+  else                                  -- HINCRBY's result, in the same write
+    redis.call('HSET', agent_key, 'status', 'reserved', 'since', NOW, 'offer', rid,
+               'offers', int((tonumber(offers) or 0) + 1))
+  end
   count_agent(agent, 'offers')
-  redis.call('ZREM', K('idle'), agent)
-  redis.call('ZADD', K('timers'), deadline, 'offer:' .. rid)
-  if queue ~= '' then redis.call('ZADD', K('rr:' .. queue), NOW, agent) end
+  redis.call('ZREM', P .. 'idle', agent)
+  redis.call('ZADD', P .. 'timers', deadline, 'offer:' .. rid)
+  if queue ~= '' then redis.call('ZADD', P .. 'rr:' .. queue, NOW, agent) end
   event('offer', 'rid', rid, 'call', sid, 'agent', agent, 'queue', queue)
   publish(agent, {event = 'offer', reservation_id = rid, call_sid = sid, queue = queue, expires_at = deadline,
-                  callback = hget(call, 'callback') ~= nil})
+                  callback = f[6] ~= false})
   return rid
 end
 
@@ -256,17 +338,20 @@ end
 -- `agents` for a call. Returns the offers made as {rid, sid, agent, ...}.
 local function route(sids, agents)
   local made = {}
-  local function offer(sid, agent)
+  local function offer(sid, agent, fields, offers)
     if sid and agent then
-      local rid = make_offer(sid, agent)
-      table.insert(made, rid); table.insert(made, sid); table.insert(made, agent)
+      local rid = make_offer(sid, agent, fields, offers)
+      made[#made + 1] = rid; made[#made + 1] = sid; made[#made + 1] = agent
     end
   end
   for _, sid in ipairs(sids) do
     if hget(K('call:' .. sid), 'acd') == 'waiting' then offer(sid, pick_agent(sid)) end
   end
   for _, agent in ipairs(agents) do
-    if redis.call('ZSCORE', K('idle'), agent) then offer(pick_call(agent), agent) end
+    if redis.call('ZSCORE', P .. 'idle', agent) then
+      local sid, fields, offers = pick_call(agent)
+      offer(sid, agent, fields, offers)
+    end
   end
   return made
 end

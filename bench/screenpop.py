@@ -1,0 +1,281 @@
+"""Offer → screen pop on the agent's event stream, with a slow CRM against a fast one.
+
+    .venv/bin/python bench/screenpop.py [--samples 150] [--slow-ms 300] [--fast-ms 0]
+
+Starts a stand-in outside CRM on 127.0.0.1 (answers a contact after --fast-ms for
+numbers +1312555xxxx and after --slow-ms for +1646555xxxx) and the service as
+`make run` does (`python -m webhooks.serve`: gunicorn web + rq worker, embedded
+Redis, SQLite, in a temporary instance directory) with CRM_URL pointing at it.
+One agent holds its event stream open. Each sample, alternating fast and slow:
+
+1. a caller comes in (signed /voice/incoming: it asks for the prefetch) and
+   presses 1 into billing, where they wait (the agent is on break);
+2. the script waits until the prefetch is done (admin GET /api/calls/<sid>/context;
+   outside the timed window: that is the caller's time in the IVR and the queue);
+3. the agent goes available: the ACD makes the offer at once, and the script
+   times offer creation (the offer's expires_at - offer_timeout_s, server clock)
+   → `offer` event received over SSE (same host, same clock), and checks the pop
+   is complete (contact present, nothing missing);
+4. the caller hangs up (the offer is withdrawn) and the agent goes on break.
+
+It prints p50/p99 offer→event latency per CRM speed, and how long the prefetch
+took after the call came in (where the CRM's time goes instead).
+Targets (issue 5): p99 < 50 ms with either CRM, and the slow CRM adds nothing:
+median(slow) - median(fast) < 10 ms. Loopback only; everything it starts, it stops.
+Not a test.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import yaml
+from twilio.request_validator import RequestValidator
+
+REPO = Path(__file__).resolve().parent.parent
+AUTH_TOKEN = "bench-screenpop-auth-token-0123456"
+ADMIN = "bench-screenpop-admin"
+SID = "AC" + "6" * 32
+OFFER_TIMEOUT_S = 15            # billing's offer_timeout_s in the demo config
+FAST, SLOW = "+1312555", "+1646555"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1e3
+
+
+class Service:
+    """`python -m webhooks.serve` in a temporary instance directory (embedded Redis, SQLite)."""
+
+    def __init__(self, workers: int, env: dict[str, str]):
+        self.tmp = Path(tempfile.mkdtemp(prefix="bench-screenpop-"))
+        config = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
+        config["hours"]["support"] = {"timezone": "UTC", "weekly": {"mon-sun": "00:00-24:00"}}
+        (self.tmp / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+        self.port = free_port()
+        full = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "PUBLIC_URL")}
+        full.update(PORT=str(self.port), TWILIO_ACCOUNT_SID=SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN, ADMIN_TOKEN=ADMIN,
+                    CALLROUTER_CONFIG=str(self.tmp / "config.yaml"), CALLROUTER_INSTANCE=str(self.tmp / "i"),
+                    WEB_CONCURRENCY=str(workers), LOG_LEVEL="warning", SECRET_KEY="bench", **env)
+        self.log = open(self.tmp / "service.log", "w")
+        self.proc = subprocess.Popen([sys.executable, "-m", "webhooks.serve"], cwd=REPO, env=full,
+                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if self.request("GET", "/api/health")[0] == 200:
+                    return
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        self.stop()
+        raise SystemExit(f"the service did not start; see {self.tmp / 'service.log'}")
+
+    def request(self, method, path, body=None, headers=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def api(self, method, path, payload=None, token=ADMIN):
+        return self.request(method, path, json.dumps(payload) if payload is not None else None,
+                            {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+
+    def stop(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(30)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class StandInCrm:
+    """An outside CRM answering every number with a contact, after a delay set by its prefix."""
+
+    def __init__(self, delays: dict[str, float]):
+        def answer(handler):
+            phone = (parse_qs(urlsplit(handler.path).query).get("phone") or [""])[0]
+            time.sleep(next((d for prefix, d in delays.items() if phone.startswith(prefix)), 0.0))
+            body = json.dumps({"name": f"Caller {phone[-4:]}", "company": "Bench Ltd", "account_value": 1000,
+                               "tier": "gold", "notes": "prefetched", "tags": ["bench"]}).encode()
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+
+        handler = type("Handler", (BaseHTTPRequestHandler,), {"do_GET": answer, "log_message": lambda *a: None})
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/lookup?phone={{e164}}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class EventStream:
+    """One agent's SSE stream on a raw socket; each event timestamped as its last line arrives."""
+
+    def __init__(self, port: int, agent_id: str, token: str):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+        self.sock.sendall(f"GET /api/agents/{agent_id}/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n".encode())
+        self.events: "queue.Queue[tuple[float, str, dict]]" = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        buffer, kind = b"", None
+        try:
+            while chunk := self.sock.recv(65536):
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    line = line.rstrip(b"\r")
+                    if line.startswith(b"event: "):
+                        kind = line[7:].decode()
+                    elif line.startswith(b"data: ") and kind:
+                        self.events.put((time.time(), kind, json.loads(line[6:])))
+        except (OSError, ValueError):
+            pass
+
+    def next(self, kind: str, timeout: float = 10.0) -> tuple[float, dict]:
+        deadline = time.monotonic() + timeout
+        while True:
+            at, got, data = self.events.get(timeout=max(0.01, deadline - time.monotonic()))
+            if got == kind:
+                return at, data
+
+    def close(self):
+        self.sock.close()
+
+
+class Caller:
+    """Signed Twilio webhooks for one call."""
+
+    def __init__(self, service: Service, number: str):
+        self.service, self.validator = service, RequestValidator(AUTH_TOKEN)
+        self.params = {"CallSid": "CA" + uuid.uuid4().hex, "AccountSid": SID, "From": number,
+                       "To": "+15005550006", "CallStatus": "in-progress", "Direction": "inbound",
+                       "ApiVersion": "2010-04-01", "FromCountry": "US"}
+
+    @property
+    def sid(self) -> str:
+        return self.params["CallSid"]
+
+    def post(self, path: str, **extra) -> bytes:
+        form = {**self.params, **extra}
+        signature = self.validator.compute_signature(f"http://127.0.0.1:{self.service.port}{path}", form)
+        status, body = self.service.request("POST", path, urlencode(form), {
+            "X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"})
+        if status not in (200, 204):
+            raise SystemExit(f"{path} answered {status}: {body[:200]!r}")
+        return body
+
+
+def sample(service: Service, stream: EventStream, token: str, number: str) -> dict:
+    caller = Caller(service, number)
+    came_in = time.monotonic()
+    caller.post("/voice/incoming")
+    if b"<Enqueue" not in caller.post("/voice/gather?node=menu", Digits="1"):
+        raise SystemExit("the caller was not queued (is an agent logged in?)")
+    while True:                                     # the caller's time in the IVR and the queue
+        status, body = service.api("GET", f"/api/calls/{caller.sid}/context")
+        if status == 200 and "history" not in json.loads(body)["missing"]:
+            break
+        if time.monotonic() - came_in > 15:
+            raise SystemExit(f"no prefetch after 15 s: {body[:300]!r}")
+        time.sleep(0.005)
+    prefetched_ms = (time.monotonic() - came_in) * 1e3
+    service.api("POST", "/api/agents/sam/status", {"status": "available"}, token=token)
+    received, offer = stream.next("offer")
+    created = offer["expires_at"] - OFFER_TIMEOUT_S
+    pop = offer["screenpop"]
+    caller.post("/voice/status", CallStatus="completed", CallDuration="3")       # withdraws the offer
+    service.api("POST", "/api/agents/sam/status", {"status": "break"}, token=token)
+    return {"latency_ms": (received - created) * 1e3, "prefetch_ms": prefetched_ms,
+            "complete": offer["call_sid"] == caller.sid and pop["missing"] == [] and pop["contact"] is not None}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--samples", type=int, default=150, help="per CRM speed")
+    parser.add_argument("--slow-ms", type=float, default=300.0)
+    parser.add_argument("--fast-ms", type=float, default=0.0)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    crm = StandInCrm({FAST: args.fast_ms / 1e3, SLOW: args.slow_ms / 1e3})
+    service = Service(args.workers, env={"CRM_URL": crm.url, "CRM_TIMEOUT_S": "2"})
+    results: dict[str, list[dict]] = {"fast": [], "slow": []}
+    try:
+        status, body = service.api("POST", "/api/agents", {"id": "sam", "name": "Sam Lee",
+                                                           "skills": {"billing": 5}, "timezone": "UTC"})
+        token = json.loads(body)["token"]
+        service.api("POST", "/api/agents/sam/status", {"status": "break"}, token=token)
+        stream = EventStream(service.port, "sam", token)
+        stream.next("status")
+        order = [("fast", FAST), ("slow", SLOW)]
+        for i in range(-4, args.samples):           # four warm-up pairs, not counted
+            for speed, prefix in order if i % 2 else order[::-1]:          # fast first every other pair
+                got = sample(service, stream, token, f"{prefix}{i % 20:04d}")     # 20 callers: some history
+                if i >= 0:
+                    results[speed].append(got)
+            if i >= 0 and (i + 1) % 25 == 0:
+                print(f"{i + 1}/{args.samples} samples of each", file=sys.stderr, flush=True)
+        stream.close()
+    finally:
+        service.stop()
+        crm.close()
+    print(f"\n{'CRM':<16} {'samples':>7} {'offer→event p50 ms':>19} {'p99 ms':>7} {'max ms':>7} "
+          f"{'prefetch p50 ms':>16} {'complete pops':>14}")
+    summary = {}
+    for speed, rows in results.items():
+        lat = [r["latency_ms"] / 1e3 for r in rows]
+        pre = [r["prefetch_ms"] / 1e3 for r in rows]
+        complete = sum(r["complete"] for r in rows)
+        summary[speed] = (pct(lat, 0.5), pct(lat, 0.99))
+        label = f"{speed} ({args.slow_ms if speed == 'slow' else args.fast_ms:g} ms)"
+        print(f"{label:<16} {len(rows):>7} {pct(lat, 0.5):>19.2f} {pct(lat, 0.99):>7.2f} {max(lat) * 1e3:>7.2f} "
+              f"{pct(pre, 0.5):>16.1f} {complete:>10}/{len(rows)}")
+    added = summary["slow"][0] - summary["fast"][0]
+    worst = max(summary["slow"][1], summary["fast"][1])
+    all_complete = all(r["complete"] for rows in results.values() for r in rows)
+    ok = worst < 50 and added < 10 and all_complete
+    print(f"\noffer→event p99: {worst:.1f} ms (target < 50); the slow CRM adds {added:+.2f} ms to the median "
+          f"(target < 10; asked at offer time it would add {args.slow_ms - args.fast_ms:g} ms); "
+          f"every pop complete: {all_complete}: {'PASS' if ok else 'BELOW TARGET'}")
+    return 0 if ok else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
