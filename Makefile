@@ -3,7 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench bench-all config-check clean
+# The agent console's browser bundle (console/ -> webhooks/static/dist/, git-ignored): the Twilio
+# Voice JS SDK from npm and the page's script, built with esbuild; rebuilt when its sources change.
+NPM ?= npm
+CONSOLE_SRC := $(wildcard console/src/*.js) console/build.mjs
+BUNDLE := webhooks/static/dist/.built
+
+.PHONY: run test bench bench-all config-check clean console
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "callrouter needs Python 3.11+"'
@@ -11,10 +17,21 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-run: $(VENV)/.installed
+console/node_modules/.installed: console/package.json console/package-lock.json
+	@command -v $(NPM) >/dev/null || { echo "the agent console needs Node.js 20+ and npm (e.g. apt-get install nodejs npm)" >&2; exit 1; }
+	cd console && $(NPM) ci --no-audit --no-fund --ignore-scripts   # esbuild ships its binary as a package
+	@touch $@
+
+$(BUNDLE): console/node_modules/.installed $(CONSOLE_SRC)
+	cd console && $(NPM) run build
+	@touch $@
+
+console: $(BUNDLE)
+
+run: $(VENV)/.installed $(BUNDLE)
 	$(PY) -m webhooks.serve
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(BUNDLE)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
@@ -27,4 +44,4 @@ config-check: $(VENV)/.installed
 	FLASK_APP=wsgi $(VENV)/bin/flask config-check $(or $(CONFIG),config/demo.yaml)
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache console/node_modules webhooks/static/dist

@@ -8,15 +8,17 @@ the environment (CONTRACT.md); `config` overrides them for tests:
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from ivr.calls import IvrCalls
 from store import runtime as runtime_mod
 from store.settings import from_env
+
+from .auth import check_csrf
 
 
 class NoSessionForTwilio(SecureCookieSessionInterface):
@@ -31,9 +33,14 @@ class NoSessionForTwilio(SecureCookieSessionInterface):
 def create_app(config: dict | None = None) -> Flask:
     config = dict(config or {})
     settings = config.pop("SETTINGS", None) or from_env()
+    # webhooks/static (the agent console's CSS and its bundle under dist/) is served at /static.
     app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
     app.session_interface = NoSessionForTwilio()
-    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=1 << 20)
+    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=1 << 20,
+                      # the agent console's session cookie (webhooks/console.py)
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_SECURE=(settings.public_url or "").startswith("https://"),
+                      PERMANENT_SESSION_LIFETIME=timedelta(hours=12))
     app.config.update(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -47,16 +54,26 @@ def create_app(config: dict | None = None) -> Flask:
                                                        job_timeout=60, result_ttl=600),
         clock=clock, acd=rt.acd)
 
-    from . import agents_api, api, calls_api, cli, metrics, reports_api, voice
+    from . import agents_api, api, calls_api, cli, console, console_api, metrics, reports_api, voice
+    from . import supervisor
     from .streams import EventHub
     app.extensions["callrouter_hub"] = EventHub(rt.redis, rt.keys.prefix + "agent-events:*")
     app.register_blueprint(voice.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(agents_api.bp)
     app.register_blueprint(calls_api.bp)
+    app.register_blueprint(console_api.bp)
+    app.register_blueprint(console.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(reports_api.bp)
+    app.register_blueprint(supervisor.bp)
     cli.register(app)
+
+    @app.before_request
+    def csrf_for_cookie_sessions():
+        # the agent console's cookie: a change through /api needs the X-CSRF-Token header (auth.py)
+        if request.path.startswith("/api/"):
+            check_csrf()
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

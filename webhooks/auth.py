@@ -1,45 +1,83 @@
 """Who is calling the JSON API: the admin (ADMIN_TOKEN) or one agent (its token).
 
 `Authorization: Bearer <token>`; the web console's session cookie comes with it.
+
+A cookie is sent by the browser whatever page made the request, so a request
+authenticated by the session cookie alone must also prove it comes from the
+console itself: every such request other than GET/HEAD/OPTIONS carries the
+session's CSRF token in the `X-CSRF-Token` header (the console page reads it
+from its own HTML; another site cannot). Bearer-token requests need no such
+proof: a browser never adds that header by itself.
 """
 from __future__ import annotations
 
 import hmac
+import secrets
 from dataclasses import dataclass
 
 from flask import abort, current_app, request, session
 
 from store.agents import agent_for_token
 
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 @dataclass(frozen=True)
 class Principal:
     kind: str                 # "admin" or "agent"
     agent_id: str | None = None
+    via_session: bool = False  # authenticated by the console's session cookie
 
     def may_act_for(self, agent_id: str) -> bool:
         return self.kind == "admin" or self.agent_id == agent_id
 
 
-def _token() -> str | None:
+def _token() -> tuple[str | None, bool]:
+    """(token, whether it came from the session cookie)."""
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        return header[7:].strip() or None
-    return session.get("token")
+        return header[7:].strip() or None, False
+    token = session.get("token")
+    return (token, True) if isinstance(token, str) and token else (None, False)
+
+
+def new_csrf_token() -> str:
+    """A fresh CSRF token for this session (kept in the signed session cookie)."""
+    token = secrets.token_urlsafe(32)
+    session["csrf"] = token
+    return token
+
+
+def csrf_ok(sent: str | None) -> bool:
+    expected = session.get("csrf")
+    return bool(sent and isinstance(expected, str) and expected
+                and hmac.compare_digest(sent.encode(), expected.encode()))
+
+
+def check_csrf() -> None:
+    """403 for a change authenticated by the session cookie without the session's CSRF token.
+
+    Called by principal(), and before every /api request (create_app), so that no endpoint can
+    act on a forged cross-site request before it asks who is calling."""
+    token, via_session = _token()
+    if token and via_session and request.method not in SAFE_METHODS and not csrf_ok(request.headers.get(CSRF_HEADER)):
+        abort(403, f"missing or wrong {CSRF_HEADER} header (required with the console's session cookie)")
 
 
 def principal() -> Principal:
-    token = _token()
+    token, via_session = _token()
     if not token:
         abort(401, "missing bearer token")
+    check_csrf()
     rt = current_app.extensions["callrouter"]
     if hmac.compare_digest(token.encode(), rt.settings.admin_token.encode()):
-        return Principal("admin")
+        return Principal("admin", via_session=via_session)
     with rt.sessions() as db:
         agent = agent_for_token(db, token)
     if agent is None:
         abort(401, "invalid token")
-    return Principal("agent", agent.id)
+    return Principal("agent", agent.id, via_session=via_session)
 
 
 def require_admin() -> Principal:

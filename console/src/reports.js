@@ -1,0 +1,85 @@
+// The reports page (/reports): the form's query against GET /api/reports, the rows as a table,
+// and a "Download CSV" link with the same query + format=csv. Everything as text (dom.js).
+import { $, fill, h, show } from './dom.js';
+import { Api } from './api.js';
+
+const boot = JSON.parse($('#boot').textContent);
+const api = new Api(boot.csrf, (message) => {
+  fill($('#report-state'), `Your session has ended (${message}). Log in again.`);
+  $('#report-state').dataset.kind = 'error';
+});
+
+const PERCENT = new Set(['service_level', 'fcr', 'self_service_rate']);
+const COLUMNS = [
+  ['offered', 'Offered'], ['answered', 'Answered'], ['abandoned', 'Abandoned'], ['short_abandoned', 'Short aband.'],
+  ['service_level', 'Service level'], ['asa_s', 'ASA (s)'], ['aht_s', 'AHT (s)'], ['fcr', 'FCR'],
+  ['csat_avg', 'CSAT'], ['csat_n', 'Ratings'], ['calls', 'Calls'], ['self_service', 'Self-service'],
+  ['self_service_rate', 'Self-service rate'], ['overflowed', 'Overflowed'], ['callbacks', 'Callbacks'],
+];
+const KEY_LABEL = { interval: 'Interval', day: 'Day', queue: 'Queue', agent: 'Agent' };
+
+function query() {
+  const params = new URLSearchParams();
+  for (const name of ['by', 'from', 'to', 'queue', 'agent']) {
+    const value = $(`#${name}`).value;
+    if (value) params.set(name, value);
+  }
+  return params;
+}
+
+function syncCsv(params) {
+  const csv = new URLSearchParams(params);
+  csv.set('format', 'csv');
+  $('#csv').href = `/api/reports?${csv}`;
+}
+
+function cell(key, value) {
+  if (value === null || value === undefined) return '–';
+  if (PERCENT.has(key) && typeof value === 'number') return `${Math.round(value * 1000) / 10} %`;
+  return String(value);
+}
+
+function keyText(by, value) {
+  if (by === 'interval' && typeof value === 'string') return value.slice(0, 16).replace('T', ' ');
+  return String(value ?? '');
+}
+
+function render(data) {
+  const by = data.by;
+  fill($('#report thead'), h('tr', {}, h('th', {}, KEY_LABEL[by] || by), COLUMNS.map(([, label]) => h('th', {}, label))));
+  const rows = Array.isArray(data.rows) ? data.rows : [];
+  fill($('#report tbody'), rows.map((row) => h('tr', { dataset: { key: String(row[by] ?? '') } },
+    h('td', { className: 'key' }, keyText(by, row[by])),
+    COLUMNS.map(([key]) => h('td', { className: 'num', dataset: { col: key } }, cell(key, row[key]))))));
+  show($('#report-empty'), rows.length === 0);
+  const state = $('#report-state');
+  state.dataset.kind = '';
+  fill(state, `${rows.length} row${rows.length === 1 ? '' : 's'}, ${data.from} to ${data.to} (${data.timezone}).`);
+}
+
+async function load() {
+  const params = query();
+  syncCsv(params);
+  history.replaceState(null, '', `/reports?${params}`);
+  const state = $('#report-state');
+  fill(state, 'Loading…');
+  try {
+    render(await api.get(`/api/reports?${params}`));
+  } catch (err) {
+    if (err.status === 401) return;
+    state.dataset.kind = 'error';
+    fill(state, `Could not load the report: ${err.message}`);
+  }
+}
+
+function main() {
+  const form = $('#report-form');
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    load();
+  });
+  form.addEventListener('change', () => syncCsv(query()));
+  load();
+}
+
+main();

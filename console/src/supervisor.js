@@ -1,0 +1,428 @@
+// The supervisor board (/supervisor): queue tiles, alerts, the agent grid with Break / Log out,
+// and the day chart, live from GET /api/stats/stream (Server-Sent Events with the session cookie).
+// Everything from the service is put on the page as text (dom.js never parses HTML).
+import { $, fill, h, show } from './dom.js';
+import { Api } from './api.js';
+import { DayChart, DayHistory } from './chart.js';
+
+const boot = JSON.parse($('#boot').textContent);
+const timeZone = boot.timezone || undefined;
+const api = new Api(boot.csrf, sessionEnded);
+
+const STATUSES = ['available', 'reserved', 'busy', 'wrapup', 'break', 'offline'];
+const STATUS_TEXT = {
+  offline: 'Offline', available: 'Available', break: 'On break', reserved: 'Offer waiting',
+  busy: 'On a call', wrapup: 'Wrap-up',
+};
+const INTERVALS_EVERY_MS = 60_000;
+
+const state = {
+  stats: null,
+  queues: {},              // GET /api/queues: service_level_s, service_level_target per queue
+  names: {},               // agent id -> name (GET /api/agents)
+  namesAsked: 0,
+  tiles: new Map(),        // queue -> {root, fields}
+  rows: new Map(),         // agent id -> {root, cells, buttons, note}
+  order: [],
+  events: null,
+  over: false,
+  intervalsDay: null,
+  intervalsNote: null,
+};
+const dayHistory = new DayHistory();
+const chart = new DayChart($('#chart'), { timeZone });
+
+// ---------------------------------------------------------------- formatting
+
+export function duration(seconds) {
+  if (seconds === null || seconds === undefined || !Number.isFinite(Number(seconds))) return '–';
+  const s = Math.max(0, Math.floor(Number(seconds)));
+  const hh = Math.floor(s / 3600);
+  const mm = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return hh ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
+}
+
+const percent = (v) => (typeof v === 'number' && Number.isFinite(v) ? `${Math.round(v * 1000) / 10} %` : '–');
+const seconds = (v) => (typeof v === 'number' && Number.isFinite(v) ? `${Math.round(v * 10) / 10} s` : '–');
+const count = (v) => (typeof v === 'number' && Number.isFinite(v) ? String(v) : '–');
+
+function clockTime(date) {
+  try {
+    return date.toLocaleTimeString('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  } catch {
+    return date.toLocaleTimeString();
+  }
+}
+
+// ---------------------------------------------------------------- page state
+
+function setLine(el, kind, text) {
+  el.dataset.state = kind;
+  fill(el, text);
+}
+
+let flashTimer = null;
+function flash(text, kind = 'info') {
+  const el = $('#flash');
+  el.dataset.kind = kind;
+  fill(el, text);
+  show(el, true);
+  clearTimeout(flashTimer);
+  flashTimer = setTimeout(() => show(el, false), kind === 'error' ? 12000 : 6000);
+}
+
+function sessionEnded(message) {
+  if (state.over) return;
+  state.over = true;
+  fill($('#session-ended-text'), `Your session has ended (${message}).`);
+  show($('#session-ended'), true);
+  for (const button of document.querySelectorAll('main button')) button.disabled = true;
+  if (state.events) state.events.close();
+  setLine($('#stream'), 'down', 'Live figures: stopped');
+}
+
+// ---------------------------------------------------------------- queue tiles
+
+function fact(fields, key, label) {
+  const dd = h('dd', { dataset: { field: key } }, '–');
+  fields[key] = dd;
+  return h('div', { className: 'row' }, h('dt', {}, label), dd);
+}
+
+function ensureTile(name) {
+  if (state.tiles.has(name)) return state.tiles.get(name);
+  const fields = {};
+  const big = (key, label) => {
+    const value = h('span', { className: 'value', dataset: { field: key } }, '–');
+    fields[key] = value;
+    return h('div', { className: 'big' }, value, h('span', { className: 'label' }, label));
+  };
+  const agents = h('ul', { className: 'agent-counts' }, STATUSES.map((status) => {
+    const value = h('span', { className: 'n', dataset: { field: `agents_${status}` } }, '–');
+    fields[`agents_${status}`] = value;
+    return h('li', { dataset: { status } }, value, ` ${STATUS_TEXT[status].toLowerCase()}`);
+  }));
+  const staffing = h('p', { className: 'staffing', dataset: { field: 'staffing' } }, '');
+  fields.staffing = staffing;
+  const alert = h('p', { className: 'tile-alert', dataset: { field: 'alert' } });
+  fields.alert = alert;
+  const root = h('article', { className: 'tile', dataset: { queue: name, alert: 'false' } },
+    h('header', {}, h('h2', {}, name)),
+    h('div', { className: 'bigs' }, big('waiting', 'waiting'), big('longest_wait', 'longest wait'),
+      big('callbacks_pending', 'callbacks pending')),
+    agents,
+    h('h3', {}, 'Today'),
+    h('dl', { className: 'facts today' },
+      fact(fields, 'offered', 'Offered'), fact(fields, 'answered', 'Answered'),
+      fact(fields, 'abandoned', 'Abandoned'), fact(fields, 'service_level', 'Service level'),
+      fact(fields, 'asa', 'ASA'), fact(fields, 'aht', 'AHT'),
+      fact(fields, 'callbacks_served', 'Callbacks served'), fact(fields, 'overflowed', 'Overflowed')),
+    staffing, alert);
+  const tile = { root, fields };
+  state.tiles.set(name, tile);
+  const names = [...state.tiles.keys()].sort();
+  const container = $('#queues');
+  for (const n of names) container.append(state.tiles.get(n).root);      // keeps them in name order
+  return tile;
+}
+
+function thresholds(name, q) {
+  const cfg = state.queues[name] || {};
+  const staffing = q.staffing || {};
+  return {
+    waitS: Number(cfg.service_level_s ?? staffing.target_s ?? 20),
+    target: Number(cfg.service_level_target ?? staffing.target ?? 0.8),
+  };
+}
+
+/** The queue's alerts: service level today under its target, a caller waiting past service_level_s. */
+export function queueAlerts(name, q, limits) {
+  const alerts = [];
+  const sl = q.today && q.today.service_level;
+  if (typeof sl === 'number' && sl < limits.target) {
+    alerts.push(`${name}: service level today ${percent(sl)} is under the ${percent(limits.target)} target`);
+  }
+  if (Number(q.longest_wait_s) > limits.waitS) {
+    alerts.push(`${name}: a caller has waited ${duration(q.longest_wait_s)}, past the ${limits.waitS} s threshold`);
+  }
+  return alerts;
+}
+
+function staffingText(s) {
+  if (!s) return '';
+  if (s.agents_needed === null || s.agents_needed === undefined) {
+    return `Staffing: ${s.agents_logged_in ?? 0} logged in; not enough traffic in the last hour for advice yet.`;
+  }
+  const rate = typeof s.arrival_rate_per_h === 'number' ? `${Math.round(s.arrival_rate_per_h * 10) / 10} calls/h` : '';
+  return `Needs ${s.agents_needed} agent${s.agents_needed === 1 ? '' : 's'}, ${s.agents_logged_in} logged in, `
+    + `predicted SL ${percent(s.predicted_service_level)} (target ${percent(s.target)} in ${s.target_s} s`
+    + `${rate ? `; ${rate}` : ''}${typeof s.aht_s === 'number' ? `, AHT ${duration(s.aht_s)}` : ''}).`;
+}
+
+function renderQueues(stats) {
+  const all = [];
+  for (const name of Object.keys(stats.queues || {}).sort()) {
+    const q = stats.queues[name];
+    const today = q.today || {};
+    const { fields, root } = ensureTile(name);
+    fill(fields.waiting, count(q.waiting));
+    fill(fields.longest_wait, duration(q.longest_wait_s));
+    fill(fields.callbacks_pending, count(q.callbacks_pending));
+    for (const status of STATUSES) fill(fields[`agents_${status}`], count((q.agents || {})[status] ?? 0));
+    fill(fields.offered, count(today.offered));
+    fill(fields.answered, count(today.answered));
+    fill(fields.abandoned, count(today.abandoned),
+      today.short_abandoned ? ` (${today.short_abandoned} short)` : '');
+    fill(fields.service_level, percent(today.service_level));
+    fill(fields.asa, seconds(today.asa_s));
+    fill(fields.aht, today.aht_s === null || today.aht_s === undefined ? '–' : duration(today.aht_s));
+    fill(fields.callbacks_served, `${count(today.callbacks_served ?? 0)} of ${count(today.callbacks ?? 0)}`);
+    fill(fields.overflowed, count(today.overflowed));
+    fill(fields.staffing, staffingText(q.staffing));
+    const alerts = queueAlerts(name, q, thresholds(name, q));
+    root.dataset.alert = String(alerts.length > 0);
+    fill(fields.alert, alerts.join(' · '));
+    all.push(...alerts);
+  }
+  fill($('#alert-list'), all.map((text) => h('li', {}, text)));
+  show($('#alerts'), all.length > 0);
+}
+
+// ---------------------------------------------------------------- agents
+
+function ensureRow(id) {
+  if (state.rows.has(id)) return state.rows.get(id);
+  const cell = (cls) => h('td', { className: cls });
+  const cells = {
+    name: cell('name'), status: h('span', { className: 'pill', dataset: { status: 'unknown' } }),
+    since: cell('since'), calls: cell('num'), talk: cell('num'), occupancy: cell('num'), missed: cell('num'),
+  };
+  const note = h('span', { className: 'row-note', role: 'status' });
+  const buttons = {
+    break: h('button', { type: 'button', className: 'small', dataset: { action: 'break' } }, 'Break'),
+    offline: h('button', { type: 'button', className: 'small', dataset: { action: 'offline' } }, 'Log out'),
+  };
+  buttons.break.addEventListener('click', () => setAgentStatus(id, 'break'));
+  buttons.offline.addEventListener('click', () => setAgentStatus(id, 'offline'));
+  const root = h('tr', { dataset: { agent: id } },
+    cells.name, h('td', {}, cells.status), cells.since, cells.calls, cells.talk, cells.occupancy, cells.missed,
+    h('td', { className: 'actions-cell' }, buttons.break, ' ', buttons.offline, ' ', note));
+  const row = { root, cells, buttons, note, since: null, status: null };
+  state.rows.set(id, row);
+  return row;
+}
+
+function renderAgents(stats) {
+  const agents = stats.agents || {};
+  const ids = Object.keys(agents);
+  if (ids.some((id) => !(id in state.names))) loadNames();
+  const label = (id) => (state.names[id] || id).toLowerCase();
+  ids.sort((a, b) => label(a).localeCompare(label(b)) || a.localeCompare(b));
+  for (const id of ids) {
+    const a = agents[id];
+    const row = ensureRow(id);
+    const name = state.names[id];
+    fill(row.cells.name, name || id, name ? h('span', { className: 'muted' }, ` (${id})`) : '');
+    row.cells.status.dataset.status = a.status || 'unknown';
+    fill(row.cells.status, STATUS_TEXT[a.status] || String(a.status || '?'));
+    row.root.dataset.status = a.status || 'unknown';
+    row.status = a.status;
+    row.since = a.since ? Date.parse(a.since) / 1000 : null;
+    fill(row.cells.calls, count(a.calls));
+    fill(row.cells.talk, duration(a.talk_s));
+    fill(row.cells.occupancy, a.occupancy === null || a.occupancy === undefined ? '–' : percent(a.occupancy));
+    fill(row.cells.missed, count(a.missed));
+    row.buttons.break.disabled = state.over || a.status === 'break' || a.status === 'offline';
+    row.buttons.offline.disabled = state.over || a.status === 'offline';
+  }
+  for (const [id, row] of state.rows) {
+    if (!(id in agents)) {
+      row.root.remove();
+      state.rows.delete(id);
+    }
+  }
+  if (ids.join('\n') !== state.order.join('\n')) {
+    const body = $('#agents tbody');
+    for (const id of ids) body.append(state.rows.get(id).root);
+    state.order = ids;
+  }
+  const logged = ids.filter((id) => agents[id].status && agents[id].status !== 'offline').length;
+  fill($('#agent-count'), `${logged} of ${ids.length} logged in`);
+  show($('#agents-empty'), ids.length === 0);
+  tick();
+}
+
+async function setAgentStatus(id, status) {
+  const row = state.rows.get(id);
+  const label = state.names[id] || id;
+  if (row) fill(row.note, status === 'break' ? 'Putting on break…' : 'Logging out…');
+  try {
+    const data = await api.post(`/api/agents/${encodeURIComponent(id)}/status`, { status });
+    if (row) fill(row.note);
+    if (data.status === status) {
+      flash(`${label} is now ${STATUS_TEXT[data.status] || data.status}.`);
+    } else {          // during wrap-up the change waits for its end
+      flash(`${label} is in ${STATUS_TEXT[data.status] || data.status}; they will be `
+        + `${status === 'break' ? 'on break' : 'logged out'} when it ends.`);
+    }
+  } catch (err) {
+    if (err.status === 401) return;
+    const message = err.status === 409
+      ? `Cannot change ${label} now: ${err.message}`
+      : `Could not change ${label}'s status: ${err.message}`;
+    if (row) fill(row.note, message);
+    flash(message, 'error');
+  }
+}
+
+async function loadNames() {
+  if (Date.now() - state.namesAsked < 10_000) return;
+  state.namesAsked = Date.now();
+  try {
+    const data = await api.get('/api/agents');
+    for (const agent of data.agents || []) state.names[agent.id] = agent.name || agent.id;
+    if (state.stats) renderAgents(state.stats);
+  } catch (err) {
+    if (err.status === 403) sessionEnded(err.message);
+  }
+}
+
+// ---------------------------------------------------------------- chart
+
+function chartQueue() {
+  return $('#chart-queue').value;
+}
+
+function syncChartChoices(names) {
+  const select = $('#chart-queue');
+  const have = [...select.options].map((o) => o.value);
+  if (names.join('\n') === have.join('\n')) return;
+  const current = select.value;
+  fill(select, names.map((n) => h('option', { value: n }, n)));
+  if (names.includes(current)) select.value = current;
+}
+
+function redrawChart() {
+  const name = chartQueue();
+  if (name) chart.show(dayHistory.aligned(name), dayHistory.window(name, api.now()));
+}
+
+async function loadIntervals() {
+  try {
+    const data = await api.get('/api/stats/intervals');
+    if (state.intervalsDay && data.day && data.day !== state.intervalsDay) dayHistory.clearLive();   // a new day
+    state.intervalsDay = data.day || null;
+    dayHistory.setIntervals(data.queues || {});
+    syncChartChoices(Object.keys({ ...(data.queues || {}), ...((state.stats && state.stats.queues) || {}) }).sort());
+    setChartNote(null);
+  } catch (err) {
+    if (err.status === 401) return;
+    if (err.status === 403) {
+      sessionEnded(err.message);
+      return;
+    }
+    setChartNote(err.status === 404
+      ? 'The day\'s 15-minute history is not available from this service; the chart shows the live figures since the page opened.'
+      : `Could not load the day's history (${err.message}); the chart shows the live figures.`);
+  }
+  redrawChart();
+}
+
+function setChartNote(text) {
+  const note = $('#chart-note');
+  if (state.intervalsNote === null) state.intervalsNote = note.textContent;
+  note.dataset.kind = text ? 'warn' : '';
+  fill(note, text || state.intervalsNote);
+}
+
+// ---------------------------------------------------------------- the stream
+
+function onStats(stats) {
+  state.stats = stats;
+  const now = api.now();
+  for (const [name, q] of Object.entries(stats.queues || {})) {
+    dayHistory.addLive(name, now, q.waiting, q.today && q.today.service_level);
+  }
+  renderQueues(stats);
+  renderAgents(stats);
+  fill($('#self-service'), count(stats.self_service));
+  fill($('#updated'), clockTime(new Date(now * 1000)));
+  syncChartChoices(Object.keys(stats.queues || {}).sort());
+  redrawChart();
+}
+
+function connect() {
+  if (state.over) return;
+  const events = new EventSource('/api/stats/stream');
+  state.events = events;
+  const line = $('#stream');
+  events.addEventListener('open', () => setLine(line, 'ok', 'Live figures: connected'));
+  events.addEventListener('stats', (e) => {
+    let data;
+    try {
+      data = JSON.parse(e.data);
+    } catch {
+      return;
+    }
+    setLine(line, 'ok', 'Live figures: live');
+    onStats(data);
+  });
+  events.addEventListener('error', async () => {
+    const closed = events.readyState === EventSource.CLOSED;   // else the browser reconnects by itself
+    setLine(line, closed ? 'down' : 'retrying', 'Live figures: disconnected, retrying…');
+    const ok = await pollOnce();                // the board still shows the latest figures meanwhile
+    if (closed && ok !== null) setTimeout(connect, ok ? 2000 : 5000);
+  });
+}
+
+/** GET /api/stats once (at most every 3 s) while the stream is down: true when it answered,
+ *  false when it failed, null when the session has ended (401/403) or it was asked too recently. */
+let lastPoll = 0;
+async function pollOnce() {
+  if (Date.now() - lastPoll < 3000) return true;
+  lastPoll = Date.now();
+  try {
+    onStats(await api.get('/api/stats'));
+    return true;
+  } catch (err) {
+    if (err.status === 403) sessionEnded(err.message);
+    return err.status === 401 || err.status === 403 ? null : false;
+  }
+}
+
+// ---------------------------------------------------------------- clock
+
+function tick() {
+  const now = api.now();
+  for (const row of state.rows.values()) {
+    fill(row.cells.since, row.since === null || Number.isNaN(row.since) ? '–' : duration(now - row.since));
+  }
+}
+
+// ---------------------------------------------------------------- start
+
+async function loadQueues() {
+  try {
+    state.queues = (await api.get('/api/queues')).queues || {};
+    if (state.stats) renderQueues(state.stats);
+  } catch (err) {
+    if (err.status === 403) sessionEnded(err.message);
+    else if (err.status !== 401) flash(`Could not load the queues' thresholds: ${err.message}`, 'error');
+  }
+}
+
+function main() {
+  $('#chart-queue').addEventListener('change', redrawChart);
+  setInterval(tick, 1000);
+  loadQueues();
+  loadNames();
+  loadIntervals();
+  setInterval(loadIntervals, INTERVALS_EVERY_MS);
+  connect();
+}
+
+main();
+
+// For the browser test and for poking at the page from the developer tools.
+window.callrouterSupervisor = { state, history: dayHistory, chart, queueAlerts };

@@ -1,0 +1,166 @@
+"""The agent console at /agent: log in with the agent id and token, then one page
+that drives the JSON API from the browser (status, offers with the screen pop,
+the softphone, wrap-up, today's calls).
+
+The agent's token is kept in Flask's signed session cookie (HttpOnly,
+SameSite=Lax), which `webhooks.auth` accepts for the JSON API and the event
+stream; the token is checked again on every request, so issuing new
+credentials ends every console session of that agent. CSRF: the login and
+logout forms carry a per-session token as a hidden field; the page sends the
+session's token in the `X-CSRF-Token` header of its fetch() calls, which
+`webhooks.auth.principal` requires for cookie-authenticated non-GET requests.
+
+Nothing here renders data as HTML: the templates only autoescape the agent's
+own name, and the page's script builds every element with textContent.
+"""
+from __future__ import annotations
+
+import hmac
+import secrets
+from pathlib import Path
+
+from flask import (Blueprint, current_app, jsonify, redirect, render_template, request, session,
+                   url_for)
+from werkzeug.exceptions import HTTPException
+
+from store.agents import agent_for_token
+from store.models import Agent
+
+from .auth import csrf_ok, new_csrf_token
+
+bp = Blueprint("console", __name__, url_prefix="/agent")
+BUNDLE = Path(__file__).resolve().parent / "static" / "dist" / "agent.js"
+# The page loads only its own files; the softphone talks to Twilio (signalling over
+# WebSocket, call-quality events over HTTPS). Media flows over WebRTC, which CSP does not govern.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "media-src 'self' blob: data:; connect-src 'self' https://*.twilio.com wss://*.twilio.com; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+def _rt():
+    return current_app.extensions["callrouter"]
+
+
+def _now():
+    return current_app.extensions["callrouter_ivr"].clock()
+
+
+@bp.after_request
+def _headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = "no-store"      # pages carry the CSRF token
+    return response
+
+
+@bp.errorhandler(HTTPException)
+def _error(exc: HTTPException):
+    if request.path.startswith("/agent/current"):
+        return jsonify(error=exc.description or exc.name), exc.code
+    return render_template("console/error.html", code=exc.code, message=exc.description or exc.name), exc.code
+
+
+def _signed_in_agent() -> Agent | None:
+    """The agent of the session cookie, if its token is still valid."""
+    token, agent_id = session.get("token"), session.get("agent_id")
+    if not isinstance(token, str) or not isinstance(agent_id, str):
+        return None
+    with _rt().sessions() as db:
+        agent = agent_for_token(db, token)
+        if agent is None or agent.id != agent_id:
+            return None
+        db.expunge(agent)
+        return agent
+
+
+def _login_page(message: str | None = None, status: int = 200, agent_id: str = ""):
+    if not isinstance(session.get("login_csrf"), str):
+        session["login_csrf"] = secrets.token_urlsafe(32)
+    return render_template("console/login.html", message=message, agent_id=agent_id,
+                           csrf=session["login_csrf"], bye=request.args.get("bye") == "1"), status
+
+
+def _bundle_version() -> str | None:
+    try:
+        return str(int(BUNDLE.stat().st_mtime))
+    except OSError:
+        return None
+
+
+@bp.get("/")
+def slash():
+    return redirect(url_for("console.console"), 308)
+
+
+@bp.get("")
+def console():
+    agent = _signed_in_agent()
+    if agent is None:
+        if session.get("token"):
+            session.clear()      # revoked or replaced credentials
+            return _login_page("Your session has ended: your token was replaced or your agent removed. "
+                               "Please log in again.", 401)
+        return _login_page()
+    csrf = session.get("csrf") or new_csrf_token()
+    boot = {"agent": {"id": agent.id, "name": agent.name, "timezone": agent.timezone}, "csrf": csrf,
+            "sounds": url_for("static", filename="dist/sounds/")}
+    return render_template("console/agent.html", agent=agent, boot=boot, csrf=csrf,
+                           bundle_version=_bundle_version())
+
+
+@bp.post("/login")
+def login():
+    sent = request.form.get("csrf", "")
+    expected = session.get("login_csrf")
+    if not (sent and isinstance(expected, str) and hmac.compare_digest(sent.encode(), expected.encode())):
+        session.pop("login_csrf", None)
+        return _login_page("The login form had expired. Please try again.", 403)
+    agent_id = (request.form.get("agent_id") or "").strip()
+    token = (request.form.get("token") or "").strip()
+    if not agent_id or not token:
+        return _login_page("Enter your agent id and your token.", 400, agent_id[:64])
+    with _rt().sessions() as db:
+        agent = agent_for_token(db, token)
+        ok = agent is not None and agent.id == agent_id
+    if not ok:
+        return _login_page("Unknown agent or wrong token.", 401, agent_id[:64])
+    session.clear()                          # a fresh session: nothing from before the login survives
+    session.permanent = True
+    session["agent_id"] = agent_id
+    session["token"] = token
+    new_csrf_token()
+    return redirect(url_for("console.console"), 303)
+
+
+@bp.post("/logout")
+def logout():
+    if not csrf_ok(request.form.get("csrf")):
+        return render_template("console/error.html", code=403,
+                               message="The logout form had expired; reload the console and try again."), 403
+    agent = _signed_in_agent()
+    if agent is not None:
+        # Logging out of the console stops offers; an agent on a call keeps it (409) until it ends.
+        _rt().acd.set_status(agent.id, "offline", _now())
+    session.clear()
+    return redirect(url_for("console.console", bye=1), 303)
+
+
+@bp.get("/current")
+def current():
+    """The console's own view of what the agent is doing, for a page (re)loaded mid-call:
+    {"status", "call": {"call_sid", "queue", "answered_at", "reservation_id"} or null}."""
+    agent = _signed_in_agent()
+    if agent is None:
+        return jsonify(error="not logged in"), 401
+    rt = _rt()
+    live = rt.agents.get(agent.id) or {}
+    status = live.get("status", "offline")
+    call = None
+    if status in ("busy", "wrapup") and live.get("call"):
+        sid = live["call"]
+        state = rt.redis.hmget(rt.keys.call(sid), "queue", "answered_at")
+        queue, answered = (v.decode() if v is not None else None for v in state)
+        call = {"call_sid": sid, "queue": queue, "answered_at": float(answered) if answered else None}
+    return jsonify(status=status, call=call)
