@@ -29,6 +29,18 @@ def _ratio(a: float, b: float, digits: int = 3) -> float | None:
     return round(a / b, digits) if b else None
 
 
+WORKING = ("busy", "wrapup")
+STAFFED = ("available", "reserved", "busy", "wrapup")
+
+
+def occupancy(counters: dict[str, float], status: str | None, in_status_s: float) -> float | None:
+    """Share of the agent's staffed time today (available, reserved, busy, wrap-up) spent on calls
+    (busy, wrap-up), the status they are in now counted up to now; None before any staffed time."""
+    working = sum(counters.get(f"s_{s}", 0) for s in WORKING) + (in_status_s if status in WORKING else 0)
+    staffed = sum(counters.get(f"s_{s}", 0) for s in STAFFED) + (in_status_s if status in STAFFED else 0)
+    return round(working / staffed, 3) if staffed > 0 else None
+
+
 def queue_today(counters: dict[str, float]) -> dict:
     answered = counters.get("answered", 0)
     abandoned = counters.get("abandoned", 0)
@@ -79,7 +91,7 @@ def live_stats(r: redis.Redis, keys: Keys, cc: ContactCenter, now: datetime) -> 
             "since": datetime.fromtimestamp(since, timezone.utc).isoformat() if since else None,
             "calls": int(counters.get("calls", 0)),
             "talk_s": round(counters.get("talk_s", 0), 1),
-            "occupancy": None,         # needs logged-in time per agent: not counted yet
+            "occupancy": occupancy(counters, state.get("status"), now.timestamp() - since if since else 0),
             "missed": int(counters.get("misses", 0)),
         }
     self_service = r.hget(keys.prefix + f"stats:ivr:{day}", "self_service")

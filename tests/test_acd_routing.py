@@ -3,6 +3,7 @@ priority; accept, reject, timeout, abandon, connect, wrap-up; escalation and ove
 from __future__ import annotations
 
 import json
+from datetime import timedelta, timezone
 
 import pytest
 
@@ -161,6 +162,15 @@ def test_connect_talk_wrapup_and_back_to_work(floor, redis_client):
     assert status == "available" and offers[0].call_sid == waiting_call
     stats = floor.stats("billing")
     assert stats["answered"] == 1 and stats["answered_sl"] == 1 and stats["talk_s"] == 60 and stats["wrap_s"] == 12
+    # time in each status, for occupancy: reserved 4 s, busy 2 + 60 s, wrap-up 12 s (then reserved again)
+    day = floor.now.astimezone(timezone(timedelta(hours=-5))).strftime("%Y%m%d")
+    spent = {k.decode(): float(v) for k, v in redis_client.hgetall(floor.keys.prefix + f"stats:agent:alice:{day}").items()
+             if k.startswith(b"s_")}
+    assert spent == {"s_offline": 0, "s_available": 0, "s_reserved": 4, "s_busy": 62, "s_wrapup": 12}
+    from acd.stats import occupancy
+    counters = {k: v for k, v in spent.items()}
+    assert occupancy(counters, "reserved", 10) == round((62 + 12) / (4 + 62 + 12 + 10), 3)
+    assert occupancy(counters, "break", 100) == round(74 / 78, 3) and occupancy({}, "offline", 5) is None
 
 
 def test_break_chosen_during_wrapup_holds_after_it(floor):

@@ -15,6 +15,7 @@ if how == 'accept' then
   redis.call('HSET', offer, 'state', 'accepted')
   redis.call('EXPIRE', offer, 86400)     -- kept a day for audit; only pending offers matter
   redis.call('HSET', call, 'acd', 'connecting', 'agent', agent)
+  left_status(agent_key, agent)
   redis.call('HSET', agent_key, 'status', 'busy', 'since', NOW, 'missed', 0, 'call', sid)
   event('accepted', 'rid', rid, 'call', sid, 'agent', agent)
   publish(agent, {event = 'status', status = 'busy', since = NOW})
@@ -33,6 +34,7 @@ if how == 'timeout' then
 else
   redis.call('HSET', agent_key, 'missed', 0)
 end
+left_status(agent_key, agent)
 redis.call('HSET', agent_key, 'status', next_status, 'since', NOW)
 if next_status == 'available' and hget(agent_key, 'on_shift') == '1' then
   redis.call('ZADD', K('idle'), NOW, agent)

@@ -12,6 +12,7 @@ local wrapped = NOW - tonumber(hget(agent, 'since') or NOW)
 count(hget(call, 'queue'), 'wrap_s', wrapped)
 redis.call('HSET', call, 'wrap_s', wrapped)          -- for the call record
 local next_status = hget(agent, 'after_wrapup') or 'available'
+left_status(agent, id)
 redis.call('HSET', agent, 'status', next_status, 'since', NOW)
 redis.call('HDEL', agent, 'after_wrapup', 'call')
 publish(id, {event = 'status', status = next_status, since = NOW})

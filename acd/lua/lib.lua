@@ -59,6 +59,13 @@ local function count_agent(agent, field, n)
   redis.call('HINCRBYFLOAT', P .. 'stats:agent:' .. agent .. ':' .. DAY, field, n or 1)
 end
 
+-- Time in the status an agent is leaving, per day (`s_<status>` seconds): what occupancy is made of.
+-- Called just before every status change.
+local function left_status(agent_key, agent)
+  local f = redis.call('HMGET', agent_key, 'status', 'since')
+  if f[1] and f[2] then count_agent(agent, 's_' .. f[1], NOW - tonumber(f[2])) end
+end
+
 local function requirements(sid)
   local raw = hget(K('call:' .. sid), 'req')
   if not raw then return {} end
@@ -317,6 +324,7 @@ local function make_offer(sid, agent, f, offers)
     redis.call('HSET', call, 'acd', 'offered', 'offer', rid, 'offered_at', NOW)
   end
   local agent_key = P .. 'agent:' .. agent
+  left_status(agent_key, agent)
   if offers == nil then
     redis.call('HSET', agent_key, 'status', 'reserved', 'since', NOW, 'offer', rid)
     redis.call('HINCRBY', agent_key, 'offers', 1)
@@ -368,6 +376,7 @@ local function end_talk(sid)
   count_agent(agent, 'talk_s', talk)
   local agent_key = K('agent:' .. agent)
   if hget(agent_key, 'call') == sid and hget(agent_key, 'status') == 'busy' then
+    left_status(agent_key, agent)
     redis.call('HSET', agent_key, 'status', 'wrapup', 'since', NOW)
     redis.call('ZADD', K('timers'), NOW + tonumber(hget(call, 'wrapup_s') or 30), 'wrapup:' .. agent .. ':' .. sid)
     publish(agent, {event = 'ended', call_sid = sid})
@@ -382,6 +391,7 @@ local function free_agent(agent, out)
   local agent_key = K('agent:' .. agent)
   redis.call('HDEL', agent_key, 'offer', 'call')
   local next_status = hget(agent_key, 'after_wrapup') or 'available'
+  left_status(agent_key, agent)
   redis.call('HSET', agent_key, 'status', next_status, 'since', NOW)
   redis.call('HDEL', agent_key, 'after_wrapup')
   publish(agent, {event = 'status', status = next_status, since = NOW})

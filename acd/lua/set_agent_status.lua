@@ -18,6 +18,7 @@ if status == 'wrapup' then
   redis.call('HDEL', agent, 'call')
 end
 if status ~= wanted then
+  left_status(agent, id)
   redis.call('HSET', agent, 'status', wanted, 'since', NOW)
   redis.call('HDEL', agent, 'after_wrapup')
   if wanted ~= 'break' then redis.call('HSET', agent, 'missed', 0) end
