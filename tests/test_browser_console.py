@@ -137,7 +137,7 @@ def test_an_agent_takes_a_call_in_the_console_and_wraps_up(service, sim, browser
                         timeout=5).json()["agent"]["status"] == "available"
 
     # a known contact calls, presses 1 (billing) and waits; the simulator's softphone answers for tess
-    sim.softphone("tess", answer_after=1, talk_for=200)          # 200 simulated s = 4 real s
+    sim.softphone("tess", answer_after=1, talk_for=600)          # 600 simulated s = 12 real s
     call = sim.dial(DEMO_NUMBER, CALLER, CallerScript(inputs=[Press("1")], patience=3000))
     offer = page.locator("#offer")
     expect(offer).to_be_visible(timeout=15_000)
