@@ -45,14 +45,19 @@ def _now():
     return current_app.extensions["callrouter_ivr"].clock()
 
 
-@bp.after_request
-def _headers(response):
-    response.headers.setdefault("Content-Security-Policy", CSP)
+def page_headers(response, csp: str):
+    """The headers of a console page (agent or supervisor): its CSP, no framing, no caching."""
+    response.headers.setdefault("Content-Security-Policy", csp)
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "no-store"      # pages carry the CSRF token
     return response
+
+
+@bp.after_request
+def _headers(response):
+    return page_headers(response, CSP)
 
 
 @bp.errorhandler(HTTPException)

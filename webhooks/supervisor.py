@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException
 from store import agents as agent_store
 
 from .auth import csrf_ok, new_csrf_token
+from .console import page_headers
 
 bp = Blueprint("supervisor", __name__)
 DIST = Path(__file__).resolve().parent / "static" / "dist"
@@ -49,12 +50,7 @@ def _today() -> date:
 
 @bp.after_request
 def _headers(response):
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["Cache-Control"] = "no-store"      # pages carry the CSRF token
-    return response
+    return page_headers(response, CSP)
 
 
 @bp.errorhandler(HTTPException)
