@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from acd.agents import AgentStates
 from acd.queueing import enqueue_fields
@@ -11,6 +12,7 @@ from ivr.model import Escalation, Queue
 from store.keys import Keys
 
 T0 = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)
+FLOOR_TZ = "America/New_York"
 
 
 class Floor:
@@ -18,7 +20,7 @@ class Floor:
         self.r = r
         self.keys = Keys(workspace)
         self.agents = AgentStates(r, self.keys)
-        self.router = Router(Scripts(r, self.keys, "America/New_York"))
+        self.router = Router(Scripts(r, self.keys, FLOOR_TZ))
         self.now = T0
         self.calls = 0
 
@@ -53,8 +55,13 @@ class Floor:
     def waiting(self, queue: str) -> list[str]:
         return [x.decode() for x in self.r.zrange(self.keys.prefix + f"queue:{queue}", 0, -1)]
 
+    @staticmethod
+    def day(at: datetime) -> str:
+        """The statistics day of `at` in the floor's contact center (New York time)."""
+        return at.astimezone(ZoneInfo(FLOOR_TZ)).strftime("%Y%m%d")
+
     def stats(self, queue: str) -> dict:
-        day = self.now.astimezone(timezone(timedelta(hours=-5))).strftime("%Y%m%d")
+        day = self.day(self.now)
         raw = self.r.hgetall(self.keys.prefix + f"stats:queue:{queue}:{day}")
         return {k.decode(): float(v) for k, v in raw.items()}
 
