@@ -60,10 +60,13 @@ local function count_agent(agent, field, n)
 end
 
 -- Time in the status an agent is leaving, per day (`s_<status>` seconds): what occupancy is made of.
--- Called just before every status change.
-local function left_status(agent_key, agent)
-  local f = redis.call('HMGET', agent_key, 'status', 'since')
-  if f[1] and f[2] then count_agent(agent, 's_' .. f[1], NOW - tonumber(f[2])) end
+-- Called just before every status change; status and since as the caller read them, if it did.
+local function left_status(agent_key, agent, status, since)
+  if status == nil then
+    local f = redis.call('HMGET', agent_key, 'status', 'since')
+    status, since = f[1], f[2]
+  end
+  if status and since then count_agent(agent, 's_' .. status, NOW - tonumber(since)) end
 end
 
 local function requirements(sid)
@@ -120,12 +123,17 @@ local function may_take(agent, sid, req)
   return qualifies(agent, req)
 end
 
+-- The call fields make_offer needs, read in one HMGET; STRATEGY is where the call's routing strategy
+-- lands in the result.
+local OFFER_FIELDS = {'offer_timeout', 'queue', 'reqkey', 'req', 'offered_at', 'callback', 'pref_agent',
+                      'pref_until', 'strategy'}
+local STRATEGY = 9
+
 -- may_take for a call of a requirement set the agent is already known to meet. Returns the call's
 -- fields make_offer needs when the agent may take it (false = missing field), else nil: one read.
 local function may_take_call(agent, sid)
   if redis.call('SISMEMBER', P .. 'tried:' .. sid, agent) == 1 then return nil end
-  local f = redis.call('HMGET', P .. 'call:' .. sid, 'offer_timeout', 'queue', 'reqkey', 'req', 'offered_at',
-                       'callback', 'pref_agent', 'pref_until')
+  local f = redis.call('HMGET', P .. 'call:' .. sid, unpack(OFFER_FIELDS))
   if f[7] and f[7] ~= agent and tonumber(f[8] or 0) > NOW then return nil end
   return f
 end
@@ -183,81 +191,91 @@ local function pick_agent(sid)
   return best
 end
 
+-- The requirements a requirement set's name spells ("billing=3,lang_es=2"; "*" for none: see reqkey in
+-- acd/queueing.py). Skill names are letters, digits, '_' and '-', so the name needs no lookup.
+local function reqkey_requirements(reqkey)
+  local req = {}
+  for skill, level in string.gmatch(reqkey, '([^,=]+)=(%d+)') do req[skill] = tonumber(level) end
+  return req
+end
+
 -- The best waiting call for a free agent: the lowest score among the requirement sets they meet.
 -- reqheads:<skill> orders the requirement sets that need <skill> (reqheads:* those that need none) by
--- the score of their first caller, so the scan visits sets best-first and stops as soon as no set
--- left could hold a better call: the cost follows the agent's skills, not the whole floor.
--- Once a call is found, every read asks Redis only for what could beat it (scores below the best,
--- bounded by the exact text Redis gave for that score), so most lists answer nothing, and no score
--- but a caller's is ever formatted or parsed. A set met again under another of its skills is skipped:
--- its callers were already weighed against a best that has only gone down since.
+-- the score of their first caller. One pass over the agent's lists finds the set they meet whose first
+-- caller comes first: in each list the first such set is the best of that list, and once one is found
+-- the other lists are asked only for sets that beat it (scores below it, bounded by the exact text
+-- Redis gave for that score), so most answer nothing. That first caller is the answer unless this
+-- agent already missed them or they are kept for another agent; then the set's next callers are
+-- weighed, and the pass runs again for sets that beat the best found so far. The cost follows the
+-- agent's skills, not the whole floor. Returns the call, its fields (OFFER_FIELDS) and the agent's
+-- {skills, offers, status, since, on_shift}; nothing when the agent is not idle.
 local function pick_call(agent)
-  local best, below, fields = nil, nil, nil   -- below: '(' .. the best call's score, as Redis wrote it
-  local me = redis.call('HMGET', P .. 'agent:' .. agent, 'skills', 'offers')
+  local me = redis.call('HMGET', P .. 'agent:' .. agent, 'skills', 'offers', 'status', 'since', 'on_shift')
+  -- idle (in the idle set) is exactly available and on shift: the same answer without a read of the set
+  if me[3] ~= 'available' or me[5] ~= '1' then return nil end
   local held = cjson.decode(me[1] or '{}')
-  local lists = {'*'}
-  for skill, _ in pairs(held) do
-    lists[#lists + 1] = skill
-  end
-  local seen, reqsets = {}, P .. 'reqsets'
-  for _, skill in ipairs(lists) do
-    local key = P .. 'reqheads:' .. skill
-    local start, size = 0, 4
-    while true do
-      local page
-      if below then
-        page = redis.call('ZRANGEBYSCORE', key, '-inf', below, 'LIMIT', int(start), int(size))
-      else
-        page = redis.call('ZRANGE', key, int(start), int(start + size - 1))
-      end
-      if #page == 0 then break end
-      local fresh = {}
-      for _, reqkey in ipairs(page) do
-        if not seen[reqkey] then fresh[#fresh + 1] = reqkey end
-      end
-      if #fresh > 0 then
-        local got = redis.call('HMGET', reqsets, unpack(fresh))
-        for i, reqkey in ipairs(fresh) do seen[reqkey] = got[i] or '{}' end
-      end
-      local read_below, used = below, #page
-      for j, reqkey in ipairs(page) do
-        local raw = seen[reqkey]
-        if raw ~= true then
-          seen[reqkey] = true
-          if holds(held, cjson.decode(raw)) then
-            -- the first caller may be one this agent already missed or one kept for another agent:
-            -- look at up to 50 of the set's callers, the first one alone first
-            local wait, first, n = P .. 'wait:' .. reqkey, 0, 1
-            while first < 50 do
-              local calls
-              if below then
-                calls = redis.call('ZRANGEBYSCORE', wait, '-inf', below, 'WITHSCORES', 'LIMIT', int(first), int(n))
-              else
-                calls = redis.call('ZRANGE', wait, int(first), int(first + n - 1), 'WITHSCORES')
-              end
-              local found = false
-              for c = 1, #calls, 2 do
-                local f = may_take_call(agent, calls[c])
-                if f then
-                  best, below, fields, found = calls[c], '(' .. calls[c + 1], f, true
-                  break
-                end
-              end
-              if found or #calls < 2 * n then break end
-              first = first + n
-              n = 50 - first
-            end
+  local lists = {P .. 'reqheads:*'}
+  for skill, _ in pairs(held) do lists[#lists + 1] = P .. 'reqheads:' .. skill end
+  local meets, weighed = {}, {}               -- reqkey -> the agent meets it; sets whose callers were weighed
+  local best, below, fields = nil, nil, nil   -- below: '(' .. the best call's score, as Redis wrote it
+  while true do
+    local top, bound = nil, below
+    for _, key in ipairs(lists) do
+      local start, size = 0, 4
+      while true do
+        local page
+        if bound then
+          page = redis.call('ZRANGEBYSCORE', key, '-inf', bound, 'WITHSCORES', 'LIMIT', int(start), int(size))
+        else
+          page = redis.call('ZRANGE', key, int(start), int(start + size - 1), 'WITHSCORES')
+        end
+        local hit = false
+        for j = 1, #page, 2 do
+          local reqkey = page[j]
+          local ok = meets[reqkey]
+          if ok == nil then
+            ok = holds(held, reqkey_requirements(reqkey))
+            meets[reqkey] = ok
+          end
+          if ok and not weighed[reqkey] then
+            top, bound, hit = reqkey, '(' .. page[j + 1], true
+            break
           end
         end
-        -- a better call: the rest of the page was read under the old bound, read it again under this one
-        if below ~= read_below then used = j; break end
+        if hit or #page < 2 * size then break end
+        start = start + size
+        size = math.min(size * 2, 64)
       end
-      if below == read_below and #page < size then break end
-      start = start + used
-      if below == read_below then size = math.min(size * 2, 64) end
     end
+    if not top then break end
+    weighed[top] = true
+    -- its callers in line (up to 50), best first and better than the best so far: the first one this
+    -- agent may take
+    local wait, first, n, took_first = P .. 'wait:' .. top, 0, 1, false
+    while first < 50 do
+      local calls
+      if below then
+        calls = redis.call('ZRANGEBYSCORE', wait, '-inf', below, 'WITHSCORES', 'LIMIT', int(first), int(n))
+      else
+        calls = redis.call('ZRANGE', wait, int(first), int(first + n - 1), 'WITHSCORES')
+      end
+      local found = false
+      for c = 1, #calls, 2 do
+        local f = may_take_call(agent, calls[c])
+        if f then
+          best, below, fields, found = calls[c], '(' .. calls[c + 1], f, true
+          took_first = first == 0 and c == 1
+          break
+        end
+      end
+      if found or #calls < 2 * n then break end
+      first = first + n
+      n = 50 - first
+    end
+    -- the first caller of the set with the first caller of all: nobody can beat them
+    if took_first then break end
   end
-  return best, fields, me[2]
+  return best, fields, me
 end
 
 -- Keep a requirement set's place in reqheads (the score of its first caller) after it changed.
@@ -307,35 +325,37 @@ local function wait_in_line(sid)
 end
 
 -- Reserve `agent` for `sid`: one offer, one id, one deadline. Returns the reservation id.
--- f: the call's fields as may_take_call read them, if it did; offers: the agent's `offers` field as
--- pick_call read it (false: none yet), if it did, so that the count is written with their status.
-local function make_offer(sid, agent, f, offers)
+-- f: the call's OFFER_FIELDS as may_take_call read them, if it did; me: the agent's {skills, offers,
+-- status, since} as pick_call read them, if it did, so that neither is read twice.
+local function make_offer(sid, agent, f, me)
   local call = P .. 'call:' .. sid
-  f = f or redis.call('HMGET', call, 'offer_timeout', 'queue', 'reqkey', 'req', 'offered_at', 'callback')
+  f = f or redis.call('HMGET', call, unpack(OFFER_FIELDS))
   local rid = 'WR' .. redis.call('INCR', P .. 'offer-seq')
   local deadline = NOW + tonumber(f[1] or 15)
   local queue = f[2] or ''
   unwait_read(sid, f[3], f[4], f[2])
-  redis.call('HSET', P .. 'offer:' .. rid, 'call', sid, 'agent', agent, 'queue', queue, 'created', NOW,
+  redis.call('HSET', P .. 'offer:' .. rid, 'call', sid, 'agent', agent, 'queue', queue, 'created', NOW_TEXT,
              'deadline', deadline, 'state', 'pending')
   if f[5] then
     redis.call('HSET', call, 'acd', 'offered', 'offer', rid)
   else
-    redis.call('HSET', call, 'acd', 'offered', 'offer', rid, 'offered_at', NOW)
+    redis.call('HSET', call, 'acd', 'offered', 'offer', rid, 'offered_at', NOW_TEXT)
   end
   local agent_key = P .. 'agent:' .. agent
-  left_status(agent_key, agent)
-  if offers == nil then
-    redis.call('HSET', agent_key, 'status', 'reserved', 'since', NOW, 'offer', rid)
+  if me == nil then
+    left_status(agent_key, agent)
+    redis.call('HSET', agent_key, 'status', 'reserved', 'since', NOW_TEXT, 'offer', rid)
     redis.call('HINCRBY', agent_key, 'offers', 1)
   else                                  -- HINCRBY's result, in the same write
-    redis.call('HSET', agent_key, 'status', 'reserved', 'since', NOW, 'offer', rid,
-               'offers', int((tonumber(offers) or 0) + 1))
+    left_status(agent_key, agent, me[3], me[4])
+    redis.call('HSET', agent_key, 'status', 'reserved', 'since', NOW_TEXT, 'offer', rid,
+               'offers', int((tonumber(me[2]) or 0) + 1))
   end
-  count_agent(agent, 'offers')
+  redis.call('HINCRBY', P .. 'stats:agent:' .. agent .. ':' .. DAY, 'offers', 1)
   redis.call('ZREM', P .. 'idle', agent)
   redis.call('ZADD', P .. 'timers', deadline, 'offer:' .. rid)
-  if queue ~= '' then redis.call('ZADD', P .. 'rr:' .. queue, NOW, agent) end
+  -- round robin goes by each agent's last offer in the queue: kept for the queues that use it
+  if queue ~= '' and f[STRATEGY] == 'round_robin' then redis.call('ZADD', P .. 'rr:' .. queue, NOW_TEXT, agent) end
   event('offer', 'rid', rid, 'call', sid, 'agent', agent, 'queue', queue)
   publish(agent, {event = 'offer', reservation_id = rid, call_sid = sid, queue = queue, expires_at = deadline,
                   callback = f[6] ~= false})
@@ -346,9 +366,9 @@ end
 -- `agents` for a call. Returns the offers made as {rid, sid, agent, ...}.
 local function route(sids, agents)
   local made = {}
-  local function offer(sid, agent, fields, offers)
+  local function offer(sid, agent, fields, me)
     if sid and agent then
-      local rid = make_offer(sid, agent, fields, offers)
+      local rid = make_offer(sid, agent, fields, me)
       made[#made + 1] = rid; made[#made + 1] = sid; made[#made + 1] = agent
     end
   end
@@ -356,10 +376,8 @@ local function route(sids, agents)
     if hget(K('call:' .. sid), 'acd') == 'waiting' then offer(sid, pick_agent(sid)) end
   end
   for _, agent in ipairs(agents) do
-    if redis.call('ZSCORE', P .. 'idle', agent) then
-      local sid, fields, offers = pick_call(agent)
-      offer(sid, agent, fields, offers)
-    end
+    local sid, fields, me = pick_call(agent)
+    offer(sid, agent, fields, me)
   end
   return made
 end
