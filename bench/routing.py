@@ -50,10 +50,11 @@ local reqkey = redis.call('HGET', call, 'reqkey')
 redis.call('ZADD', P .. 'wait:' .. reqkey, score, sid)
 redis.call('HSET', P .. 'reqsets', reqkey, redis.call('HGET', call, 'req'))
 local head = redis.call('ZRANGE', P .. 'wait:' .. reqkey, 0, 0, 'WITHSCORES')
-local req = cjson.decode(redis.call('HGET', call, 'req'))
-local any = false
-for skill, _ in pairs(req) do redis.call('ZADD', P .. 'reqheads:' .. skill, head[2], reqkey); any = true end
-if not any then redis.call('ZADD', P .. 'reqheads:*', head[2], reqkey) end
+local index, level = '*', -1            -- index_list in acd/lua/lib.lua
+for skill, l in pairs(cjson.decode(redis.call('HGET', call, 'req'))) do
+  if l > level or (l == level and skill < index) then index, level = skill, l end
+end
+redis.call('ZADD', P .. 'reqheads:' .. index, head[2], reqkey)
 redis.call('ZADD', P .. 'queue:' .. redis.call('HGET', call, 'queue'), score, sid)
 redis.call('HSET', call, 'acd', 'waiting')
 redis.call('HDEL', call, 'offer', 'offered_at')

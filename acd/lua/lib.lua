@@ -200,11 +200,12 @@ local function reqkey_requirements(reqkey)
 end
 
 -- The best waiting call for a free agent: the lowest score among the requirement sets they meet.
--- reqheads:<skill> orders the requirement sets that need <skill> (reqheads:* those that need none) by
--- the score of their first caller. One pass over the agent's lists finds the set they meet whose first
+-- reqheads:<skill> orders requirement sets that need <skill> (each set is in one list: see index_list;
+-- reqheads:* holds those that need none) by the score of their first caller. One pass over the agent's lists finds the set they meet whose first
 -- caller comes first: in each list the first such set is the best of that list, and once one is found
 -- the other lists are asked only for sets that beat it (scores below it, bounded by the exact text
--- Redis gave for that score), so most answer nothing. That first caller is the answer unless this
+-- Redis gave for that score), so most answer nothing. Pages come without scores: only the set found
+-- has its score asked for, as formatting scores costs Redis more than finding the members. That first caller is the answer unless this
 -- agent already missed them or they are kept for another agent; then the set's next callers are
 -- weighed, and the pass runs again for sets that beat the best found so far. The cost follows the
 -- agent's skills, not the whole floor. Returns the call, its fields (OFFER_FIELDS) and the agent's
@@ -225,24 +226,23 @@ local function pick_call(agent)
       while true do
         local page
         if bound then
-          page = redis.call('ZRANGEBYSCORE', key, '-inf', bound, 'WITHSCORES', 'LIMIT', int(start), int(size))
+          page = redis.call('ZRANGEBYSCORE', key, '-inf', bound, 'LIMIT', int(start), int(size))
         else
-          page = redis.call('ZRANGE', key, int(start), int(start + size - 1), 'WITHSCORES')
+          page = redis.call('ZRANGE', key, int(start), int(start + size - 1))
         end
         local hit = false
-        for j = 1, #page, 2 do
-          local reqkey = page[j]
+        for _, reqkey in ipairs(page) do
           local ok = meets[reqkey]
           if ok == nil then
             ok = holds(held, reqkey_requirements(reqkey))
             meets[reqkey] = ok
           end
           if ok and not weighed[reqkey] then
-            top, bound, hit = reqkey, '(' .. page[j + 1], true
+            top, bound, hit = reqkey, '(' .. redis.call('ZSCORE', key, reqkey), true
             break
           end
         end
-        if hit or #page < 2 * size then break end
+        if hit or #page < size then break end
         start = start + size
         size = math.min(size * 2, 64)
       end
@@ -264,7 +264,8 @@ local function pick_call(agent)
         local f = may_take_call(agent, calls[c])
         if f then
           best, below, fields, found = calls[c], '(' .. calls[c + 1], f, true
-          took_first = first == 0 and c == 1
+          -- (the head as reqheads has it: an index out of step is read again rather than trusted)
+          took_first = first == 0 and c == 1 and below == bound
           break
         end
       end
@@ -278,19 +279,27 @@ local function pick_call(agent)
   return best, fields, me
 end
 
+-- The one reqheads list a requirement set is indexed in: its skill of the highest level (ties: the
+-- first by name), '*' when it needs none. One list is enough, as an agent who meets the set holds that
+-- skill and reads that list; the most demanding skill keeps the set out of the lists of agents who
+-- hold only its easy skills and could not take it anyway.
+local function index_list(req)
+  local best, level = nil, -1
+  for skill, l in pairs(req) do
+    l = tonumber(l)
+    if l > level or (l == level and skill < best) then best, level = skill, l end
+  end
+  return P .. 'reqheads:' .. (best or '*')
+end
+
 -- Keep a requirement set's place in reqheads (the score of its first caller) after it changed.
 -- Returns whether the set still has callers.
 local function refresh_head(reqkey, req)
   local head = redis.call('ZRANGE', P .. 'wait:' .. reqkey, '0', '0', 'WITHSCORES')
-  local lists = {}
-  for skill, _ in pairs(req) do lists[#lists + 1] = skill end
-  if #lists == 0 then lists = {'*'} end
-  for _, skill in ipairs(lists) do
-    if head[1] then
-      redis.call('ZADD', P .. 'reqheads:' .. skill, head[2], reqkey)
-    else
-      redis.call('ZREM', P .. 'reqheads:' .. skill, reqkey)
-    end
+  if head[1] then
+    redis.call('ZADD', index_list(req), head[2], reqkey)
+  else
+    redis.call('ZREM', index_list(req), reqkey)
   end
   return head[1] ~= nil
 end

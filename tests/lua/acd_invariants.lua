@@ -54,14 +54,20 @@ for _, q in ipairs(queues) do
     local c = K('call:' .. sid)
     if hget(c, 'acd') ~= 'waiting' then fail('call in line but ' .. tostring(hget(c, 'acd')) .. ': ' .. sid) end
     if not redis.call('ZSCORE', K('wait:' .. hget(c, 'reqkey')), sid) then fail('waiting call missing from its set ' .. sid) end
+    -- its set is in the reqheads list of its most demanding skill (ties: first by name; '*' for none),
+    -- at a score no later than its own, and in no other list
     local req = cjson.decode(hget(c, 'req'))
-    local indexed = false
-    for skill, _ in pairs(req) do
-      local head = redis.call('ZSCORE', K('reqheads:' .. skill), hget(c, 'reqkey'))
-      if not head or tonumber(head) > tonumber(hget(c, 'score')) then fail('reqheads:' .. skill .. ' misses ' .. sid) end
-      indexed = true
+    local index, level = '*', -1
+    for skill, l in pairs(req) do
+      if l > level or (l == level and skill < index) then index, level = skill, l end
     end
-    if not indexed and not redis.call('ZSCORE', K('reqheads:*'), hget(c, 'reqkey')) then fail('reqheads:* misses ' .. sid) end
+    local head = redis.call('ZSCORE', K('reqheads:' .. index), hget(c, 'reqkey'))
+    if not head or tonumber(head) > tonumber(hget(c, 'score')) then fail('reqheads:' .. index .. ' misses ' .. sid) end
+    for skill, _ in pairs(req) do
+      if skill ~= index and redis.call('ZSCORE', K('reqheads:' .. skill), hget(c, 'reqkey')) then
+        fail('reqheads:' .. skill .. ' holds ' .. hget(c, 'reqkey') .. ' too')
+      end
+    end
     for _, agent in ipairs(idle) do
       local fits = redis.call('SISMEMBER', K('tried:' .. sid), agent) == 0
       for skill, level in pairs(req) do
