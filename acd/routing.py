@@ -7,6 +7,7 @@ its script and returns the offers it made, so nothing waits for a poll.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -96,6 +97,15 @@ class Router:
         """Waiting callers whom nobody logged in could serve any more leave their queue (see
         overflow_stranded.lua): their call sids, for the service to send to the overflow node."""
         return [_text(x) for x in self.scripts.run("overflow_stranded", now)]
+
+    def rebuild_index(self, now: datetime) -> tuple[int, int]:
+        """Rebuild the reqheads index from the waiting lines (see rebuild_index.lua):
+        (requirement sets indexed, sets dropped for having no callers)."""
+        r, prefix = self.scripts.redis, self.scripts.keys.prefix
+        pattern = re.sub(r"([\\*?\[\]])", r"\\\1", prefix) + "reqheads:*"      # the prefix taken literally
+        lists = sorted({_text(k) for k in r.scan_iter(match=pattern, count=1000)})
+        indexed, dropped = self.scripts.run("rebuild_index", now, *lists)
+        return int(indexed), int(dropped)
 
     def claim_timers(self, now: datetime, limit: int = 500) -> list[str]:
         return [_text(x) for x in self.scripts.run("claim_timers", now, limit)]

@@ -18,7 +18,7 @@ from store.keys import Keys
 _LUA = Path(__file__).with_name("lua")
 ROUTING = ("enqueue_call", "answer_offer", "call_gone", "set_agent_status", "end_wrapup", "connected",
            "talk_ended", "dial_failed", "escalate", "leave_queue", "reroute", "claim_timers", "shift_change",
-           "request_callback", "overflow_stranded")
+           "request_callback", "overflow_stranded", "rebuild_index")
 
 
 def buckets(now: datetime, timezone: str) -> str:
@@ -36,6 +36,7 @@ def _buckets_of_minute(minute: int, timezone: str) -> str:
 
 class Scripts:
     def __init__(self, r: redis.Redis, keys: Keys, timezone: str):
+        self.redis = r
         self.keys = keys
         self.timezone = timezone
         lib = (_LUA / "lib.lua").read_text()

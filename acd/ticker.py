@@ -2,8 +2,9 @@
 wrap-up ends, escalations, max waits, preferred-agent waits) every quarter
 second; each second, shift starts and ends and callers stranded by the last
 agent who could serve them logging out. Several workers may run: each timer is
-claimed by exactly one. As it starts, each worker ends the calls Twilio ended
-while the service was down (acd/reconcile.py).
+claimed by exactly one. As it starts, each worker rebuilds the routing index
+from the waiting lines (acd/lua/rebuild_index.lua) and ends the calls Twilio
+ended while the service was down (acd/reconcile.py).
 
 Procfile: `rq worker -w acd.ticker.TickingWorker callrouter`.
 """
@@ -29,6 +30,11 @@ SHIFT_CHECK_S = 1.0
 
 def tick_forever(stop: threading.Event, interval: float = TICK_S) -> None:
     rt = runtime.current()
+    try:
+        indexed, dropped = rt.acd.router.rebuild_index(datetime.now(timezone.utc))
+        log.info("routing index rebuilt: %d requirement sets with callers, %d empty ones dropped", indexed, dropped)
+    except Exception:  # noqa: BLE001 - the index heals on every change anyway; the clock must run
+        log.exception("rebuilding the routing index failed")
     try:
         reconcile(rt.acd, rt.calls, datetime.now(timezone.utc), rt.acd.record_call)
     except Exception:  # noqa: BLE001 - a failed look at Twilio must not stop the clock

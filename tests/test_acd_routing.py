@@ -56,6 +56,33 @@ def test_a_freed_agent_takes_the_highest_priority_then_the_longest_waiting(floor
     assert offers[0].call_sid == first
 
 
+def test_each_requirement_set_is_indexed_once_and_a_stale_index_is_healed(floor, redis_client):
+    prefix = floor.keys.prefix
+    heads = lambda skill: {k.decode(): v for k, v in redis_client.zrange(prefix + f"reqheads:{skill}", 0, -1,  # noqa: E731
+                                                                             withscores=True)}
+    floor.agent("standby", {"billing": 9, "lang_es": 9}, status="break")
+    spanish = queue("es", skills={"billing": 1, "lang_es": 3})
+    english, _ = floor.call(BILLING)
+    floor.tick(30)
+    first_es, _ = floor.call(spanish)
+    floor.tick(5)
+    second_es, _ = floor.call(spanish)
+    # {billing 1, lang_es 3} lives in the list of its most demanding skill only
+    assert set(heads("lang_es")) == {"billing=1,lang_es=3"} and set(heads("billing")) == {"billing=2"}
+    # an index as an older layout left it: the Spanish set in its other skill's list too, at a stale
+    # score before every real caller, and a set nobody waits in any more
+    redis_client.zadd(prefix + "reqheads:billing", {"billing=1,lang_es=3": 1.0, "billing=7": 2.0})
+    redis_client.hset(prefix + "reqsets", "billing=7", json.dumps({"billing": 7}))
+    # routing still gives the longest waiting caller first, whatever the stale entries say
+    assert floor.agent("ana", {"billing": 5, "lang_es": 5})[0].call_sid == english
+    assert floor.router.rebuild_index(floor.now) == (1, 1)
+    assert heads("billing") == {} and redis_client.hget(prefix + "reqsets", "billing=7") is None
+    assert heads("lang_es") == {"billing=1,lang_es=3": pytest.approx(
+        redis_client.zscore(prefix + "wait:billing=1,lang_es=3", first_es))}
+    assert floor.router.rebuild_index(floor.now) == (1, 0)          # a right index stays as it is
+    assert floor.agent("luis", {"billing": 5, "lang_es": 5})[0].call_sid == first_es
+
+
 @pytest.mark.parametrize("strategy, expected", [("longest_idle", "a"), ("most_skilled", "b"),
                                                 ("fewest_calls", "c"), ("least_talk_time", "b")])
 def test_strategies(floor, redis_client, strategy, expected):
