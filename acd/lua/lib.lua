@@ -200,16 +200,17 @@ local function reqkey_requirements(reqkey)
 end
 
 -- The best waiting call for a free agent: the lowest score among the requirement sets they meet.
--- reqheads:<skill> orders requirement sets that need <skill> (each set is in one list: see index_list;
--- reqheads:* holds those that need none) by the score of their first caller. One pass over the agent's lists finds the set they meet whose first
--- caller comes first: in each list the first such set is the best of that list, and once one is found
--- the other lists are asked only for sets that beat it (scores below it, bounded by the exact text
--- Redis gave for that score), so most answer nothing. Pages come without scores: only the set found
--- has its score asked for, as formatting scores costs Redis more than finding the members. That first caller is the answer unless this
--- agent already missed them or they are kept for another agent; then the set's next callers are
--- weighed, and the pass runs again for sets that beat the best found so far. The cost follows the
--- agent's skills, not the whole floor. Returns the call, its fields (OFFER_FIELDS) and the agent's
--- {skills, offers, status, since, on_shift}; nothing when the agent is not idle.
+-- reqheads:<skill> orders requirement sets that need <skill> (each set is in one list: see
+-- index_list; reqheads:* holds those that need none) by the score of their first caller.
+-- One pass over the agent's lists finds the set they meet whose first caller comes first: in each
+-- list the first such set is the best of that list, and once one is found the other lists are asked
+-- only for sets that beat it (scores below it, bounded by the exact text Redis gave for that score),
+-- so most answer nothing. Pages come without scores: only the set found has its score asked for, as
+-- formatting scores costs Redis more than finding the members. That first caller is the answer
+-- unless this agent already missed them or they are kept for another agent; then the set's next
+-- callers are weighed, and the pass runs again for sets that beat the best found so far. The cost
+-- follows the agent's skills, not the whole floor. Returns the call, its fields (OFFER_FIELDS) and
+-- the agent's {skills, offers, status, since, on_shift}; nothing when the agent is not idle.
 local function pick_call(agent)
   local me = redis.call('HMGET', P .. 'agent:' .. agent, 'skills', 'offers', 'status', 'since', 'on_shift')
   -- idle (in the idle set) is exactly available and on shift: the same answer without a read of the set
@@ -364,7 +365,9 @@ local function make_offer(sid, agent, f, me)
   redis.call('ZREM', P .. 'idle', agent)
   redis.call('ZADD', P .. 'timers', deadline, 'offer:' .. rid)
   -- round robin goes by each agent's last offer in the queue: kept for the queues that use it
-  if queue ~= '' and f[STRATEGY] == 'round_robin' then redis.call('ZADD', P .. 'rr:' .. queue, NOW_TEXT, agent) end
+  if queue ~= '' and f[STRATEGY] == 'round_robin' then
+    redis.call('ZADD', P .. 'rr:' .. queue, NOW_TEXT, agent)
+  end
   event('offer', 'rid', rid, 'call', sid, 'agent', agent, 'queue', queue)
   publish(agent, {event = 'offer', reservation_id = rid, call_sid = sid, queue = queue, expires_at = deadline,
                   callback = f[6] ~= false})
