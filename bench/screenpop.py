@@ -27,16 +27,10 @@ Not a test.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
-import os
 import queue
-import shutil
-import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -44,10 +38,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import yaml
 from twilio.request_validator import RequestValidator
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.service import Service  # noqa: E402
+
 AUTH_TOKEN = "bench-screenpop-auth-token-0123456"
 ADMIN = "bench-screenpop-admin"
 SID = "AC" + "6" * 32
@@ -55,67 +52,9 @@ OFFER_TIMEOUT_S = 15            # billing's offer_timeout_s in the demo config
 FAST, SLOW = "+1312555", "+1646555"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def pct(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1e3
-
-
-class Service:
-    """`python -m webhooks.serve` in a temporary instance directory (embedded Redis, SQLite)."""
-
-    def __init__(self, workers: int, env: dict[str, str]):
-        self.tmp = Path(tempfile.mkdtemp(prefix="bench-screenpop-"))
-        config = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
-        config["hours"]["support"] = {"timezone": "UTC", "weekly": {"mon-sun": "00:00-24:00"}}
-        (self.tmp / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
-        self.port = free_port()
-        full = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "PUBLIC_URL")}
-        full.update(PORT=str(self.port), TWILIO_ACCOUNT_SID=SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN, ADMIN_TOKEN=ADMIN,
-                    CALLROUTER_CONFIG=str(self.tmp / "config.yaml"), CALLROUTER_INSTANCE=str(self.tmp / "i"),
-                    WEB_CONCURRENCY=str(workers), LOG_LEVEL="warning", SECRET_KEY="bench", **env)
-        self.log = open(self.tmp / "service.log", "w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "webhooks.serve"], cwd=REPO, env=full,
-                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if self.request("GET", "/api/health")[0] == 200:
-                    return
-            except OSError:
-                pass
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.2)
-        self.stop()
-        raise SystemExit(f"the service did not start; see {self.tmp / 'service.log'}")
-
-    def request(self, method, path, body=None, headers=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
-
-    def api(self, method, path, payload=None, token=ADMIN):
-        return self.request(method, path, json.dumps(payload) if payload is not None else None,
-                            {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-
-    def stop(self):
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(30)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.log.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 class StandInCrm:
@@ -235,7 +174,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     crm = StandInCrm({FAST: args.fast_ms / 1e3, SLOW: args.slow_ms / 1e3})
-    service = Service(args.workers, env={"CRM_URL": crm.url, "CRM_TIMEOUT_S": "2"})
+    service = Service(args.workers, account_sid=SID, auth_token=AUTH_TOKEN, admin_token=ADMIN,
+                      env={"CRM_URL": crm.url, "CRM_TIMEOUT_S": "2"}, name="bench-screenpop")
     results: dict[str, list[dict]] = {"fast": [], "slow": []}
     try:
         status, body = service.api("POST", "/api/agents", {"id": "sam", "name": "Sam Lee",

@@ -20,83 +20,27 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import resource
 import selectors
-import signal
 import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlencode
 
-import yaml
 from twilio.request_validator import RequestValidator
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.service import Service  # noqa: E402
+
 AUTH_TOKEN = "bench-streams-auth-token-0123456789"
 ADMIN = "bench-streams-admin"
 SID = "AC" + "5" * 32
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Service:
-    def __init__(self, workers: int):
-        self.tmp = Path(tempfile.mkdtemp(prefix="bench-streams-"))
-        config = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
-        config["hours"]["support"] = {"timezone": "UTC", "weekly": {"mon-sun": "00:00-24:00"}}
-        (self.tmp / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
-        self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
-        env.update(PORT=str(self.port), TWILIO_ACCOUNT_SID=SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN, ADMIN_TOKEN=ADMIN,
-                   CALLROUTER_CONFIG=str(self.tmp / "config.yaml"), CALLROUTER_INSTANCE=str(self.tmp / "i"),
-                   WEB_CONCURRENCY=str(workers), LOG_LEVEL="warning", SECRET_KEY="bench")
-        self.log = open(self.tmp / "service.log", "w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "webhooks.serve"], cwd=REPO, env=env,
-                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if self.request("GET", "/api/health")[0] == 200:
-                    return
-            except OSError:
-                pass
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.2)
-        self.stop()
-        raise SystemExit(f"the service did not start; see {self.tmp / 'service.log'}")
-
-    def request(self, method, path, body=None, headers=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
-
-    def api(self, method, path, payload=None, token=ADMIN):
-        return self.request(method, path, json.dumps(payload) if payload is not None else None,
-                            {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-
-    def stop(self):
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(30)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.log.close()
 
 
 class Streams:
@@ -194,7 +138,7 @@ def main() -> int:
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, args.streams * 2 + 512)), hard))
-    service = Service(args.workers)
+    service = Service(args.workers, account_sid=SID, auth_token=AUTH_TOKEN, admin_token=ADMIN, name="bench-streams")
     rows = []
     try:
         print(f"creating {args.streams} agents…", file=sys.stderr, flush=True)

@@ -45,31 +45,29 @@ const sounds = {
 for (const [key, freqs] of Object.entries(DTMF)) sounds[`dtmf${key}`] = wav([{ ms: 150, freqs }]);
 for (const [name, data] of Object.entries(sounds)) writeFileSync(join(out, 'sounds', `${name}.wav`), data);
 
-// --- the script -------------------------------------------------------------------------
+// --- the scripts: one self-contained file per page, minified, with source maps and licences beside ---
+const page = {
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: ['es2020'],
+  minify: true,
+  sourcemap: true,
+  legalComments: 'linked',
+  logLevel: 'info',
+};
+
+// the agent console (the Voice SDK expects Node's `global` and NODE_ENV)
 await build({
+  ...page,
   entryPoints: [join(here, 'src', 'agent.js')],
   outfile: join(out, 'agent.js'),
-  bundle: true,
-  format: 'iife',
-  platform: 'browser',
-  target: ['es2020'],
-  minify: true,
-  sourcemap: true,
-  legalComments: 'linked',
   define: { 'process.env.NODE_ENV': '"production"', global: 'globalThis' },
-  logLevel: 'info',
 });
 
-// --- the supervisor's pages (/supervisor, /reports): one file per page, CSS imports beside them ---
+// the supervisor's pages (/supervisor, /reports), their CSS imports beside them
 await build({
+  ...page,
   entryPoints: { supervisor: join(here, 'src', 'supervisor.js'), reports: join(here, 'src', 'reports.js') },
   outdir: out,
-  bundle: true,
-  format: 'iife',
-  platform: 'browser',
-  target: ['es2020'],
-  minify: true,
-  sourcemap: true,
-  legalComments: 'linked',
-  logLevel: 'info',
 });

@@ -81,3 +81,19 @@ def live_service(tmp: Path, *, account_sid: str, auth_token: str, admin_token: s
         except ProcessLookupError:
             pass
         redis_lib.Redis.from_url(redis_url).flushdb()
+
+
+@contextmanager
+def simulated_twilio(account_sid: str, auth_token: str, **options):
+    """Twilio for a test module: the simulator (options as twiliosim.Simulator takes them) with its
+    REST API stand-in running; the service reaches it through TWILIO_API_URL = `rest_url`."""
+    from twiliosim import Simulator
+    from twiliosim.rest import RestServer
+
+    simulator = Simulator(account_sid, auth_token, **options)
+    try:
+        with RestServer(simulator) as rest:
+            simulator.rest_url = rest.url
+            yield simulator
+    finally:
+        simulator.shutdown()

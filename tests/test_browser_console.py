@@ -11,26 +11,18 @@ Skipped only when /usr/bin/chromium is missing and CI is unset (`.ci/run` instal
 """
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
+from tests.browser import WatchedPage, build_bundle, chromium
 from tests.conftest import E2E_REDIS_URL as REDIS_URL
-from tests.live_service import live_service
+from tests.live_service import live_service, simulated_twilio
 from tests.test_e2e_service import Service
-from twiliosim import CallerScript, Press, Simulator
-from twiliosim.rest import RestServer
+from twiliosim import CallerScript, Press
 
-REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 TOKEN = "browser-auth-token-" + "y" * 16
 SID = "AC" + "b" * 32
 ADMIN = "browser-admin"
@@ -40,30 +32,16 @@ CRM_NOTES = 'Renewal due in March <img src=x onerror="alert(2)">'
 NOTES = "Refund issued <script>alert(1)</script> & confirmed"
 
 
-def _need_chromium():
-    if not CHROMIUM.exists():
-        reason = f"Debian's chromium is not installed ({CHROMIUM}); `apt-get install -y chromium` (.ci/run does it)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def bundle():
     """The console's bundle, built as `make test` builds it (a no-op when it is up to date)."""
-    _need_chromium()
-    built = subprocess.run(["make", "-s", "console"], cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert built.returncode == 0, f"the console bundle did not build:\n{built.stdout}\n{built.stderr}"
-    assert (REPO / "webhooks" / "static" / "dist" / "agent.js").exists()
+    build_bundle("agent.js")
 
 
 @pytest.fixture(scope="module")
 def sim():
-    simulator = Simulator(SID, TOKEN, time_scale=0.02)
-    with RestServer(simulator) as rest:
-        simulator.rest_url = rest.url
+    with simulated_twilio(SID, TOKEN, time_scale=0.02) as simulator:
         yield simulator
-    simulator.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -90,13 +68,8 @@ def service(tmp_path_factory, sim, bundle):
 
 @pytest.fixture
 def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def test_an_agent_takes_a_call_in_the_console_and_wraps_up(service, sim, browser, tmp_path):
@@ -104,19 +77,9 @@ def test_an_agent_takes_a_call_in_the_console_and_wraps_up(service, sim, browser
 
     token = requests.post(f"{service.url}/api/agents/tess/credentials", headers={"Authorization": f"Bearer {ADMIN}"},
                           timeout=5).json()["token"]
-    page = browser.new_page(viewport={"width": 1100, "height": 1300})
-    dialogs, errors, requested = [], [], []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda message: "Content Security Policy" in message.text and errors.append(message.text))
-    page.on("request", lambda request: requested.append((request.resource_type, request.url)))
-    shots = []
-
-    def shot(name):
-        path = tmp_path / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        shots.append(path)
-        print(f"screenshot: {path}")
+    watched = WatchedPage(browser, tmp_path, 1100, 1300)
+    page, shot = watched.page, watched.shot
+    dialogs, errors, requested, shots = watched.dialogs, watched.errors, watched.requested, watched.shots
 
     # log in through the form
     page.goto(f"{service.url}/agent")

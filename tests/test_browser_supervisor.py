@@ -14,27 +14,20 @@ Skipped only when /usr/bin/chromium is missing and CI is unset (`.ci/run` instal
 """
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import threading
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
+from tests.browser import WatchedPage, build_bundle, chromium
 from tests.conftest import E2E_REDIS_URL as REDIS_URL
-from tests.live_service import live_service
-from twiliosim import CallerScript, Press, Simulator
-from twiliosim.rest import RestServer
+from tests.live_service import live_service, simulated_twilio
+from twiliosim import CallerScript, Press
 from twiliosim.scenario import AgentPlan, CallPlan, run_scenario
 
-REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 TOKEN = "board-auth-token-" + "z" * 16
 SID = "AC" + "d" * 32
 ADMIN = "board-admin-token"
@@ -44,31 +37,16 @@ RUSH = 10                    # callers to billing
 SL_S = 2                     # billing's service_level_s here: real waits pass it, so the alert shows
 
 
-def _need_chromium():
-    if not CHROMIUM.exists():
-        reason = f"Debian's chromium is not installed ({CHROMIUM}); `apt-get install -y chromium` (.ci/run does it)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def bundle():
     """The pages' bundles, built as `make test` builds them (a no-op when they are up to date)."""
-    _need_chromium()
-    built = subprocess.run(["make", "-s", "console"], cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert built.returncode == 0, f"the console bundle did not build:\n{built.stdout}\n{built.stderr}"
-    for name in ("supervisor.js", "reports.js", "supervisor.css"):
-        assert (REPO / "webhooks" / "static" / "dist" / name).exists(), name
+    build_bundle("supervisor.js", "reports.js", "supervisor.css")
 
 
 @pytest.fixture(scope="module")
 def sim():
-    simulator = Simulator(SID, TOKEN, time_scale=TIME_SCALE)
-    with RestServer(simulator) as rest:
-        simulator.rest_url = rest.url
+    with simulated_twilio(SID, TOKEN, time_scale=TIME_SCALE) as simulator:
         yield simulator
-    simulator.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -93,13 +71,8 @@ def service(tmp_path_factory, sim, bundle):
 
 @pytest.fixture
 def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _api(url: str, path: str, method: str = "GET", **kwargs):
@@ -112,19 +85,9 @@ def test_the_board_follows_a_simulated_rush_live(service, sim, browser, tmp_path
     from playwright.sync_api import expect
 
     started = time.monotonic()
-    page = browser.new_page(viewport={"width": 1400, "height": 1400})
-    dialogs, errors, requested = [], [], []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda message: "Content Security Policy" in message.text and errors.append(message.text))
-    page.on("request", lambda request: requested.append((request.resource_type, request.url)))
-    shots = []
-
-    def shot(name):
-        path = tmp_path / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        shots.append(path)
-        print(f"screenshot: {path}")
+    watched = WatchedPage(browser, tmp_path, 1400, 1400)
+    page, shot = watched.page, watched.shot
+    dialogs, errors, requested, shots = watched.dialogs, watched.errors, watched.requested, watched.shots
 
     # log in: a wrong token first, then the admin token
     page.goto(f"{service}/supervisor")

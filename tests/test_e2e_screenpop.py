@@ -13,11 +13,10 @@ import requests
 
 from store.records import upsert_call_record
 from tests.conftest import E2E_REDIS_URL as REDIS_URL
-from tests.live_service import live_service
+from tests.live_service import live_service, simulated_twilio
 from tests.test_e2e_service import Service, agent_at_desk, run
 from tests.test_screenpop import FakeCrm
-from twiliosim import CallerScript, Simulator, Speak
-from twiliosim.rest import RestServer
+from twiliosim import CallerScript, Speak
 
 TOKEN = "e2e-auth-token-" + "p" * 16
 SID = "AC" + "d" * 32
@@ -30,11 +29,8 @@ SLOW, GARBAGE = "+12125550111", "+12125550112"
 
 @pytest.fixture(scope="module")
 def sim():
-    simulator = Simulator(SID, TOKEN, time_scale=0.02)
-    with RestServer(simulator) as rest:
-        simulator.rest_url = rest.url
+    with simulated_twilio(SID, TOKEN, time_scale=0.02) as simulator:
         yield simulator
-    simulator.shutdown()
 
 
 @contextmanager

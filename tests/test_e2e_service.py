@@ -15,9 +15,8 @@ import requests
 from store.db import make_engine, make_session_factory
 from store.records import get_call_record
 from tests.conftest import E2E_REDIS_URL as REDIS_URL
-from tests.live_service import live_service
+from tests.live_service import live_service, simulated_twilio
 from twiliosim import CallerScript, Hangup, Press, RecordMessage, Simulator, Speak
-from twiliosim.rest import RestServer
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "e2e-auth-token-" + "x" * 16
@@ -54,11 +53,8 @@ class Service:
 @pytest.fixture(scope="module")
 def sim():
     """Twilio for this module: the simulator and its REST API stand-in (TWILIO_API_URL)."""
-    simulator = Simulator(SID, TOKEN, time_scale=0.02, transcription_delay=1)
-    with RestServer(simulator) as rest:
-        simulator.rest_url = rest.url
+    with simulated_twilio(SID, TOKEN, time_scale=0.02, transcription_delay=1) as simulator:
         yield simulator
-    simulator.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 // The agent console (/agent): status, the live event stream, offers with the screen pop, the
 // softphone, the in-call view, wrap-up and today's calls. Everything that comes from the CRM,
 // speech or notes is put on the page as text (dom.js never parses HTML).
-import { $, fill, h, show } from './dom.js';
+import { $, endSession, fill, flash, h, setLine, show } from './dom.js';
 import { Api } from './api.js';
 import { duration, renderPop, shortTime } from './pop.js';
 import { Softphone } from './softphone.js';
@@ -37,28 +37,8 @@ const softphone = new Softphone(api, agentId, {
 
 // ---------------------------------------------------------------- small helpers
 
-function setLine(el, kind, text) {
-  el.dataset.state = kind;
-  fill(el, text);
-}
-
-let flashTimer = null;
-function flash(text, kind = 'info') {
-  const el = $('#flash');
-  el.dataset.kind = kind;
-  fill(el, text);
-  show(el, true);
-  clearTimeout(flashTimer);
-  flashTimer = setTimeout(() => show(el, false), kind === 'error' ? 12000 : 6000);
-}
-
 function sessionEnded(message) {
-  if (state.over) return;
-  state.over = true;
-  fill($('#session-ended-text'), `Your session has ended (${message}).`);
-  show($('#session-ended'), true);
-  for (const button of document.querySelectorAll('main button')) button.disabled = true;
-  if (state.events) state.events.close();
+  endSession(state, message);
 }
 
 function agentPath(suffix) {

@@ -34,3 +34,36 @@ export const $ = (selector, root = document) => root.querySelector(selector);
 export function show(el, visible = true) {
   el.hidden = !visible;
 }
+
+// ---------------------------------------------------------------- page furniture both pages share
+
+/** A status line: its state (a CSS hook) and its text. */
+export function setLine(el, kind, text) {
+  el.dataset.state = kind;
+  fill(el, text);
+}
+
+let flashTimer = null;
+/** A passing message in #flash; errors stay longer. */
+export function flash(text, kind = 'info') {
+  const el = $('#flash');
+  el.dataset.kind = kind;
+  fill(el, text);
+  show(el, true);
+  clearTimeout(flashTimer);
+  flashTimer = setTimeout(() => show(el, false), kind === 'error' ? 12000 : 6000);
+}
+
+/**
+ * The session is over (signed out elsewhere, token revoked): say so in #session-ended, disable every
+ * button of the page and close its event stream. False when it had ended already.
+ */
+export function endSession(state, message) {
+  if (state.over) return false;
+  state.over = true;
+  fill($('#session-ended-text'), `Your session has ended (${message}).`);
+  show($('#session-ended'), true);
+  for (const button of document.querySelectorAll('main button')) button.disabled = true;
+  if (state.events) state.events.close();
+  return true;
+}

@@ -1,7 +1,7 @@
 // The supervisor board (/supervisor): queue tiles, alerts, the agent grid with Break / Log out,
 // and the day chart, live from GET /api/stats/stream (Server-Sent Events with the session cookie).
 // Everything from the service is put on the page as text (dom.js never parses HTML).
-import { $, fill, h, show } from './dom.js';
+import { $, endSession, fill, flash, h, setLine, show } from './dom.js';
 import { Api } from './api.js';
 import { DayChart, DayHistory } from './chart.js';
 
@@ -57,29 +57,8 @@ function clockTime(date) {
 
 // ---------------------------------------------------------------- page state
 
-function setLine(el, kind, text) {
-  el.dataset.state = kind;
-  fill(el, text);
-}
-
-let flashTimer = null;
-function flash(text, kind = 'info') {
-  const el = $('#flash');
-  el.dataset.kind = kind;
-  fill(el, text);
-  show(el, true);
-  clearTimeout(flashTimer);
-  flashTimer = setTimeout(() => show(el, false), kind === 'error' ? 12000 : 6000);
-}
-
 function sessionEnded(message) {
-  if (state.over) return;
-  state.over = true;
-  fill($('#session-ended-text'), `Your session has ended (${message}).`);
-  show($('#session-ended'), true);
-  for (const button of document.querySelectorAll('main button')) button.disabled = true;
-  if (state.events) state.events.close();
-  setLine($('#stream'), 'down', 'Live figures: stopped');
+  if (endSession(state, message)) setLine($('#stream'), 'down', 'Live figures: stopped');
 }
 
 // ---------------------------------------------------------------- queue tiles
