@@ -7,8 +7,10 @@
 --
 -- Layout (see store/keys.py): agent:<id> hash, idle zset (available on-shift agents -> idle since),
 -- skill:<s> zset (agent -> level), call:<sid> hash, wait:<reqkey> zset (waiting calls with the same
--- requirements -> score), reqsets hash (reqkey -> requirements JSON), queue:<q> zset (waiting calls
--- of a queue -> score), tried:<sid> set, offer:<rid> hash, timers zset (member -> due time).
+-- requirements -> score), reqsets hash (reqkey -> requirements JSON), reqheads:<skill> zset (the
+-- requirement sets whose most demanding skill is <skill> -> score of their first caller; reqheads:*
+-- those that need none), queue:<q> zset (waiting calls of a queue -> score), tried:<sid> set,
+-- offer:<rid> hash, timers zset (member -> due time).
 -- A call's score is its virtual arrival time: enqueue time minus priority credit, so lower is
 -- served first, across all queues.
 local P = ARGV[1]
