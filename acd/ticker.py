@@ -6,6 +6,12 @@ claimed by exactly one. As it starts, each worker rebuilds the routing index
 from the waiting lines (acd/lua/rebuild_index.lua) and ends the calls Twilio
 ended while the service was down (acd/reconcile.py).
 
+Jobs run in the worker process itself (RQ's SimpleWorker), not in a process forked for each job:
+the jobs (call records, report intervals, CRM prefetches) are short, and a fork per job capped a
+worker at a few jobs a second on a small machine, so records fell half a minute behind a rush of
+300 calls (tests/test_e2e_scenario.py); in process they keep up. Job timeouts still apply (SIGALRM
+in the main thread, where the jobs run); the ticker is a thread beside them.
+
 Procfile: `rq worker -w acd.ticker.TickingWorker callrouter`.
 """
 from __future__ import annotations
@@ -14,7 +20,7 @@ import logging
 import threading
 from datetime import datetime, timezone
 
-from rq import Worker
+from rq import SimpleWorker
 
 from store import runtime
 
@@ -53,7 +59,7 @@ def tick_forever(stop: threading.Event, interval: float = TICK_S) -> None:
             log.exception("ACD tick failed")
 
 
-class TickingWorker(Worker):
+class TickingWorker(SimpleWorker):
     def work(self, *args, **kwargs):
         stop = threading.Event()
         ticker = threading.Thread(target=tick_forever, args=(stop,), name="acd-ticker", daemon=True)

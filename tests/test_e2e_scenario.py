@@ -141,7 +141,8 @@ def scenario(tmp_path_factory):
         engine = make_engine(f"sqlite:///{tmp / 'instance' / 'callrouter.db'}")
         sessions = make_session_factory(engine)
         sids = {c.result.call_sid for c in report.calls}
-        deadline = time.monotonic() + 30
+        started = time.monotonic()
+        deadline = started + 30
         while True:     # the worker writes each record as its call ends
             with sessions() as session:
                 records = {r.call_sid: r for r in session.scalars(select(CallRecord)) if r.call_sid in sids}
@@ -149,6 +150,7 @@ def scenario(tmp_path_factory):
                     or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
+        print(f"\n{len(records)} call records written {time.monotonic() - started:.1f} s after the last call")
         engine.dispose()
         yield report, records, sim, log
     sim.shutdown()
