@@ -34,39 +34,35 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from acd.agents import AgentStates  # noqa: E402
 from acd.queueing import enqueue_fields  # noqa: E402
 from acd.routing import Router  # noqa: E402
-from acd.scripts import Scripts  # noqa: E402
+from acd.scripts import Scripts, buckets  # noqa: E402
 from ivr.model import Queue  # noqa: E402
 from store.keys import Keys  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/12"
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)
 
-# Untimed: take back the offer a decision made, so the next decision sees the same floor.
+# Untimed: take back the offer a decision made, so the next decision sees the same floor. It runs
+# after acd/lua/lib.lua (see undo_script), whose wait_in_line puts the call back in line and in the
+# routing index exactly as the service does. ARGV[4] the reservation id.
 UNDO = """
-local P, rid = ARGV[1], ARGV[2]
-local offer = P .. 'offer:' .. rid
-local sid, agent = redis.call('HGET', offer, 'call'), redis.call('HGET', offer, 'agent')
-local call = P .. 'call:' .. sid
-local score = redis.call('HGET', call, 'score')
-local reqkey = redis.call('HGET', call, 'reqkey')
-redis.call('ZADD', P .. 'wait:' .. reqkey, score, sid)
-redis.call('HSET', P .. 'reqsets', reqkey, redis.call('HGET', call, 'req'))
-local head = redis.call('ZRANGE', P .. 'wait:' .. reqkey, 0, 0, 'WITHSCORES')
-local index, level = '*', -1            -- index_list in acd/lua/lib.lua
-for skill, l in pairs(cjson.decode(redis.call('HGET', call, 'req'))) do
-  if l > level or (l == level and skill < index) then index, level = skill, l end
-end
-redis.call('ZADD', P .. 'reqheads:' .. index, head[2], reqkey)
-redis.call('ZADD', P .. 'queue:' .. redis.call('HGET', call, 'queue'), score, sid)
-redis.call('HSET', call, 'acd', 'waiting')
-redis.call('HDEL', call, 'offer', 'offered_at')
+local rid = ARGV[4]
+local offer = K('offer:' .. rid)
+local sid, agent = hget(offer, 'call'), hget(offer, 'agent')
+wait_in_line(sid)
+redis.call('HDEL', K('call:' .. sid), 'offered_at')
 redis.call('DEL', offer)
-redis.call('ZREM', P .. 'timers', 'offer:' .. rid)
-redis.call('HSET', P .. 'agent:' .. agent, 'status', 'available')
-redis.call('HDEL', P .. 'agent:' .. agent, 'offer')
-redis.call('ZADD', P .. 'idle', ARGV[3], agent)
+redis.call('ZREM', K('timers'), 'offer:' .. rid)
+redis.call('HSET', K('agent:' .. agent), 'status', 'available')
+redis.call('HDEL', K('agent:' .. agent), 'offer')
+redis.call('ZADD', K('idle'), ARGV[2], agent)
 return 1
 """
+
+
+def undo_script(r: redis.Redis):
+    return r.register_script((Path(__file__).resolve().parent.parent / "acd" / "lua" / "lib.lua").read_text() + UNDO)
+
+
 BASELINE = """
 local head = redis.call('ZRANGE', KEYS[1], 0, 0)
 redis.call('HSET', KEYS[2], 'picked', head[1] or '')
@@ -107,7 +103,7 @@ def measure(r, keys, router, ids, n: int, seed: int) -> tuple[list[float], list[
     Each turn sets an agent free (untimed), times the decision, takes its offer back (untimed) and
     times one baseline call, so that both run amid the same traffic. Which one goes first alternates."""
     rnd = random.Random(seed)
-    undo = r.register_script(UNDO)
+    undo = undo_script(r)
     baseline = r.register_script(BASELINE)
     wait_key, mark = baseline_keys(r, keys)
     decisions, base, offers = [], [], 0
@@ -124,7 +120,7 @@ def measure(r, keys, router, ids, n: int, seed: int) -> tuple[list[float], list[
         decisions.append(time.perf_counter() - start)
         for offer in made:
             offers += 1
-            undo(keys=[keys.events()], args=[keys.prefix, offer.reservation_id, NOW.timestamp()])
+            undo(keys=[keys.events()], args=[keys.prefix, NOW.timestamp(), buckets(NOW, "UTC"), offer.reservation_id])
         r.zrem(keys.idle(), agent)
         r.hset(keys.agent(agent), "status", "break")
         if not i % 2:

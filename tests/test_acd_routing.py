@@ -3,7 +3,6 @@ priority; accept, reject, timeout, abandon, connect, wrap-up; escalation and ove
 from __future__ import annotations
 
 import json
-from datetime import timedelta, timezone
 
 import pytest
 
@@ -190,7 +189,7 @@ def test_connect_talk_wrapup_and_back_to_work(floor, redis_client):
     stats = floor.stats("billing")
     assert stats["answered"] == 1 and stats["answered_sl"] == 1 and stats["talk_s"] == 60 and stats["wrap_s"] == 12
     # time in each status, for occupancy: reserved 4 s, busy 2 + 60 s, wrap-up 12 s (then reserved again)
-    day = floor.now.astimezone(timezone(timedelta(hours=-5))).strftime("%Y%m%d")
+    day = floor.day(floor.now)
     spent = {k.decode(): float(v) for k, v in redis_client.hgetall(floor.keys.prefix + f"stats:agent:alice:{day}").items()
              if k.startswith(b"s_")}
     assert spent == {"s_offline": 0, "s_available": 0, "s_reserved": 4, "s_busy": 62, "s_wrapup": 12}

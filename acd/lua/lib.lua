@@ -363,7 +363,7 @@ local function make_offer(sid, agent, f, me)
     redis.call('HSET', agent_key, 'status', 'reserved', 'since', NOW_TEXT, 'offer', rid,
                'offers', int((tonumber(me[2]) or 0) + 1))
   end
-  redis.call('HINCRBY', P .. 'stats:agent:' .. agent .. ':' .. DAY, 'offers', 1)
+  count_agent(agent, 'offers')
   redis.call('ZREM', P .. 'idle', agent)
   redis.call('ZADD', P .. 'timers', deadline, 'offer:' .. rid)
   -- round robin goes by each agent's last offer in the queue: kept for the queues that use it
