@@ -58,7 +58,7 @@ def enqueue_fields(queue: Queue, node: Node | None, from_number: str, now: datet
         "queue": queue.name,
         "req": req,
         "reqkey": reqkey(req),
-        "score": round(at - (queue.priority + priority_bonus) * PRIORITY_CREDIT_S, 3),
+        "score": round((at - (queue.priority + priority_bonus) * PRIORITY_CREDIT_S) * 1000),
         "strategy": queue.strategy,
         # Twilio sends the caller's country (FromCountry); parse the number only without it
         "region": region if region is not None else region_of(from_number),

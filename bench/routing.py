@@ -92,7 +92,7 @@ def build_floor(r: redis.Redis, agents: int, calls: int, skills: int, seed: int)
         fields, _ = enqueue_fields(queue, None, "+14155550100", NOW, call_sid=sid)
         fields["req"] = json.dumps(req, sort_keys=True, separators=(",", ":"))
         fields["reqkey"] = ",".join(f"{k}={v}" for k, v in sorted(req.items()))
-        fields["score"] = NOW.timestamp() + rnd.random() * 600
+        fields["score"] = round((NOW.timestamp() + rnd.random() * 600) * 1000)
         router.enqueue(sid, fields, [], NOW)     # agents are on break: it waits (unless nobody could serve)
     return keys, router, ids
 

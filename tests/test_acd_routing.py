@@ -82,6 +82,36 @@ def test_each_requirement_set_is_indexed_once_and_a_stale_index_is_healed(floor,
     assert floor.agent("luis", {"billing": 5, "lang_es": 5})[0].call_sid == first_es
 
 
+def test_lines_scored_in_seconds_are_brought_to_milliseconds_with_their_tried_marks(floor, redis_client):
+    prefix = floor.keys.prefix
+    floor.agent("ana", {"billing": 5})
+    first, offers = floor.call(BILLING)
+    # ana rejects the first caller, so she may not have them again; she takes a break
+    floor.router.answer(offers[0].reservation_id, "reject", floor.now, "ana")
+    floor.router.set_status("ana", "break", floor.now)
+    floor.tick(2)
+    second, _ = floor.call(BILLING)
+    floor.tick(2)
+    vip, _ = floor.call(BILLING, priority_bonus=1)
+    assert floor.waiting("billing") == [vip, first, second] and redis_client.hget(floor.keys.call(first), "tried")
+    ms = {sid: redis_client.zscore(prefix + "queue:billing", sid) for sid in (first, second, vip)}
+    assert all(score == int(score) > 1e12 for score in ms.values())
+    # the floor as the layout before milliseconds left it: seconds everywhere, no tried marks
+    for sid, score in ms.items():
+        redis_client.zadd(prefix + "wait:billing=2", {sid: score / 1000})
+        redis_client.zadd(prefix + "queue:billing", {sid: score / 1000})
+        redis_client.hset(floor.keys.call(sid), "score", score / 1000)
+        redis_client.hdel(floor.keys.call(sid), "tried")
+    floor.router.rebuild_index(floor.now)
+    assert {sid: redis_client.zscore(prefix + "queue:billing", sid) for sid in ms} == ms
+    assert {sid: float(redis_client.hget(floor.keys.call(sid), "score")) for sid in ms} == ms
+    assert redis_client.zrange(prefix + "reqheads:billing", 0, -1, withscores=True) == [(b"billing=2", ms[vip])]
+    assert redis_client.hget(floor.keys.call(first), "tried") == b"1"
+    # the VIP goes first; then ana, free again, is not offered the caller she rejected
+    assert [o.call_sid for o in floor.agent("bob", {"billing": 5})] == [vip]
+    assert [o.call_sid for o in floor.router.set_status("ana", "available", floor.now)[2]] == [second]
+
+
 @pytest.mark.parametrize("strategy, expected", [("longest_idle", "a"), ("most_skilled", "b"),
                                                 ("fewest_calls", "c"), ("least_talk_time", "b")])
 def test_strategies(floor, redis_client, strategy, expected):

@@ -24,6 +24,7 @@ end
 redis.call('DEL', offer)
 redis.call('SADD', K('tried:' .. sid), agent)
 redis.call('EXPIRE', K('tried:' .. sid), 86400)
+redis.call('HSET', K('call:' .. sid), 'tried', 1)
 redis.call('HDEL', agent_key, 'offer')
 local next_status = 'available'
 if how == 'timeout' then

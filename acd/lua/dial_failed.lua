@@ -11,6 +11,7 @@ redis.call('HDEL', call, 'agent')
 if agent then
   redis.call('SADD', K('tried:' .. sid), agent)
   redis.call('EXPIRE', K('tried:' .. sid), 86400)
+  redis.call('HSET', call, 'tried', 1)
   redis.call('HINCRBY', K('agent:' .. agent), 'misses', 1)
   count_agent(agent, 'misses')
   if hget(K('agent:' .. agent), 'call') == sid then free_agent(agent, out) end

@@ -11,8 +11,9 @@
 -- requirement sets whose most demanding skill is <skill> -> score of their first caller; reqheads:*
 -- those that need none), queue:<q> zset (waiting calls of a queue -> score), tried:<sid> set,
 -- offer:<rid> hash, timers zset (member -> due time).
--- A call's score is its virtual arrival time: enqueue time minus priority credit, so lower is
--- served first, across all queues.
+-- A call's score is its virtual arrival time in whole epoch milliseconds: enqueue time minus priority
+-- credit, so lower is served first, across all queues. (Whole numbers: Redis keeps them as integers in
+-- small sorted sets and compares them without parsing text, which makes reqheads cheap to page.)
 local P = ARGV[1]
 local NOW = tonumber(ARGV[2])
 local EVENTS = KEYS[1]
@@ -41,11 +42,15 @@ local function publish(agent, payload)
   redis.call('PUBLISH', P .. 'agent-events:' .. agent, cjson.encode(payload))
 end
 
--- Counters per queue and day and per 15-minute interval, and per agent and day.
+-- Counters per queue and day and per 15-minute interval, and per agent and day. A count (no n) goes
+-- up by one with HINCRBY: HINCRBYFLOAT writes its result as a long double, which costs Redis more
+-- than the rest of the command. (So a field is either a count or an amount, never both.)
 local function count(queue, field, n)
   if queue == nil or queue == '' then return end
-  redis.call('HINCRBYFLOAT', K('stats:queue:' .. queue .. ':' .. DAY), field, n or 1)
-  redis.call('HINCRBYFLOAT', K('stats:queue:' .. queue .. ':' .. INTERVAL), field, n or 1)
+  local how, by = 'HINCRBY', '1'
+  if n then how, by = 'HINCRBYFLOAT', n end
+  redis.call(how, K('stats:queue:' .. queue .. ':' .. DAY), field, by)
+  redis.call(how, K('stats:queue:' .. queue .. ':' .. INTERVAL), field, by)
 end
 
 -- The longest of something today (and in this interval): kept only when `value` beats it.
@@ -58,7 +63,11 @@ local function count_max(queue, field, value)
 end
 
 local function count_agent(agent, field, n)
-  redis.call('HINCRBYFLOAT', P .. 'stats:agent:' .. agent .. ':' .. DAY, field, n or 1)
+  if n then
+    redis.call('HINCRBYFLOAT', P .. 'stats:agent:' .. agent .. ':' .. DAY, field, n)
+  else
+    redis.call('HINCRBY', P .. 'stats:agent:' .. agent .. ':' .. DAY, field, '1')
+  end
 end
 
 -- Time in the status an agent is leaving, per day (`s_<status>` seconds): what occupancy is made of.
@@ -80,16 +89,6 @@ end
 local function qualifies(agent, req)
   for skill, level in pairs(req) do
     local have = redis.call('ZSCORE', K('skill:' .. skill), agent)
-    if not have or tonumber(have) < tonumber(level) then return false end
-  end
-  return true
-end
-
--- qualifies, from the agent's own skill levels (the `skills` JSON of their hash, which sync_agent.lua
--- writes in the same script as their places in the skill:<s> sets, and remove_agent.lua drops with them).
-local function holds(held, req)
-  for skill, level in pairs(req) do
-    local have = held[skill]
     if not have or tonumber(have) < tonumber(level) then return false end
   end
   return true
@@ -128,15 +127,16 @@ end
 -- The call fields make_offer needs, read in one HMGET; STRATEGY is where the call's routing strategy
 -- lands in the result.
 local OFFER_FIELDS = {'offer_timeout', 'queue', 'reqkey', 'req', 'offered_at', 'callback', 'pref_agent',
-                      'pref_until', 'strategy'}
-local STRATEGY = 9
+                      'pref_until', 'strategy', 'tried'}
+local STRATEGY, TRIED = 9, 10
 
 -- may_take for a call of a requirement set the agent is already known to meet. Returns the call's
 -- fields make_offer needs when the agent may take it (false = missing field), else nil: one read.
 local function may_take_call(agent, sid)
-  if redis.call('SISMEMBER', P .. 'tried:' .. sid, agent) == 1 then return nil end
   local f = redis.call('HMGET', P .. 'call:' .. sid, unpack(OFFER_FIELDS))
   if f[7] and f[7] ~= agent and tonumber(f[8] or 0) > NOW then return nil end
+  -- `tried` marks a call someone rejected or missed: only then is there a tried:<sid> set to ask
+  if f[TRIED] and redis.call('SISMEMBER', P .. 'tried:' .. sid, agent) == 1 then return nil end
   return f
 end
 
@@ -193,12 +193,22 @@ local function pick_agent(sid)
   return best
 end
 
--- The requirements a requirement set's name spells ("billing=3,lang_es=2"; "*" for none: see reqkey in
--- acd/queueing.py). Skill names are letters, digits, '_' and '-', so the name needs no lookup.
-local function reqkey_requirements(reqkey)
-  local req = {}
-  for skill, level in string.gmatch(reqkey, '([^,=]+)=(%d+)') do req[skill] = tonumber(level) end
-  return req
+-- Does an agent holding `held` (skill -> level) meet the requirement set named `reqkey`
+-- ("billing=3,lang_es=2"; "*" for none: see reqkey in acd/queueing.py)? Read off the name skill by
+-- skill, stopping at the first one missed: skill names are letters, digits, '_' and '-', so the name
+-- needs no lookup, and plain finds cost less than a pattern.
+local find, sub = string.find, string.sub
+local function meets_reqkey(held, reqkey)
+  if reqkey == '*' then return true end
+  local from = 1
+  while true do
+    local eq = find(reqkey, '=', from, true)
+    local comma = find(reqkey, ',', eq, true)
+    local have = held[sub(reqkey, from, eq - 1)]
+    if not have or have < tonumber(sub(reqkey, eq + 1, comma and comma - 1)) then return false end
+    if not comma then return true end
+    from = comma + 1
+  end
 end
 
 -- The best waiting call for a free agent: the lowest score among the requirement sets they meet.
@@ -211,8 +221,9 @@ end
 -- formatting scores costs Redis more than finding the members. That first caller is the answer
 -- unless this agent already missed them or they are kept for another agent; then the set's next
 -- callers are weighed, and the pass runs again for sets that beat the best found so far. The cost
--- follows the agent's skills, not the whole floor. Returns the call, its fields (OFFER_FIELDS) and
--- the agent's {skills, offers, status, since, on_shift}; nothing when the agent is not idle.
+-- follows the agent's skills, not the whole floor. Returns the call, its fields (OFFER_FIELDS), the
+-- agent's {skills, offers, status, since, on_shift} and what its set's head becomes without it (see
+-- unwait_read); nothing when the agent is not idle.
 local function pick_call(agent)
   local me = redis.call('HMGET', P .. 'agent:' .. agent, 'skills', 'offers', 'status', 'since', 'on_shift')
   -- idle (in the idle set) is exactly available and on shift: the same answer without a read of the set
@@ -221,14 +232,19 @@ local function pick_call(agent)
   local lists = {P .. 'reqheads:*'}
   for skill, _ in pairs(held) do lists[#lists + 1] = P .. 'reqheads:' .. skill end
   local meets, weighed = {}, {}               -- reqkey -> the agent meets it; sets whose callers were weighed
-  local best, below, fields = nil, nil, nil   -- below: '(' .. the best call's score, as Redis wrote it
+  local best, below, fields, head = nil, nil, nil, nil   -- below: '(' .. the best call's score, as Redis wrote it
   while true do
     local top, bound = nil, below
     for _, key in ipairs(lists) do
       local start, size = 0, 4
       while true do
         local page
-        if bound then
+        -- (the first page, most often the only one, is spelled out: it needs no int())
+        if start == 0 and bound then
+          page = redis.call('ZRANGEBYSCORE', key, '-inf', bound, 'LIMIT', '0', '4')
+        elseif start == 0 then
+          page = redis.call('ZRANGE', key, '0', '3')
+        elseif bound then
           page = redis.call('ZRANGEBYSCORE', key, '-inf', bound, 'LIMIT', int(start), int(size))
         else
           page = redis.call('ZRANGE', key, int(start), int(start + size - 1))
@@ -237,7 +253,7 @@ local function pick_call(agent)
         for _, reqkey in ipairs(page) do
           local ok = meets[reqkey]
           if ok == nil then
-            ok = holds(held, reqkey_requirements(reqkey))
+            ok = meets_reqkey(held, reqkey)
             meets[reqkey] = ok
           end
           if ok and not weighed[reqkey] then
@@ -254,11 +270,13 @@ local function pick_call(agent)
     weighed[top] = true
     -- its callers in line (up to 50), best first and better than the best so far: the first one this
     -- agent may take
-    local wait, first, n, took_first = P .. 'wait:' .. top, 0, 1, false
+    local wait, first, n, took_first = P .. 'wait:' .. top, 0, 2, false
     while first < 50 do
-      local calls
-      if below then
+      local calls, bounded = nil, below ~= nil
+      if bounded then
         calls = redis.call('ZRANGEBYSCORE', wait, '-inf', below, 'WITHSCORES', 'LIMIT', int(first), int(n))
+      elseif first == 0 then
+        calls = redis.call('ZRANGE', wait, '0', '1', 'WITHSCORES')
       else
         calls = redis.call('ZRANGE', wait, int(first), int(first + n - 1), 'WITHSCORES')
       end
@@ -267,8 +285,14 @@ local function pick_call(agent)
         local f = may_take_call(agent, calls[c])
         if f then
           best, below, fields, found = calls[c], '(' .. calls[c + 1], f, true
+          local at = first + (c - 1) / 2                    -- its place in line
           -- (the head as reqheads has it: an index out of step is read again rather than trusted)
-          took_first = first == 0 and c == 1 and below == bound
+          took_first = at == 0 and below == bound
+          -- the line's first caller once this one leaves it, when this read tells (see make_offer)
+          if at > 0 then head = true
+          elseif calls[c + 2] then head = calls[c + 3]
+          elseif not bounded then head = false
+          else head = nil end
           break
         end
       end
@@ -279,7 +303,7 @@ local function pick_call(agent)
     -- the first caller of the set with the first caller of all: nobody can beat them
     if took_first then break end
   end
-  return best, fields, me
+  return best, fields, me, head
 end
 
 -- The one reqheads list a requirement set is indexed in: its skill of the highest level (ties: the
@@ -308,11 +332,20 @@ local function refresh_head(reqkey, req)
 end
 
 -- unwait of a call whose reqkey, req (JSON) and queue fields were read already (false: missing).
-local function unwait_read(sid, reqkey, req, queue)
+-- head, when the caller knows it: the score of the set's first caller once this call is gone, false
+-- when none is left, true when this call was not the first (the set keeps its place).
+local function unwait_read(sid, reqkey, req, queue, head)
   if reqkey then
     redis.call('ZREM', P .. 'wait:' .. reqkey, sid)
-    -- an empty sorted set does not exist: no callers left means no set left
-    if not refresh_head(reqkey, req and cjson.decode(req) or {}) then redis.call('HDEL', P .. 'reqsets', reqkey) end
+    if head == nil then
+      -- an empty sorted set does not exist: no callers left means no set left
+      if not refresh_head(reqkey, req and cjson.decode(req) or {}) then redis.call('HDEL', P .. 'reqsets', reqkey) end
+    elseif head == false then
+      redis.call('ZREM', index_list(req and cjson.decode(req) or {}), reqkey)
+      redis.call('HDEL', P .. 'reqsets', reqkey)
+    elseif head ~= true then
+      redis.call('ZADD', index_list(req and cjson.decode(req) or {}), head, reqkey)
+    end
   end
   if queue then redis.call('ZREM', P .. 'queue:' .. queue, sid) end
 end
@@ -327,6 +360,7 @@ end
 local function wait_in_line(sid)
   local call = K('call:' .. sid)
   local score = tonumber(hget(call, 'score'))
+  if score < 1e11 then score = math.floor(score * 1000 + 0.5) end   -- scored in seconds (see rebuild_index.lua)
   local reqkey = hget(call, 'reqkey')
   redis.call('ZADD', K('wait:' .. reqkey), score, sid)
   redis.call('HSET', K('reqsets'), reqkey, hget(call, 'req'))
@@ -338,14 +372,14 @@ end
 
 -- Reserve `agent` for `sid`: one offer, one id, one deadline. Returns the reservation id.
 -- f: the call's OFFER_FIELDS as may_take_call read them, if it did; me: the agent's {skills, offers,
--- status, since} as pick_call read them, if it did, so that neither is read twice.
-local function make_offer(sid, agent, f, me)
+-- status, since} as pick_call read them, if it did, so that neither is read twice; head: see unwait_read.
+local function make_offer(sid, agent, f, me, head)
   local call = P .. 'call:' .. sid
   f = f or redis.call('HMGET', call, unpack(OFFER_FIELDS))
   local rid = 'WR' .. redis.call('INCR', P .. 'offer-seq')
   local deadline = NOW + tonumber(f[1] or 15)
   local queue = f[2] or ''
-  unwait_read(sid, f[3], f[4], f[2])
+  unwait_read(sid, f[3], f[4], f[2], head)
   redis.call('HSET', P .. 'offer:' .. rid, 'call', sid, 'agent', agent, 'queue', queue, 'created', NOW_TEXT,
              'deadline', deadline, 'state', 'pending')
   if f[5] then
@@ -380,9 +414,9 @@ end
 -- `agents` for a call. Returns the offers made as {rid, sid, agent, ...}.
 local function route(sids, agents)
   local made = {}
-  local function offer(sid, agent, fields, me)
+  local function offer(sid, agent, fields, me, head)
     if sid and agent then
-      local rid = make_offer(sid, agent, fields, me)
+      local rid = make_offer(sid, agent, fields, me, head)
       made[#made + 1] = rid; made[#made + 1] = sid; made[#made + 1] = agent
     end
   end
@@ -390,8 +424,8 @@ local function route(sids, agents)
     if hget(K('call:' .. sid), 'acd') == 'waiting' then offer(sid, pick_agent(sid)) end
   end
   for _, agent in ipairs(agents) do
-    local sid, fields, me = pick_call(agent)
-    offer(sid, agent, fields, me)
+    local sid, fields, me, head = pick_call(agent)
+    offer(sid, agent, fields, me, head)
   end
   return made
 end
