@@ -124,19 +124,20 @@ local function may_take(agent, sid, req)
   return qualifies(agent, req)
 end
 
--- The call fields make_offer needs, read in one HMGET; STRATEGY is where the call's routing strategy
--- lands in the result.
-local OFFER_FIELDS = {'offer_timeout', 'queue', 'reqkey', 'req', 'offered_at', 'callback', 'pref_agent',
-                      'pref_until', 'strategy', 'tried'}
-local STRATEGY, TRIED = 9, 10
+-- The call fields make_offer needs, read in one HMGET: [1] offer_timeout [2] queue [3] offered_at
+-- [4] callback [5] pref_agent [6] pref_until [7] strategy [8] tried [9] reqkey [10] req. pick_call
+-- knows the call's requirement set and its reqheads list already, so may_take_call reads the first 8:
+-- each field asked of a small hash costs Redis a walk through it, the whole hash for a missing one.
+local OFFER_FIELDS = {'offer_timeout', 'queue', 'offered_at', 'callback', 'pref_agent', 'pref_until',
+                      'strategy', 'tried', 'reqkey', 'req'}
 
 -- may_take for a call of a requirement set the agent is already known to meet. Returns the call's
 -- fields make_offer needs when the agent may take it (false = missing field), else nil: one read.
 local function may_take_call(agent, sid)
-  local f = redis.call('HMGET', P .. 'call:' .. sid, unpack(OFFER_FIELDS))
-  if f[7] and f[7] ~= agent and tonumber(f[8] or 0) > NOW then return nil end
+  local f = redis.call('HMGET', P .. 'call:' .. sid, unpack(OFFER_FIELDS, 1, 8))
+  if f[5] and f[5] ~= agent and tonumber(f[6] or 0) > NOW then return nil end
   -- `tried` marks a call someone rejected or missed: only then is there a tried:<sid> set to ask
-  if f[TRIED] and redis.call('SISMEMBER', P .. 'tried:' .. sid, agent) == 1 then return nil end
+  if f[8] and redis.call('SISMEMBER', P .. 'tried:' .. sid, agent) == 1 then return nil end
   return f
 end
 
@@ -221,9 +222,9 @@ end
 -- formatting scores costs Redis more than finding the members. That first caller is the answer
 -- unless this agent already missed them or they are kept for another agent; then the set's next
 -- callers are weighed, and the pass runs again for sets that beat the best found so far. The cost
--- follows the agent's skills, not the whole floor. Returns the call, its fields (OFFER_FIELDS), the
--- agent's {skills, offers, status, since, on_shift} and what its set's head becomes without it (see
--- unwait_read); nothing when the agent is not idle.
+-- follows the agent's skills, not the whole floor. Returns the call, its fields (OFFER_FIELDS but the
+-- last two), the agent's {skills, offers, status, since, on_shift}, what its set's head becomes
+-- without it (see unwait_read), its set and the set's reqheads list; nothing when the agent is not idle.
 local function pick_call(agent)
   local me = redis.call('HMGET', P .. 'agent:' .. agent, 'skills', 'offers', 'status', 'since', 'on_shift')
   -- idle (in the idle set) is exactly available and on shift: the same answer without a read of the set
@@ -233,8 +234,9 @@ local function pick_call(agent)
   for skill, _ in pairs(held) do lists[#lists + 1] = P .. 'reqheads:' .. skill end
   local meets, weighed = {}, {}               -- reqkey -> the agent meets it; sets whose callers were weighed
   local best, below, fields, head = nil, nil, nil, nil   -- below: '(' .. the best call's score, as Redis wrote it
+  local best_set, best_list
   while true do
-    local top, bound = nil, below
+    local top, top_list, bound = nil, nil, below
     for _, key in ipairs(lists) do
       local start, size = 0, 4
       while true do
@@ -257,7 +259,7 @@ local function pick_call(agent)
             meets[reqkey] = ok
           end
           if ok and not weighed[reqkey] then
-            top, bound, hit = reqkey, '(' .. redis.call('ZSCORE', key, reqkey), true
+            top, top_list, bound, hit = reqkey, key, '(' .. redis.call('ZSCORE', key, reqkey), true
             break
           end
         end
@@ -284,7 +286,7 @@ local function pick_call(agent)
       for c = 1, #calls, 2 do
         local f = may_take_call(agent, calls[c])
         if f then
-          best, below, fields, found = calls[c], '(' .. calls[c + 1], f, true
+          best, below, fields, found, best_set, best_list = calls[c], '(' .. calls[c + 1], f, true, top, top_list
           local at = first + (c - 1) / 2                    -- its place in line
           -- (the head as reqheads has it: an index out of step is read again rather than trusted)
           took_first = at == 0 and below == bound
@@ -303,7 +305,7 @@ local function pick_call(agent)
     -- the first caller of the set with the first caller of all: nobody can beat them
     if took_first then break end
   end
-  return best, fields, me, head
+  return best, fields, me, head, best_set, best_list
 end
 
 -- The one reqheads list a requirement set is indexed in: its skill of the highest level (ties: the
@@ -319,32 +321,34 @@ local function index_list(req)
   return P .. 'reqheads:' .. (best or '*')
 end
 
--- Keep a requirement set's place in reqheads (the score of its first caller) after it changed.
--- Returns whether the set still has callers.
-local function refresh_head(reqkey, req)
+-- Keep a requirement set's place in its reqheads list (index_list: the score of its first caller)
+-- after it changed. Returns whether the set still has callers.
+local function refresh_head(reqkey, list)
   local head = redis.call('ZRANGE', P .. 'wait:' .. reqkey, '0', '0', 'WITHSCORES')
   if head[1] then
-    redis.call('ZADD', index_list(req), head[2], reqkey)
+    redis.call('ZADD', list, head[2], reqkey)
   else
-    redis.call('ZREM', index_list(req), reqkey)
+    redis.call('ZREM', list, reqkey)
   end
   return head[1] ~= nil
 end
 
 -- unwait of a call whose reqkey, req (JSON) and queue fields were read already (false: missing).
 -- head, when the caller knows it: the score of the set's first caller once this call is gone, false
--- when none is left, true when this call was not the first (the set keeps its place).
-local function unwait_read(sid, reqkey, req, queue, head)
+-- when none is left, true when this call was not the first (the set keeps its place); list, when the
+-- caller knows it: the set's reqheads list, else found from req.
+local function unwait_read(sid, reqkey, req, queue, head, list)
   if reqkey then
     redis.call('ZREM', P .. 'wait:' .. reqkey, sid)
+    list = list or index_list(req and cjson.decode(req) or {})
     if head == nil then
       -- an empty sorted set does not exist: no callers left means no set left
-      if not refresh_head(reqkey, req and cjson.decode(req) or {}) then redis.call('HDEL', P .. 'reqsets', reqkey) end
+      if not refresh_head(reqkey, list) then redis.call('HDEL', P .. 'reqsets', reqkey) end
     elseif head == false then
-      redis.call('ZREM', index_list(req and cjson.decode(req) or {}), reqkey)
+      redis.call('ZREM', list, reqkey)
       redis.call('HDEL', P .. 'reqsets', reqkey)
     elseif head ~= true then
-      redis.call('ZADD', index_list(req and cjson.decode(req) or {}), head, reqkey)
+      redis.call('ZADD', list, head, reqkey)
     end
   end
   if queue then redis.call('ZREM', P .. 'queue:' .. queue, sid) end
@@ -364,25 +368,30 @@ local function wait_in_line(sid)
   local reqkey = hget(call, 'reqkey')
   redis.call('ZADD', K('wait:' .. reqkey), score, sid)
   redis.call('HSET', K('reqsets'), reqkey, hget(call, 'req'))
-  refresh_head(reqkey, requirements(sid))
+  refresh_head(reqkey, index_list(requirements(sid)))
   redis.call('ZADD', K('queue:' .. hget(call, 'queue')), score, sid)
   redis.call('HSET', call, 'acd', 'waiting')
   redis.call('HDEL', call, 'offer')
 end
 
 -- Reserve `agent` for `sid`: one offer, one id, one deadline. Returns the reservation id.
--- f: the call's OFFER_FIELDS as may_take_call read them, if it did; me: the agent's {skills, offers,
--- status, since} as pick_call read them, if it did, so that neither is read twice; head: see unwait_read.
-local function make_offer(sid, agent, f, me, head)
+-- What pick_call read, when it did, so that nothing is read twice: f, the call's OFFER_FIELDS but the
+-- last two; me, the agent's {skills, offers, status, since}; head, reqkey and list: see unwait_read.
+local function make_offer(sid, agent, f, me, head, reqkey, list)
   local call = P .. 'call:' .. sid
-  f = f or redis.call('HMGET', call, unpack(OFFER_FIELDS))
+  local req
+  if not f then
+    f = redis.call('HMGET', call, unpack(OFFER_FIELDS))
+    reqkey, req = f[9], f[10]
+  end
   local rid = 'WR' .. redis.call('INCR', P .. 'offer-seq')
   local deadline = NOW + tonumber(f[1] or 15)
+  local deadline_text = tostring(deadline)
   local queue = f[2] or ''
-  unwait_read(sid, f[3], f[4], f[2], head)
+  unwait_read(sid, reqkey, req, f[2], head, list)
   redis.call('HSET', P .. 'offer:' .. rid, 'call', sid, 'agent', agent, 'queue', queue, 'created', NOW_TEXT,
-             'deadline', deadline, 'state', 'pending')
-  if f[5] then
+             'deadline', deadline_text, 'state', 'pending')
+  if f[3] then
     redis.call('HSET', call, 'acd', 'offered', 'offer', rid)
   else
     redis.call('HSET', call, 'acd', 'offered', 'offer', rid, 'offered_at', NOW_TEXT)
@@ -399,14 +408,14 @@ local function make_offer(sid, agent, f, me, head)
   end
   count_agent(agent, 'offers')
   redis.call('ZREM', P .. 'idle', agent)
-  redis.call('ZADD', P .. 'timers', deadline, 'offer:' .. rid)
+  redis.call('ZADD', P .. 'timers', deadline_text, 'offer:' .. rid)
   -- round robin goes by each agent's last offer in the queue: kept for the queues that use it
-  if queue ~= '' and f[STRATEGY] == 'round_robin' then
+  if queue ~= '' and f[7] == 'round_robin' then
     redis.call('ZADD', P .. 'rr:' .. queue, NOW_TEXT, agent)
   end
   event('offer', 'rid', rid, 'call', sid, 'agent', agent, 'queue', queue)
   publish(agent, {event = 'offer', reservation_id = rid, call_sid = sid, queue = queue, expires_at = deadline,
-                  callback = f[6] ~= false})
+                  callback = f[4] ~= false})
   return rid
 end
 
@@ -414,9 +423,9 @@ end
 -- `agents` for a call. Returns the offers made as {rid, sid, agent, ...}.
 local function route(sids, agents)
   local made = {}
-  local function offer(sid, agent, fields, me, head)
+  local function offer(sid, agent, fields, me, head, reqkey, list)
     if sid and agent then
-      local rid = make_offer(sid, agent, fields, me, head)
+      local rid = make_offer(sid, agent, fields, me, head, reqkey, list)
       made[#made + 1] = rid; made[#made + 1] = sid; made[#made + 1] = agent
     end
   end
@@ -424,8 +433,8 @@ local function route(sids, agents)
     if hget(K('call:' .. sid), 'acd') == 'waiting' then offer(sid, pick_agent(sid)) end
   end
   for _, agent in ipairs(agents) do
-    local sid, fields, me, head = pick_call(agent)
-    offer(sid, agent, fields, me, head)
+    local sid, fields, me, head, reqkey, list = pick_call(agent)
+    offer(sid, agent, fields, me, head, reqkey, list)
   end
   return made
 end

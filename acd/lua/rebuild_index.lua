@@ -28,7 +28,7 @@ local indexed, dropped = 0, 0
 local reqsets = redis.call('HGETALL', K('reqsets'))
 for i = 1, #reqsets, 2 do
   bring_up_to_date(reqsets[i])
-  if refresh_head(reqsets[i], cjson.decode(reqsets[i + 1])) then
+  if refresh_head(reqsets[i], index_list(cjson.decode(reqsets[i + 1]))) then
     indexed = indexed + 1
   else
     redis.call('HDEL', K('reqsets'), reqsets[i])
