@@ -1,11 +1,17 @@
-"""The ACD's Lua scripts, registered once per Redis client.
+"""The ACD's Lua scripts, loaded once per Redis client.
 
-Each routing script is `lib.lua` (shared matching and offer code) followed by
-the script's own file; all take the same leading arguments (events stream as
-KEYS[1]; prefix, now and statistics buckets as ARGV[1..3]), added here.
+Each routing script is `lib.lua` (shared matching and offer code) followed by the script's own file;
+all take the same leading arguments (events stream as KEYS[1]; prefix, now and statistics buckets as
+ARGV[1..3]), added here. On Redis 7 and later they are the functions of one library
+(FUNCTION LOAD, called with FCALL): lib.lua's functions are then made once when the library loads,
+where a script (EVALSHA, which older servers such as the embedded Redis 6.2 run) makes them again on
+every call, a tenth of a routing decision. The library's name carries a digest of its text, so
+services of different versions can share a Redis; a server that lost it (restart without
+persistence, FUNCTION FLUSH) gets it again on the next call.
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -14,11 +20,60 @@ from zoneinfo import ZoneInfo
 import redis
 
 from store.keys import Keys
+from store.redis_conn import script_missing
 
 _LUA = Path(__file__).with_name("lua")
 ROUTING = ("enqueue_call", "answer_offer", "call_gone", "set_agent_status", "end_wrapup", "connected",
            "talk_ended", "dial_failed", "escalate", "leave_queue", "reroute", "claim_timers", "shift_change",
            "request_callback", "overflow_stranded", "rebuild_index")
+# lib.lua sets its per-call values (prefix, now, buckets...) from the arguments with begin()
+BEGIN = "\nbegin(KEYS, ARGV)\n"
+
+
+def script_text(body: str) -> str:
+    """A script (EVAL) of lib.lua and `body`, which reads KEYS and ARGV as every routing script does."""
+    return (_LUA / "lib.lua").read_text() + BEGIN + body
+
+
+def library_text() -> tuple[str, str]:
+    """(digest, text) of the function library: lib.lua, then each routing script as a function of
+    (KEYS, ARGV) named cr_<digest>_<script>."""
+    lib = (_LUA / "lib.lua").read_text()
+    bodies = {name: (_LUA / f"{name}.lua").read_text() for name in ROUTING}
+    digest = hashlib.sha1((lib + "".join(bodies.values())).encode()).hexdigest()[:16]
+    functions = "".join(f"redis.register_function('cr_{digest}_{name}', function(KEYS, ARGV){BEGIN}{body}\nend)\n"
+                        for name, body in bodies.items())
+    return digest, f"#!lua name=callrouter_{digest}\n{lib}\n{functions}"
+
+
+class _Routing:
+    """One routing script, called like a redis-py Script: FCALL of its function in the library when
+    the server has functions, else EVALSHA of the script. Nothing is asked of Redis before the first
+    call (the app starts, and answers /api/health, with Redis down)."""
+
+    def __init__(self, scripts: "Scripts", name: str):
+        self.scripts = scripts
+        self.function = f"cr_{scripts.digest}_{name}"
+        self.script = scripts.redis.register_script(script_text((_LUA / f"{name}.lua").read_text()))
+
+    def __call__(self, keys=(), args=(), client=None):
+        if not self.scripts.use_functions():
+            return self.script(keys=keys, args=args, client=client)
+        r = client if client is not None else self.scripts.redis
+        try:
+            return r.fcall(self.function, len(keys), *keys, *args)
+        except redis.exceptions.ResponseError as exc:
+            if not script_missing(exc):
+                raise
+            self.scripts.load_library()
+            return r.fcall(self.function, len(keys), *keys, *args)
+
+    def queue(self, pipe, keys, args) -> None:
+        """Add the call to a pipeline (see store.redis_conn.queue_script)."""
+        if self.scripts.use_functions():
+            pipe.fcall(self.function, len(keys), *keys, *args)
+        else:
+            pipe.evalsha(self.script.sha, len(keys), *keys, *args)
 
 
 def buckets(now: datetime, timezone: str) -> str:
@@ -35,13 +90,33 @@ def _buckets_of_minute(minute: int, timezone: str) -> str:
 
 
 class Scripts:
-    def __init__(self, r: redis.Redis, keys: Keys, timezone: str):
+    def __init__(self, r: redis.Redis, keys: Keys, timezone: str, functions: bool | None = None):
+        """functions: run the scripts as a function library (Redis 7+) or not; None: when the
+        server can, found on the first call."""
         self.redis = r
         self.keys = keys
         self.timezone = timezone
-        lib = (_LUA / "lib.lua").read_text()
-        self._scripts = {name: r.register_script(lib + "\n" + (_LUA / f"{name}.lua").read_text())
-                         for name in ROUTING}
+        self.functions = functions
+        self.digest, self._library = library_text()
+        self._scripts = {name: _Routing(self, name) for name in ROUTING}
+
+    def use_functions(self) -> bool:
+        if self.functions is None:
+            try:
+                self.load_library()
+                self.functions = True
+            except redis.exceptions.ResponseError as exc:
+                if not _functions_refused(exc):
+                    raise
+                self.functions = False
+        return self.functions
+
+    def load_library(self) -> None:
+        try:
+            self.redis.function_load(self._library)
+        except redis.exceptions.ResponseError as exc:
+            if "already exists" not in str(exc):     # the same name is the same text (its digest)
+                raise
 
     def run(self, name: str, now: datetime, *args):
         script, keys, full_args = self.call(name, now, *args)
@@ -51,3 +126,9 @@ class Scripts:
         """(script, keys, args) of a routing script, to run in one round trip with another."""
         return (self._scripts[name], [self.keys.events()],
                 [self.keys.prefix, round(now.timestamp(), 3), buckets(now, self.timezone), *args])
+
+
+def _functions_refused(error: redis.exceptions.ResponseError) -> bool:
+    """A server before Redis 7 (no FUNCTION), or one whose ACL forbids loading functions."""
+    message = str(error).lower()
+    return "unknown command" in message or "noperm" in message or "no permissions" in message

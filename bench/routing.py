@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from acd.agents import AgentStates  # noqa: E402
 from acd.queueing import enqueue_fields  # noqa: E402
 from acd.routing import Router  # noqa: E402
-from acd.scripts import Scripts, buckets  # noqa: E402
+from acd.scripts import Scripts, buckets, script_text  # noqa: E402
 from ivr.model import Queue  # noqa: E402
 from store.keys import Keys  # noqa: E402
 
@@ -60,7 +60,7 @@ return 1
 
 
 def undo_script(r: redis.Redis):
-    return r.register_script((Path(__file__).resolve().parent.parent / "acd" / "lua" / "lib.lua").read_text() + UNDO)
+    return r.register_script(script_text(UNDO))
 
 
 BASELINE = """

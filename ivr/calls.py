@@ -13,10 +13,8 @@ from datetime import datetime, timezone
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-import redis
-
 from acd.queueing import vip_bonus
-from store.redis_conn import run_scripts
+from store.redis_conn import queue_script, run_scripts, script_missing
 
 from . import flow as engine
 from . import twiml
@@ -235,7 +233,7 @@ class IvrCalls:
             return run_scripts(self.calls.r, *scripts)
         with self.calls.r.pipeline(transaction=False) as pipe:
             for script, keys, args in scripts:
-                pipe.evalsha(script.sha, len(keys), *keys, *args)
+                queue_script(pipe, script, keys, args)
             self.prefetch.add(pipe, prefetch_for)
             results = pipe.execute(raise_on_error=False)
         try:
@@ -245,7 +243,7 @@ class IvrCalls:
         results = results[:len(scripts)]
         reloaded = False
         for i, (result, (script, keys, args)) in enumerate(zip(results, scripts)):
-            if isinstance(result, redis.exceptions.NoScriptError):
+            if script_missing(result):
                 results[i] = script(keys=keys, args=args)     # loads it; ran on its own, in order
                 reloaded = True
             elif isinstance(result, Exception):

@@ -97,16 +97,32 @@ def stop_embedded(instance: Path, timeout_s: float = 10.0) -> None:
         time.sleep(0.02)
 
 
+def queue_script(pipe, script, keys, args) -> None:
+    """Add a call of a registered script, or of a routing function (acd/scripts.py), to a pipeline."""
+    queue = getattr(script, "queue", None)
+    if queue is not None:
+        queue(pipe, keys, args)
+    else:
+        pipe.evalsha(script.sha, len(keys), *keys, *args)
+
+
+def script_missing(error: object) -> bool:
+    """Is this Redis's answer to a call of a script or function it does not have (any more)? The
+    call did not run; calling the script object itself loads it."""
+    return isinstance(error, redis.exceptions.NoScriptError) or (
+        isinstance(error, redis.exceptions.ResponseError) and "function not found" in str(error).lower())
+
+
 def run_scripts(r: redis.Redis, *calls) -> list:
     """Run several registered scripts, in order, in one round trip: calls are
     (Script, keys, args). A script Redis has forgotten (restart, SCRIPT FLUSH) did not run;
     it is run again on its own, which loads it."""
     with r.pipeline(transaction=False) as pipe:
         for script, keys, args in calls:
-            pipe.evalsha(script.sha, len(keys), *keys, *args)
+            queue_script(pipe, script, keys, args)
         results = pipe.execute(raise_on_error=False)
     for i, (result, (script, keys, args)) in enumerate(zip(results, calls)):
-        if isinstance(result, redis.exceptions.NoScriptError):
+        if script_missing(result):
             results[i] = script(keys=keys, args=args)
         elif isinstance(result, Exception):
             raise result

@@ -16,11 +16,11 @@ FLOOR_TZ = "America/New_York"
 
 
 class Floor:
-    def __init__(self, r, workspace: str = "t"):
+    def __init__(self, r, workspace: str = "t", functions: bool | None = None):
         self.r = r
         self.keys = Keys(workspace)
         self.agents = AgentStates(r, self.keys)
-        self.router = Router(Scripts(r, self.keys, FLOOR_TZ))
+        self.router = Router(Scripts(r, self.keys, FLOOR_TZ, functions))
         self.now = T0
         self.calls = 0
 

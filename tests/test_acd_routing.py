@@ -11,9 +11,20 @@ from tests.acd_helpers import Floor, queue
 BILLING = queue("billing", skills={"billing": 2})
 
 
-@pytest.fixture
-def floor(redis_client):
-    return Floor(redis_client)
+@pytest.fixture(params=["functions", "scripts"])
+def floor(request, redis_client):
+    """The routing scripts as a function library (Redis 7+) and as scripts (EVALSHA: older servers,
+    the embedded Redis): each test runs with both."""
+    return Floor(redis_client, functions=request.param == "functions")
+
+
+def test_a_flushed_function_library_is_loaded_again(redis_client):
+    floor = Floor(redis_client, functions=True)
+    floor.agent("alice", {"billing": 3})
+    redis_client.function_flush()
+    sid, offers = floor.call(BILLING)
+    assert [(o.call_sid, o.agent_id) for o in offers] == [(sid, "alice")]
+    assert redis_client.function_list(library=f"callrouter_{floor.router.scripts.digest}")
 
 
 def test_a_caller_is_offered_at_once_to_an_idle_agent(floor, redis_client):

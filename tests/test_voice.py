@@ -247,10 +247,12 @@ def test_hold_announces_the_acd_position_and_estimated_wait(twilio, app, clock):
 
 
 def test_a_redis_that_forgot_its_scripts_still_queues_the_caller(twilio, app, redis_client):
-    """The IVR's turn and the ACD's hand-over share one round trip; after SCRIPT FLUSH (a Redis
-    restart) both are reloaded and run in order."""
+    """The IVR's turn and the ACD's hand-over share one round trip; after SCRIPT FLUSH and
+    FUNCTION FLUSH (a Redis restart) both are reloaded and run in order."""
     call = twilio.call().dial()
     redis_client.script_flush()
+    if app.extensions["callrouter"].acd.router.scripts.functions:      # Redis 7+
+        redis_client.function_flush()
     call.press("1")
     assert call.doc.find("Enqueue").text == "billing"
     state = app.extensions["callrouter"].calls.load(call.sid)

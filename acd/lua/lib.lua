@@ -14,15 +14,21 @@
 -- A call's score is its virtual arrival time in whole epoch milliseconds: enqueue time minus priority
 -- credit, so lower is served first, across all queues. (Whole numbers: Redis keeps them as integers in
 -- small sorted sets and compares them without parsing text, which makes reqheads cheap to page.)
-local P = ARGV[1]
-local NOW = tonumber(ARGV[2])
-local EVENTS = KEYS[1]
-local DAY, INTERVAL = string.match(ARGV[3], '^([^|]*)|(.*)$')
+--
+-- This file is made once and serves many calls when the scripts are a function library (Redis 7+:
+-- see acd/scripts.py), so its top level only defines: it reads no global (the library loads where
+-- none is there) and leaves what depends on the call to begin(), which every script calls first.
+local P, NOW, EVENTS, DAY, INTERVAL, NOW_TEXT
+
+local function begin(keys, argv)
+  P, NOW, EVENTS = argv[1], tonumber(argv[2]), keys[1]
+  DAY, INTERVAL = string.match(argv[3], '^([^|]*)|(.*)$')
+  NOW_TEXT = tostring(NOW)
+end
 
 -- Indexes passed to redis.call as text: Redis would format a number argument as a double ("%.17g"),
 -- which costs more than "%d" and writes the same digits for an integer.
-local format = string.format
-local function int(n) return format('%d', n) end
+local function int(n) return string.format('%d', n) end
 
 local function K(name) return P .. name end
 
@@ -32,7 +38,6 @@ local function hget(key, field)
   return v
 end
 
-local NOW_TEXT = tostring(NOW)
 
 local function event(kind, ...)
   redis.call('XADD', EVENTS, 'MAXLEN', '~', '200000', '*', 'type', kind, 'at', NOW_TEXT, ...)
@@ -198,8 +203,8 @@ end
 -- ("billing=3,lang_es=2"; "*" for none: see reqkey in acd/queueing.py)? Read off the name skill by
 -- skill, stopping at the first one missed: skill names are letters, digits, '_' and '-', so the name
 -- needs no lookup, and plain finds cost less than a pattern.
-local find, sub = string.find, string.sub
 local function meets_reqkey(held, reqkey)
+  local find, sub = string.find, string.sub
   if reqkey == '*' then return true end
   local from = 1
   while true do

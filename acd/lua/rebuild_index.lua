@@ -13,7 +13,7 @@ local function bring_up_to_date(reqkey)
   local wait = K('wait:' .. reqkey)
   local line = redis.call('ZRANGEBYSCORE', wait, '-inf', '(1e11', 'WITHSCORES')
   for j = 1, #line, 2 do
-    local sid, score = line[j], format('%d', math.floor(tonumber(line[j + 1]) * 1000 + 0.5))
+    local sid, score = line[j], int(math.floor(tonumber(line[j + 1]) * 1000 + 0.5))
     local call = K('call:' .. sid)
     redis.call('ZADD', wait, score, sid)
     redis.call('HSET', call, 'score', score)
