@@ -27,8 +27,10 @@ from dataclasses import dataclass, field
 
 import requests
 
-from .load import API_TIMEOUT_S, CallResult, LoadError, _Agent, _analyse, _Run, _wrapped_up
+from .crew import API_TIMEOUT_S, LoadError, LoadRun, SimAgent
+from .load import wrapped_up
 from .parties import CallerScript
+from .results import CallResult, analyse
 from .sim import Simulator
 
 __all__ = ["AgentPlan", "CallPlan", "ScenarioReport", "run_scenario"]
@@ -86,20 +88,20 @@ def run_scenario(service_url: str, admin_token: str, sim: Simulator, agents: lis
     """Play the timetable; `timeout` (real seconds) bounds the wait for the calls to end."""
     run_id = run_id or uuid.uuid4().hex[:6]
     base = service_url.rstrip("/")
-    run = _Run(base, admin_token, sim, run_id=run_id, handle_s=10.0, wrapup_s=0.0, answer_after=answer_after,
+    run = LoadRun(base, admin_token, sim, run_id=run_id, handle_s=10.0, wrapup_s=0.0, answer_after=answer_after,
                talk_rng=random.Random(run_id))
     for number in {c.number for c in calls}:
         if number not in sim.numbers:
             sim.number(number, f"{base}/voice/incoming", status_callback=f"{base}/voice/status",
                        fallback_url=f"{base}/voice/fallback")
     started = time.monotonic()
-    crew: list[_Agent] = []
+    crew: list[SimAgent] = []
     placed: list[tuple] = []
     plans: dict[str, CallPlan] = {}
     statuses: dict[str, dict] = {}
     try:
         for plan in agents:
-            crew.append(_Agent(run, plan.id, run.create_agent(plan.id, plan.skills, plan.profile())))
+            crew.append(SimAgent(run, plan.id, run.create_agent(plan.id, plan.skills, plan.profile())))
         for agent in crew:
             agent.open_stream()
         for agent, plan in zip(crew, agents):
@@ -130,7 +132,7 @@ def run_scenario(service_url: str, admin_token: str, sim: Simulator, agents: lis
             live = sum(1 for c in sim.calls.values() if not c.ended)
             run.problem(f"not settled {timeout:.0f} s after the last arrival: {live} calls live, "
                         f"{_waiting(run)} callers in line")
-        results = _analyse(sim, run, t0, placed)
+        results = analyse(sim, run, t0, placed)
         try:
             stats = run.admin.get(f"{base}/api/stats", timeout=API_TIMEOUT_S).json()
         except (requests.RequestException, ValueError) as exc:
@@ -160,7 +162,7 @@ def run_scenario(service_url: str, admin_token: str, sim: Simulator, agents: lis
                           real_seconds=time.monotonic() - started, stats=stats)
 
 
-def _waiting(run: _Run) -> int | None:
+def _waiting(run: LoadRun) -> int | None:
     try:
         stats = run.admin.get(f"{run.base}/api/stats", timeout=API_TIMEOUT_S).json()
     except (requests.RequestException, ValueError):
@@ -168,11 +170,11 @@ def _waiting(run: _Run) -> int | None:
     return sum(q.get("waiting", 0) for q in stats.get("queues", {}).values())
 
 
-def _settled(run: _Run, sim: Simulator, placed: list) -> bool:
+def _settled(run: LoadRun, sim: Simulator, placed: list) -> bool:
     """Every caller and every leg (callbacks too) ended, nobody in line, every bridged call wrapped up."""
     if any(not p[1].ended for p in placed) or any(not c.ended for c in list(sim.calls.values())):
         return False
     if _waiting(run) != 0:
         return False
     # a callback request placed its customer's leg; wrap-ups follow the hang-ups closely
-    return _wrapped_up(run, placed)
+    return wrapped_up(run, placed)
