@@ -310,6 +310,18 @@ def test_nobody_logged_in_who_could_serve_means_no_queueing(floor, redis_client)
     assert floor.router.enqueue(sid, *_fields(sid), floor.now)[0] == "queued"
 
 
+def test_whoever_could_serve_is_found_past_the_first_page_of_agents(floor):
+    # 40 agents hold the skill but are logged out; the one logged in comes last in the skill's set
+    for i in range(40):
+        floor.agent(f"a{i:02d}", {"billing": 5}, status="offline")
+    floor.agent("zz", {"billing": 5}, status="break")
+    first, _ = floor.call(BILLING)
+    assert floor.last_status == "queued" and floor.waiting("billing") == [first]
+    floor.router.set_status("zz", "offline", floor.now)
+    floor.call(BILLING)
+    assert floor.last_status == "nobody" and floor.waiting("billing") == [first]
+
+
 def _fields(sid):
     from acd.queueing import enqueue_fields
     from tests.acd_helpers import T0

@@ -100,22 +100,36 @@ local function qualifies(agent, req)
 end
 
 -- Is any logged-in agent (any status but offline, on shift or not) holding these requirements?
+-- Candidates come a page at a time: most agents who hold a skill are logged in, so the first page
+-- answers, however many hold it (a read of all of them cost every enqueue milliseconds).
 local function anyone_could_serve(req)
   local rarest, size = nil, nil
   for skill, _ in pairs(req) do
     local n = redis.call('ZCARD', K('skill:' .. skill))
     if size == nil or n < size then rarest, size = skill, n end
   end
-  local candidates
+  local function any_of(candidates)
+    for _, agent in ipairs(candidates) do
+      local status = hget(K('agent:' .. agent), 'status')
+      if status and status ~= 'offline' and qualifies(agent, req) then return true end
+    end
+    return false
+  end
   if rarest then
-    candidates = redis.call('ZRANGEBYSCORE', K('skill:' .. rarest), req[rarest], '+inf')
-  else
-    candidates = redis.call('SMEMBERS', K('agents'))
+    local start = 0
+    while true do
+      local page = redis.call('ZRANGEBYSCORE', K('skill:' .. rarest), req[rarest], '+inf', 'LIMIT', int(start), '32')
+      if any_of(page) then return true end
+      if #page < 32 then return false end
+      start = start + 32
+    end
   end
-  for _, agent in ipairs(candidates) do
-    local status = hget(K('agent:' .. agent), 'status')
-    if status and status ~= 'offline' and qualifies(agent, req) then return true end
-  end
+  local cursor = '0'
+  repeat
+    local scan = redis.call('SSCAN', K('agents'), cursor, 'COUNT', '64')
+    if any_of(scan[2]) then return true end
+    cursor = scan[1]
+  until cursor == '0'
   return false
 end
 
