@@ -28,21 +28,21 @@ ROUTING = ("enqueue_call", "answer_offer", "call_gone", "set_agent_status", "end
            "request_callback", "overflow_stranded", "rebuild_index")
 # lib.lua sets its per-call values (prefix, now, buckets...) from the arguments with begin()
 BEGIN = "\nbegin(KEYS, ARGV)\n"
+# each routing script in the library: a function of (KEYS, ARGV), as its file reads them
+FUNCTION = "redis.register_function('cr_{digest}_{name}', function(KEYS, ARGV)" + BEGIN + "{body}\nend)\n"
 
 
-def script_text(body: str) -> str:
+def script_text(body: str, lib: str | None = None) -> str:
     """A script (EVAL) of lib.lua and `body`, which reads KEYS and ARGV as every routing script does."""
-    return (_LUA / "lib.lua").read_text() + BEGIN + body
+    return (lib if lib is not None else (_LUA / "lib.lua").read_text()) + BEGIN + body
 
 
-def library_text() -> tuple[str, str]:
-    """(digest, text) of the function library: lib.lua, then each routing script as a function of
-    (KEYS, ARGV) named cr_<digest>_<script>."""
-    lib = (_LUA / "lib.lua").read_text()
-    bodies = {name: (_LUA / f"{name}.lua").read_text() for name in ROUTING}
-    digest = hashlib.sha1((lib + "".join(bodies.values())).encode()).hexdigest()[:16]
-    functions = "".join(f"redis.register_function('cr_{digest}_{name}', function(KEYS, ARGV){BEGIN}{body}\nend)\n"
-                        for name, body in bodies.items())
+def library_text(lib: str, bodies: dict[str, str]) -> tuple[str, str]:
+    """(digest, text) of the function library: lib.lua, then each routing script as a function named
+    cr_<digest>_<script>. The digest covers everything the text is made of, so a library of that name
+    is this text."""
+    digest = hashlib.sha1(repr((FUNCTION, lib, sorted(bodies.items()))).encode()).hexdigest()[:16]
+    functions = "".join(FUNCTION.format(digest=digest, name=name, body=body) for name, body in bodies.items())
     return digest, f"#!lua name=callrouter_{digest}\n{lib}\n{functions}"
 
 
@@ -51,10 +51,10 @@ class _Routing:
     the server has functions, else EVALSHA of the script. Nothing is asked of Redis before the first
     call (the app starts, and answers /api/health, with Redis down)."""
 
-    def __init__(self, scripts: "Scripts", name: str):
+    def __init__(self, scripts: "Scripts", name: str, text: str):
         self.scripts = scripts
         self.function = f"cr_{scripts.digest}_{name}"
-        self.script = scripts.redis.register_script(script_text((_LUA / f"{name}.lua").read_text()))
+        self.script = scripts.redis.register_script(text)
 
     def __call__(self, keys=(), args=(), client=None):
         if not self.scripts.use_functions():
@@ -97,8 +97,10 @@ class Scripts:
         self.keys = keys
         self.timezone = timezone
         self.functions = functions
-        self.digest, self._library = library_text()
-        self._scripts = {name: _Routing(self, name) for name in ROUTING}
+        lib = (_LUA / "lib.lua").read_text()
+        bodies = {name: (_LUA / f"{name}.lua").read_text() for name in ROUTING}
+        self.digest, self._library = library_text(lib, bodies)
+        self._scripts = {name: _Routing(self, name, script_text(body, lib)) for name, body in bodies.items()}
 
     def use_functions(self) -> bool:
         if self.functions is None:
