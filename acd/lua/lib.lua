@@ -38,7 +38,6 @@ local function hget(key, field)
   return v
 end
 
-
 local function event(kind, ...)
   redis.call('XADD', EVENTS, 'MAXLEN', '~', '200000', '*', 'type', kind, 'at', NOW_TEXT, ...)
 end
@@ -382,13 +381,13 @@ end
 -- Put a call (back) in line at its score.
 local function wait_in_line(sid)
   local call = K('call:' .. sid)
-  local score = tonumber(hget(call, 'score'))
+  local f = redis.call('HMGET', call, 'score', 'reqkey', 'req', 'queue')
+  local score, reqkey, req = tonumber(f[1]), f[2], f[3]
   if score < 1e11 then score = math.floor(score * 1000 + 0.5) end   -- scored in seconds (see rebuild_index.lua)
-  local reqkey = hget(call, 'reqkey')
   redis.call('ZADD', K('wait:' .. reqkey), score, sid)
-  redis.call('HSET', K('reqsets'), reqkey, hget(call, 'req'))
-  refresh_head(reqkey, index_list(requirements(sid)))
-  redis.call('ZADD', K('queue:' .. hget(call, 'queue')), score, sid)
+  redis.call('HSET', K('reqsets'), reqkey, req)
+  refresh_head(reqkey, index_list(req and cjson.decode(req) or {}))
+  redis.call('ZADD', K('queue:' .. f[4]), score, sid)
   redis.call('HSET', call, 'acd', 'waiting')
   redis.call('HDEL', call, 'offer')
 end
