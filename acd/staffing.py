@@ -18,7 +18,7 @@ import redis
 from ivr.model import Queue
 from store.keys import Keys
 
-from . import erlang
+import erlang
 from .scripts import buckets
 
 INTERVALS = 4                       # the current 15-minute interval and the three before it

@@ -68,7 +68,7 @@ import requests  # noqa: E402
 import yaml  # noqa: E402
 
 from twiliosim import Simulator  # noqa: E402
-from acd.erlang import fifo_waits  # noqa: E402
+from erlang import fifo_waits  # noqa: E402
 from twiliosim.load import LoadError, progress_bar, run_load  # noqa: E402
 from twiliosim.rest import RestServer  # noqa: E402
 

@@ -54,6 +54,6 @@ def test_staffing_reads_the_interval_counters(redis_client):
     assert advice.offered == 100 and advice.window_s == 3150 and advice.aht_s == 180
     assert advice.arrival_rate_per_h == pytest.approx(100 / 3150 * 3600, abs=0.1)
     rate = 100 / 3150
-    from acd import erlang
+    import erlang
     assert advice.agents_needed == erlang.agents_needed(rate, 180, 20, 0.8)
     assert advice.predicted_service_level == pytest.approx(erlang.service_level(3, rate, 180, 20), abs=1e-3)

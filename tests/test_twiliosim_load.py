@@ -17,7 +17,7 @@ import requests
 from tests.conftest import E2E_REDIS_URL as REDIS_URL
 from tests.live_service import free_port, live_service
 from twiliosim import Simulator
-from acd.erlang import (
+from erlang import (
     agents_needed,
     asa,
     erlang_b,

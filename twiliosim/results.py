@@ -7,7 +7,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from acd import erlang
+import erlang
 from .sim import Simulator
 
 if TYPE_CHECKING:
