@@ -27,12 +27,12 @@ def live_calls(acd) -> list[str]:
     """Sids of the calls the ACD holds as live: in line, or held by an agent's offer or call."""
     sids: list[str] = []
     for name in acd.cc.queues:
-        sids.extend(x.decode() for x in acd.r.zrange(acd.keys.prefix + f"queue:{name}", 0, -1))
+        sids.extend(x.decode() for x in acd.r.zrange(acd.keys.queue(name), 0, -1))
     for state in acd.agents.all().values():
         if state.get("call"):
             sids.append(state["call"])
         elif state.get("offer"):
-            call = acd.r.hget(acd.keys.prefix + f"offer:{state['offer']}", "call")
+            call = acd.r.hget(acd.keys.offer(state["offer"]), "call")
             if call:
                 sids.append(call.decode())
     return list(dict.fromkeys(sids))

@@ -7,7 +7,6 @@ its script and returns the offers it made, so nothing waits for a poll.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -101,8 +100,7 @@ class Router:
     def rebuild_index(self, now: datetime) -> tuple[int, int]:
         """Rebuild the reqheads index from the waiting lines (see rebuild_index.lua):
         (requirement sets indexed, sets dropped for having no callers)."""
-        r, prefix = self.scripts.redis, self.scripts.keys.prefix
-        pattern = re.sub(r"([\\*?\[\]])", r"\\\1", prefix) + "reqheads:*"      # the prefix taken literally
+        r, pattern = self.scripts.redis, self.scripts.keys.reqheads_pattern()
         lists = sorted({_text(k) for k in r.scan_iter(match=pattern, count=1000)})
         indexed, dropped = self.scripts.run("rebuild_index", now, *lists)
         return int(indexed), int(dropped)

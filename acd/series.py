@@ -25,13 +25,13 @@ def sample_waiting(r: redis.Redis, keys: Keys, cc: ContactCenter, now: datetime)
     names = list(cc.queues)
     with r.pipeline(transaction=False) as pipe:
         for name in names:
-            pipe.zcard(keys.prefix + f"queue:{name}")
-            pipe.hget(keys.prefix + f"stats:queue:{name}:{interval}", "waiting_peak")
+            pipe.zcard(keys.queue(name))
+            pipe.hget(keys.queue_stats(name, interval), "waiting_peak")
         got = pipe.execute()
     with r.pipeline(transaction=False) as pipe:
         for i, name in enumerate(names):
             waiting, peak = got[2 * i], float(got[2 * i + 1] or 0)
-            key = keys.prefix + f"stats:queue:{name}:{interval}"
+            key = keys.queue_stats(name, interval)
             pipe.hincrby(key, "waiting_samples", 1)
             pipe.hincrby(key, "waiting_sum", waiting)
             if waiting > peak:
@@ -70,7 +70,7 @@ def day_series(r: redis.Redis, keys: Keys, cc: ContactCenter, day: date, now: da
     for name in cc.queues:
         with r.pipeline(transaction=False) as pipe:
             for label in labels:
-                pipe.hgetall(keys.prefix + f"stats:queue:{name}:{label}")
+                pipe.hgetall(keys.queue_stats(name, label))
             rows = pipe.execute()
         out[name] = [_point(s, {k.decode(): float(v) for k, v in row.items()}) for s, row in zip(starts, rows)]
     return out

@@ -85,13 +85,13 @@ class AcdService:
 
         The estimate is the work ahead (position x average handle time) shared by the agents
         staffing the queue; before any call today, a 3-minute handle time is assumed."""
-        rank = self.r.zrank(self.keys.prefix + f"queue:{queue.name}", call_sid)
+        rank = self.r.zrank(self.keys.queue(queue.name), call_sid)
         if rank is None:
             return None
         position = rank + 1
         day = buckets(now, self.cc.timezone).split("|")[0]
         stats = {k.decode(): float(v) for k, v in
-                 self.r.hgetall(self.keys.prefix + f"stats:queue:{queue.name}:{day}").items()}
+                 self.r.hgetall(self.keys.queue_stats(queue.name, day)).items()}
         answered = stats.get("answered", 0)
         handle = (stats.get("talk_s", 0) + stats.get("wrap_s", 0)) / answered if answered else 180.0
         staffed = self.staffed(requirements(queue))
@@ -140,13 +140,13 @@ class AcdService:
         except (TwilioException, OSError) as exc:
             return self._connect_failed(call_sid, now, f"could not place the callback: {type(exc).__name__}")
         # The customer's new call stands for the original one in every later callback.
-        self.r.set(self.keys.prefix + f"leg:{leg.sid}", call_sid, ex=86400)
+        self.r.set(self.keys.callback_leg(leg.sid), call_sid, ex=86400)
         self.r.hset(self.keys.call(call_sid), "callback_leg", leg.sid)
         return 200, "calling the customer back"
 
     def original_call(self, call_sid: str) -> str:
         """The queued call a callback leg stands for (itself for ordinary calls)."""
-        original = self.r.get(self.keys.prefix + f"leg:{call_sid}")
+        original = self.r.get(self.keys.callback_leg(call_sid))
         return original.decode() if original else call_sid
 
     def callback_leg_ended(self, call_sid: str, leg_status: str, now: datetime) -> None:
@@ -185,7 +185,7 @@ class AcdService:
     # -- the agent's leg ------------------------------------------------------------
     def offer_target(self, reservation_id: str) -> tuple[str | None, str | None]:
         """(call sid, agent id) of an accepted offer, for the TwiML that dials the agent."""
-        raw = self.r.hmget(self.keys.prefix + f"offer:{reservation_id}", "call", "agent", "state")
+        raw = self.r.hmget(self.keys.offer(reservation_id), "call", "agent", "state")
         if raw[2] != b"accepted":
             return None, None
         return raw[0].decode(), raw[1].decode()

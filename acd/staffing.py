@@ -82,7 +82,7 @@ def staffing(r: redis.Redis, keys: Keys, queue: Queue, now: datetime, timezone: 
     labels, window_s = window(now, timezone)
     with r.pipeline(transaction=False) as pipe:
         for label in labels:
-            pipe.hmget(keys.prefix + f"stats:queue:{queue.name}:{label}", "offered", "answered", "talk_s", "wrap_s")
+            pipe.hmget(keys.queue_stats(queue.name, label), "offered", "answered", "talk_s", "wrap_s")
         rows = pipe.execute()
     sums = [sum(float(row[i] or 0) for row in rows) for i in range(4)]
     answered_today = day_counters.get("answered", 0)

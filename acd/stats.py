@@ -65,14 +65,14 @@ def live_stats(r: redis.Redis, keys: Keys, cc: ContactCenter, now: datetime) -> 
     agents = AgentStates(r, keys).all()
     queues = {}
     for name, queue in cc.queues.items():
-        waiting = [x.decode() for x in r.zrange(keys.prefix + f"queue:{name}", 0, -1)]
+        waiting = [x.decode() for x in r.zrange(keys.queue(name), 0, -1)]
         with r.pipeline(transaction=False) as pipe:
             for sid in waiting:
                 pipe.hmget(keys.call(sid), "enqueued_at", "callback")
             rows = pipe.execute()
         waits = [now.timestamp() - float(e) for e, cb in rows if e and not cb]
         by_status = {**dict.fromkeys(STATUSES, 0), **holding(agents, queue.skills)}
-        day_counters = _floats(r.hgetall(keys.prefix + f"stats:queue:{name}:{day}"))
+        day_counters = _floats(r.hgetall(keys.queue_stats(name, day)))
         logged_in = sum(n for status, n in by_status.items() if status != "offline")
         queues[name] = {
             "waiting": len(waiting),
@@ -84,7 +84,7 @@ def live_stats(r: redis.Redis, keys: Keys, cc: ContactCenter, now: datetime) -> 
         }
     agent_rows = {}
     for agent_id, state in agents.items():
-        counters = _floats(r.hgetall(keys.prefix + f"stats:agent:{agent_id}:{day}"))
+        counters = _floats(r.hgetall(keys.agent_stats(agent_id, day)))
         since = float(state["since"]) if state.get("since") else None
         agent_rows[agent_id] = {
             "status": state.get("status"),
@@ -94,5 +94,5 @@ def live_stats(r: redis.Redis, keys: Keys, cc: ContactCenter, now: datetime) -> 
             "occupancy": occupancy(counters, state.get("status"), now.timestamp() - since if since else 0),
             "missed": int(counters.get("misses", 0)),
         }
-    self_service = r.hget(keys.prefix + f"stats:ivr:{day}", "self_service")
+    self_service = r.hget(keys.ivr_stats(day), "self_service")
     return {"queues": queues, "agents": agent_rows, "self_service": int(float(self_service or 0))}

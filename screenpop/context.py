@@ -58,7 +58,7 @@ def offered_agents(r: redis.Redis, keys: Keys, call_sid: str) -> set[str] | None
         pipe.exists(keys.call(call_sid))
         pipe.hmget(keys.call(call_sid), "offer", "agent")
         pipe.smembers(keys.offered_agents(call_sid))
-        pipe.smembers(keys.prefix + f"tried:{call_sid}")      # rejected or missed it (acd/lua)
+        pipe.smembers(keys.tried(call_sid))      # rejected or missed it (acd/lua)
         known, (offer, agent), delivered, tried = pipe.execute()
     if not known:
         return None
@@ -66,7 +66,7 @@ def offered_agents(r: redis.Redis, keys: Keys, call_sid: str) -> set[str] | None
     if agent:
         agents.add(_text(agent))
     if offer:
-        holder = r.hget(keys.prefix + f"offer:{_text(offer)}", "agent")
+        holder = r.hget(keys.offer(_text(offer)), "agent")
         if holder:
             agents.add(_text(holder))
     return agents

@@ -2,9 +2,13 @@
 
 All keys of a workspace share the hash tag ``{workspace}`` so that one Lua
 script may touch any of them and a Redis Cluster keeps one contact center
-on one slot.
+on one slot. The routing scripts (acd/lua) get the workspace's prefix as an
+argument and append the same names; tests/test_keys.py proves that every
+name the Lua spells is one of these methods.
 """
 from __future__ import annotations
+
+import re
 
 
 class Keys:
@@ -23,10 +27,6 @@ class Keys:
     def ivr_stats(self, day: str) -> str:
         """hash: the IVR's counters of one day (self_service) in the contact center's zone."""
         return f"{self.prefix}stats:ivr:{day}"
-
-    def rq_queue_name(self) -> str:
-        """RQ queue of this workspace's background jobs (call records, CRM lookups)."""
-        return f"callrouter-{self.workspace}"
 
     def agent(self, agent_id: str) -> str:
         """hash: an agent's live state (status, since, on_shift, country) and profile for routing."""
@@ -79,3 +79,71 @@ class Keys:
     def reports_scheduled(self) -> str:
         """string with a TTL: a job that refreshes the dirty report intervals is queued or running."""
         return f"{self.prefix}reports:scheduled"
+
+    # -- the ACD's lines, offers and timers (also spelled by acd/lua) ---------------------------------
+    def queue(self, name: str) -> str:
+        """zset: a queue's waiting calls -> score (priority first, then arrival), the ACD's order."""
+        return f"{self.prefix}queue:{name}"
+
+    def queue_stats(self, name: str, bucket: str) -> str:
+        """hash: a queue's counters (offered, answered, talk_s, ...) of one day (YYYYMMDD) or
+        15-minute interval (YYYYMMDDTHHMM) in the contact center's zone."""
+        return f"{self.prefix}stats:queue:{name}:{bucket}"
+
+    def agent_stats(self, agent_id: str, day: str) -> str:
+        """hash: an agent's counters of one day in the contact center's zone."""
+        return f"{self.prefix}stats:agent:{agent_id}:{day}"
+
+    def offer(self, reservation_id: str) -> str:
+        """hash: one offer (call, agent, queue, state, deadline), from offer to answer."""
+        return f"{self.prefix}offer:{reservation_id}"
+
+    def offer_seq(self) -> str:
+        """string (counter): the last reservation number given out."""
+        return f"{self.prefix}offer-seq"
+
+    def timers(self) -> str:
+        """zset: due time -> timer (offer:<rid>, wrapup:<agent>:<sid>, escalate:<sid>:<n>, maxwait:<sid>, ...)."""
+        return f"{self.prefix}timers"
+
+    def tried(self, call_sid: str) -> str:
+        """set: agents who rejected or missed this call (it is not offered to them again)."""
+        return f"{self.prefix}tried:{call_sid}"
+
+    def last_agent(self, caller: str) -> str:
+        """string: the agent who last talked with this caller's number (preferred-agent routing)."""
+        return f"{self.prefix}last-agent:{caller}"
+
+    def round_robin(self, queue: str) -> str:
+        """zset: agents -> when this queue last offered them a call (round-robin strategy)."""
+        return f"{self.prefix}rr:{queue}"
+
+    def wait(self, reqkey: str) -> str:
+        """zset: waiting calls of one requirement set -> score, the routing index's lines."""
+        return f"{self.prefix}wait:{reqkey}"
+
+    def reqsets(self) -> str:
+        """hash: requirement set name -> its requirements (JSON) while it has callers."""
+        return f"{self.prefix}reqsets"
+
+    def reqheads(self, skill: str | None) -> str:
+        """zset: requirement sets whose most demanding skill is `skill` (None: sets needing none,
+        spelled `*`) -> the score of their first caller."""
+        return f"{self.prefix}reqheads:{skill or '*'}"
+
+    def reqheads_pattern(self) -> str:
+        """SCAN pattern matching every reqheads list of the workspace (the prefix taken literally)."""
+        return _glob_literal(self.prefix) + "reqheads:*"
+
+    def agent_channels_pattern(self) -> str:
+        """PSUBSCRIBE pattern of every agent's event channel (one listener per web process)."""
+        return _glob_literal(self.prefix) + "agent-events:*"
+
+    def callback_leg(self, leg_sid: str) -> str:
+        """string: the queued call a callback's outbound call stands for."""
+        return f"{self.prefix}leg:{leg_sid}"
+
+
+def _glob_literal(text: str) -> str:
+    """`text` with Redis glob characters escaped, so a pattern matches it literally."""
+    return re.sub(r"([\\*?\[\]])", r"\\\1", text)

@@ -53,7 +53,7 @@ class Floor:
         return v.decode() if v else None
 
     def waiting(self, queue: str) -> list[str]:
-        return [x.decode() for x in self.r.zrange(self.keys.prefix + f"queue:{queue}", 0, -1)]
+        return [x.decode() for x in self.r.zrange(self.keys.queue(queue), 0, -1)]
 
     @staticmethod
     def day(at: datetime) -> str:
@@ -62,7 +62,7 @@ class Floor:
 
     def stats(self, queue: str) -> dict:
         day = self.day(self.now)
-        raw = self.r.hgetall(self.keys.prefix + f"stats:queue:{queue}:{day}")
+        raw = self.r.hgetall(self.keys.queue_stats(queue, day))
         return {k.decode(): float(v) for k, v in raw.items()}
 
 

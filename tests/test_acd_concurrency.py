@@ -118,4 +118,4 @@ def test_random_hammering_keeps_every_invariant(redis_client):
     assert totals.get("answered", 0) > 50 and totals.get("abandoned", 0) > 50     # the run exercised both
     for agent in AGENTS:
         assert floor.status(agent) in ("available", "break", "offline", "wrapup"), agent
-    assert redis_client.zcard(floor.keys.prefix + "queue:billing") == 0
+    assert redis_client.zcard(floor.keys.queue("billing")) == 0

@@ -38,7 +38,7 @@ def test_a_caller_is_offered_at_once_to_an_idle_agent(floor, redis_client):
     message = json.loads(pubsub.get_message(timeout=1)["data"])
     assert message == {"event": "offer", "reservation_id": offers[0].reservation_id, "call_sid": sid,
                        "queue": "billing", "expires_at": floor.now.timestamp() + 15, "callback": False}
-    assert redis_client.zscore(floor.keys.prefix + "timers", f"offer:{offers[0].reservation_id}") \
+    assert redis_client.zscore(floor.keys.timers(), f"offer:{offers[0].reservation_id}") \
         == floor.now.timestamp() + 15
     assert floor.stats("billing") == {"offered": 1}
 
@@ -67,8 +67,8 @@ def test_a_freed_agent_takes_the_highest_priority_then_the_longest_waiting(floor
 
 
 def test_each_requirement_set_is_indexed_once_and_a_stale_index_is_healed(floor, redis_client):
-    prefix = floor.keys.prefix
-    heads = lambda skill: {k.decode(): v for k, v in redis_client.zrange(prefix + f"reqheads:{skill}", 0, -1,  # noqa: E731
+    keys = floor.keys
+    heads = lambda skill: {k.decode(): v for k, v in redis_client.zrange(keys.reqheads(skill), 0, -1,  # noqa: E731
                                                                              withscores=True)}
     floor.agent("standby", {"billing": 9, "lang_es": 9}, status="break")
     spanish = queue("es", skills={"billing": 1, "lang_es": 3})
@@ -81,20 +81,20 @@ def test_each_requirement_set_is_indexed_once_and_a_stale_index_is_healed(floor,
     assert set(heads("lang_es")) == {"billing=1,lang_es=3"} and set(heads("billing")) == {"billing=2"}
     # an index as an older layout left it: the Spanish set in its other skill's list too, at a stale
     # score before every real caller, and a set nobody waits in any more
-    redis_client.zadd(prefix + "reqheads:billing", {"billing=1,lang_es=3": 1.0, "billing=7": 2.0})
-    redis_client.hset(prefix + "reqsets", "billing=7", json.dumps({"billing": 7}))
+    redis_client.zadd(keys.reqheads("billing"), {"billing=1,lang_es=3": 1.0, "billing=7": 2.0})
+    redis_client.hset(keys.reqsets(), "billing=7", json.dumps({"billing": 7}))
     # routing still gives the longest waiting caller first, whatever the stale entries say
     assert floor.agent("ana", {"billing": 5, "lang_es": 5})[0].call_sid == english
     assert floor.router.rebuild_index(floor.now) == (1, 1)
-    assert heads("billing") == {} and redis_client.hget(prefix + "reqsets", "billing=7") is None
+    assert heads("billing") == {} and redis_client.hget(keys.reqsets(), "billing=7") is None
     assert heads("lang_es") == {"billing=1,lang_es=3": pytest.approx(
-        redis_client.zscore(prefix + "wait:billing=1,lang_es=3", first_es))}
+        redis_client.zscore(keys.wait("billing=1,lang_es=3"), first_es))}
     assert floor.router.rebuild_index(floor.now) == (1, 0)          # a right index stays as it is
     assert floor.agent("luis", {"billing": 5, "lang_es": 5})[0].call_sid == first_es
 
 
 def test_lines_scored_in_seconds_are_brought_to_milliseconds_with_their_tried_marks(floor, redis_client):
-    prefix = floor.keys.prefix
+    keys = floor.keys
     floor.agent("ana", {"billing": 5})
     first, offers = floor.call(BILLING)
     # ana rejects the first caller, so she may not have them again; she takes a break
@@ -105,18 +105,18 @@ def test_lines_scored_in_seconds_are_brought_to_milliseconds_with_their_tried_ma
     floor.tick(2)
     vip, _ = floor.call(BILLING, priority_bonus=1)
     assert floor.waiting("billing") == [vip, first, second] and redis_client.hget(floor.keys.call(first), "tried")
-    ms = {sid: redis_client.zscore(prefix + "queue:billing", sid) for sid in (first, second, vip)}
+    ms = {sid: redis_client.zscore(keys.queue("billing"), sid) for sid in (first, second, vip)}
     assert all(score == int(score) > 1e12 for score in ms.values())
     # the floor as the layout before milliseconds left it: seconds everywhere, no tried marks
     for sid, score in ms.items():
-        redis_client.zadd(prefix + "wait:billing=2", {sid: score / 1000})
-        redis_client.zadd(prefix + "queue:billing", {sid: score / 1000})
+        redis_client.zadd(keys.wait("billing=2"), {sid: score / 1000})
+        redis_client.zadd(keys.queue("billing"), {sid: score / 1000})
         redis_client.hset(floor.keys.call(sid), "score", score / 1000)
         redis_client.hdel(floor.keys.call(sid), "tried")
     floor.router.rebuild_index(floor.now)
-    assert {sid: redis_client.zscore(prefix + "queue:billing", sid) for sid in ms} == ms
+    assert {sid: redis_client.zscore(keys.queue("billing"), sid) for sid in ms} == ms
     assert {sid: float(redis_client.hget(floor.keys.call(sid), "score")) for sid in ms} == ms
-    assert redis_client.zrange(prefix + "reqheads:billing", 0, -1, withscores=True) == [(b"billing=2", ms[vip])]
+    assert redis_client.zrange(keys.reqheads("billing"), 0, -1, withscores=True) == [(b"billing=2", ms[vip])]
     assert redis_client.hget(floor.keys.call(first), "tried") == b"1"
     # the VIP goes first; then ana, free again, is not offered the caller she rejected
     assert [o.call_sid for o in floor.agent("bob", {"billing": 5})] == [vip]
@@ -207,7 +207,7 @@ def test_a_caller_who_hangs_up_during_an_offer_frees_the_agent_for_the_next(floo
     state, again = floor.router.call_gone(gone, floor.tick(1))
     assert state == "offered"
     assert [(o.call_sid, o.agent_id) for o in again] == [(nxt, "alice")]
-    assert not redis_client.exists(floor.keys.prefix + f"offer:{offers[0].reservation_id}")
+    assert not redis_client.exists(floor.keys.offer(offers[0].reservation_id))
     assert floor.router.answer(offers[0].reservation_id, "accept", floor.now)[0] is False
     assert floor.stats("billing") == {"offered": 2, "abandoned": 1, "abandon_wait_s": 4, "short_abandoned": 1,
                                       "longest_wait_s": 4}
@@ -231,7 +231,7 @@ def test_connect_talk_wrapup_and_back_to_work(floor, redis_client):
     assert stats["answered"] == 1 and stats["answered_sl"] == 1 and stats["talk_s"] == 60 and stats["wrap_s"] == 12
     # time in each status, for occupancy: reserved 4 s, busy 2 + 60 s, wrap-up 12 s (then reserved again)
     day = floor.day(floor.now)
-    spent = {k.decode(): float(v) for k, v in redis_client.hgetall(floor.keys.prefix + f"stats:agent:alice:{day}").items()
+    spent = {k.decode(): float(v) for k, v in redis_client.hgetall(floor.keys.agent_stats("alice", day)).items()
              if k.startswith(b"s_")}
     assert spent == {"s_offline": 0, "s_available": 0, "s_reserved": 4, "s_busy": 62, "s_wrapup": 12}
     from acd.stats import occupancy

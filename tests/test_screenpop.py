@@ -347,7 +347,7 @@ def test_a_vip_caller_gets_queue_priority(staffed, tw, redis_client):
     vip = tw.call(from_=DANA).dial().press("1")
     score = lambda sid: int(redis_client.hget(rt.keys.call(sid), "score"))     # noqa: E731 (epoch ms)
     assert score(plain.sid) - score(vip.sid) == 600_000
-    assert redis_client.zrange(rt.keys.prefix + "queue:billing", 0, -1) == [vip.sid.encode(), plain.sid.encode()]
+    assert redis_client.zrange(rt.keys.queue("billing"), 0, -1) == [vip.sid.encode(), plain.sid.encode()]
 
 
 def _agent(client, agent_id):

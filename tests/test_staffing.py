@@ -48,7 +48,7 @@ def test_staffing_reads_the_interval_counters(redis_client):
     for label, offered, answered, talk, wrap in [("20261123T1000", 40, 38, 38 * 150, 38 * 30),
                                                  ("20261123T0915", 60, 62, 62 * 150, 62 * 30),
                                                  ("20261123T0900", 500, 500, 1, 1)]:      # outside the hour
-        redis_client.hset(keys.prefix + f"stats:queue:billing:{label}",
+        redis_client.hset(keys.queue_stats("billing", label),
                           mapping={"offered": offered, "answered": answered, "talk_s": talk, "wrap_s": wrap})
     advice = staffing(redis_client, keys, BILLING, now, "America/New_York", logged_in=3, day_counters={})
     assert advice.offered == 100 and advice.window_s == 3150 and advice.aht_s == 180

@@ -57,7 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     from . import agents_api, api, calls_api, cli, console, console_api, metrics, reports_api, voice
     from . import supervisor
     from .streams import EventHub
-    app.extensions["callrouter_hub"] = EventHub(rt.redis, rt.keys.prefix + "agent-events:*")
+    app.extensions["callrouter_hub"] = EventHub(rt.redis, rt.keys.agent_channels_pattern())
     app.register_blueprint(voice.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(agents_api.bp)

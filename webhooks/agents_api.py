@@ -190,7 +190,7 @@ def agent_events(agent_id):
     def stream():
         try:
             yield sse("status", {"status": live.get("status"), "since": float(live.get("since") or 0)})
-            offer = rt.redis.hgetall(rt.keys.prefix + f"offer:{live.get('offer', '')}")
+            offer = rt.redis.hgetall(rt.keys.offer(live.get("offer", "")))
             if live.get("status") == "reserved" and offer.get(b"state") == b"pending":
                 yield sse("offer", offer_payload({
                     "event": "offer", "reservation_id": live["offer"], "call_sid": offer[b"call"].decode(),

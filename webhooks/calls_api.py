@@ -21,7 +21,7 @@ def _now():
 
 
 def _offer(rid: str) -> dict:
-    raw = _rt().redis.hgetall(_rt().keys.prefix + f"offer:{rid[:64]}")
+    raw = _rt().redis.hgetall(_rt().keys.offer(rid[:64]))
     return {k.decode(): v.decode() for k, v in raw.items()}
 
 
