@@ -11,10 +11,11 @@ BUNDLE := webhooks/static/dist/.built
 
 .PHONY: run test bench bench-all config-check clean console
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "callrouter needs Python 3.11+"'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -e . --no-deps   # the packages importable from any directory
 	@touch $@
 
 console/node_modules/.installed: console/package.json console/package-lock.json
