@@ -1,37 +1,35 @@
 """One simulated call leg: fetches TwiML with signed requests and runs it with
 Twilio's semantics, keeping a transcript. Each live call runs in its own thread.
 
-Queue and dial verbs live in `queues.py` and `dial.py`; this module runs the
-document loop and the simple verbs (Say, Play, Pause, Gather, Redirect,
-Hangup, Reject, Record).
+This module keeps the call's state, its requests and its life cycle. The TwiML
+itself runs in `document.py` (verbs in `verbs.py`, `dial.py`, `queues.py`),
+which the Simulator hands each call as `interpreter`: those modules call back
+into SimCall, so SimCall must not import them (that was an import cycle). For
+the same reason `sim` is not annotated with the Simulator class: `sim.py`
+imports this module.
 """
 from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from . import twiml
-from .parties import CallerScript, Hangup, Press, RecordMessage, Silence, Speak
+from .outcomes import TERMINAL, CallEnded
+from .parties import CallerScript
 from .signing import geo, new_sid
 
-if TYPE_CHECKING:
-    from .sim import Simulator
-
-TERMINAL = ("completed", "busy", "failed", "no-answer", "canceled")
-WORDS_PER_SECOND = 2.5
-
-
-class CallEnded(Exception):
-    """The call is over (caller hung up, REST completed it, or the TwiML ended)."""
+# (call, verbs, document URL, context) -> the next action or None: `document.run_document`.
+Interpreter = Callable[..., "tuple | None"]
 
 
 class SimCall:
-    def __init__(self, sim: "Simulator", from_: str, to: str, direction: str, *,
+    def __init__(self, sim, from_: str, to: str, direction: str, *, interpreter: Interpreter,
                  script: CallerScript | None = None, parent: "SimCall | None" = None,
                  status_callback: str | None = None, status_events: tuple[str, ...] = ("completed",),
                  fallback_url: str | None = None):
         self.sim = sim
+        self.interpreter = interpreter
         self.sid = new_sid("CA")
         self.from_, self.to, self.direction = from_, to, direction
         self.script = script or CallerScript()
@@ -225,8 +223,11 @@ class SimCall:
         finally:
             self.finish()
 
+    def run_document(self, verbs, base: str | None, ctx: dict | None = None):
+        """Run one parsed TwiML document on this call; its next action, or None."""
+        return self.interpreter(self, verbs, base, ctx)
+
     def run_actions(self, action: tuple | None) -> None:
-        from .verbs import run_document
         while action is not None and not self.hung_up:
             if action[0] == "fetch":
                 _, url, method, extra = (*action, {})[:4]
@@ -244,7 +245,7 @@ class SimCall:
             # too (it used to leave the call unanswered, ending "no-answer").
             if not verbs or verbs[0].tag != "Reject":
                 self.answer()
-            action = run_document(self, verbs, base)
+            action = self.run_document(verbs, base)
 
     def finish(self, status: str | None = None) -> None:
         with self._lock:
@@ -262,20 +263,3 @@ class SimCall:
         self.status_event("completed", CallDuration=str(duration))
         self.sim.call_finished(self)
 
-
-def caller_input(call: SimCall):
-    """The caller's next answer to a Gather, after their thinking time."""
-    choice = call.script.next_input()
-    if isinstance(choice, (Press, Speak)):
-        if call.wait(choice.after) != "timeout":
-            return None
-    elif isinstance(choice, Hangup):
-        call.wait(choice.after)
-        call.log("caller_hangup", reason="script")
-        call.hang_up("caller")
-        return None
-    return choice if not isinstance(choice, Silence) else None
-
-
-def message_for(call: SimCall) -> RecordMessage | None:
-    return call.script.message

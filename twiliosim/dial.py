@@ -10,7 +10,7 @@ import threading
 import time
 
 from . import twiml
-from .verbs import END
+from .outcomes import END
 
 SUPPORTED_NOUNS = ("Number", "Client", "Queue")
 

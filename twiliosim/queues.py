@@ -1,5 +1,10 @@
 """Queues: <Enqueue> with its waitUrl loop, <Leave>, and dequeuing (by <Dial><Queue>
-or the REST API), with Twilio's QueueResult values."""
+or the REST API), with Twilio's QueueResult values.
+
+The hold documents (waitUrl, <Queue url>) run through `call.run_document`, the
+interpreter the Simulator hands every call, because `document.py` (the verb
+table) imports this module and must not be imported back.
+"""
 from __future__ import annotations
 
 import threading
@@ -7,9 +12,9 @@ import time
 import xml.etree.ElementTree as ET
 
 from . import twiml
+from .outcomes import END, LEAVE
 from .parties import Press
 from .signing import new_sid
-from .verbs import END, run_document
 
 
 class SimQueue:
@@ -146,7 +151,7 @@ def enqueue(call, el, base, ctx):
                                  DequeingCallSid=hold.bridge.other(call).sid)
             # <Redirect> is allowed in that document: follow it (its result used to be dropped).
             for _ in range(10):
-                result = run_document(call, *fetched) if fetched else None
+                result = call.run_document(*fetched) if fetched else None
                 if not (result and result[0] == "fetch") or call.hung_up:
                     break
                 fetched = call.fetch(result[1], result[2], allowed=twiml.QUEUE_URL_VERBS, where="a <Queue> url")
@@ -160,7 +165,7 @@ def _run_hold(call, hold: Hold, verbs, base) -> str | None:
     ctx = {"hold": hold, "until": hold.should_stop}
     while True:
         redirects = call.redirects
-        result = run_document(call, verbs, base, ctx)
+        result = call.run_document(verbs, base, ctx)
         if call.redirects != redirects and not hold.dequeued.is_set():
             # A REST update that raced the queue's own bookkeeping (it came before the caller was
             # a member): whatever verb it interrupted, its TwiML is what runs next.
@@ -177,7 +182,7 @@ def _run_hold(call, hold: Hold, verbs, base) -> str | None:
             return "hangup"
         if result is None:
             return None                   # ran out: fetch the waitUrl again
-        if result == ("leave",):
+        if result == LEAVE:
             return "leave"
         if result[0] == "fetch" and call._pending is None and not hold.dequeued.is_set():
             # A Redirect or a Gather action inside the waitUrl: more hold TwiML.
@@ -196,7 +201,7 @@ def leave(call, el, base, ctx):
         call.log("webhook_error", url=base, reason="<Leave> outside a waitUrl", status=None)
         return None
     call.log("leave")
-    return ("leave",)
+    return LEAVE
 
 
 def _after(call, hold: Hold, action, method, result: str):

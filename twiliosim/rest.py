@@ -39,7 +39,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from .call import TERMINAL, CallEnded
+from .outcomes import TERMINAL, CallEnded
 from .sim import Simulator
 
 API_VERSION = "2010-04-01"

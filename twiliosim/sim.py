@@ -16,7 +16,9 @@ from urllib.parse import urlencode
 
 import requests
 
-from .call import CallEnded, SimCall
+from .call import SimCall
+from .document import run_document
+from .outcomes import CallEnded
 from .parties import CallerScript, Phone, Softphone
 from .queues import SimQueue
 from .signing import new_sid, signature
@@ -136,7 +138,7 @@ class Simulator:
         if to not in self.numbers:
             raise ValueError(f"{to} is not a number of this account (use Simulator.number first)")
         cfg = self.numbers[to]
-        call = self._register(SimCall(self, from_, to, "inbound", script=script,
+        call = self._register(SimCall(self, from_, to, "inbound", interpreter=run_document, script=script,
                                       status_callback=cfg["status_callback"], status_events=cfg["status_events"],
                                       fallback_url=cfg["fallback_url"]))
         call.set_status("ringing")
@@ -147,8 +149,8 @@ class Simulator:
         """A child leg of <Dial>; the noun's statusCallback resolves against the document's URL."""
         events = tuple((noun.get("statusCallbackEvent") or "completed").replace(",", " ").split())
         callback = resolve(base, noun.get("statusCallback")) if noun.get("statusCallback") else None
-        leg = SimCall(self, from_, to, "outbound-dial", parent=parent, status_callback=callback,
-                      status_events=events)
+        leg = SimCall(self, from_, to, "outbound-dial", interpreter=run_document, parent=parent,
+                      status_callback=callback, status_events=events)
         self._register(leg)
         leg.set_status("initiated")
         leg.status_event("initiated")
@@ -162,9 +164,9 @@ class Simulator:
             raise ValueError("Url or Twiml is required")
         party = self.softphones.get(to[7:]) if to.startswith("client:") else self.phone_for(to)
         script = party.script if isinstance(party, Phone) and party.script else CallerScript()
-        call = self._register(SimCall(self, from_, to, "outbound-api", script=script,
-                                      status_callback=status_callback, status_events=status_events or ("completed",),
-                                      fallback_url=fallback_url))
+        call = self._register(SimCall(self, from_, to, "outbound-api", interpreter=run_document,
+                                      script=script, status_callback=status_callback,
+                                      status_events=status_events or ("completed",), fallback_url=fallback_url))
         call.talk_for = party.talk_for if party is not None and not (isinstance(party, Phone) and party.script) \
             else script.talk_for
         call.set_status("queued")

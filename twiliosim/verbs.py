@@ -1,60 +1,18 @@
-"""The document loop and the simple verbs: Say, Play, Pause, Gather, Redirect,
-Hangup, Reject, Record. Each handler returns None (go on with the next verb),
-END, or the next action: ("fetch", url, method, params) or ("twiml", text).
+"""The simple verbs: Say, Play, Pause, Gather, Redirect, Hangup, Reject, Record.
+
+Each handler takes (call, element, document URL, context) and returns None (go
+on with the next verb), END, or the next action: ("fetch", url, method, params)
+or ("twiml", text) (see `outcomes.py`). The loop that runs them in order, and
+the table that also holds <Dial>, <Enqueue> and <Leave>, is `document.py`.
 """
 from __future__ import annotations
 
 import time
 
 from . import twiml
+from .outcomes import END, after_wait
 from .parties import Hangup, Press, Silence, Speak
 from .signing import new_sid
-
-END = ("end",)
-
-
-def run_document(call, verbs, base, ctx: dict | None = None):
-    """Run verbs in order; a verb that moves the call elsewhere ends the document."""
-    from .dial import dial
-    from .queues import enqueue, leave
-    handlers = {"Say": say, "Play": play, "Pause": pause, "Gather": gather, "Redirect": redirect,
-                "Hangup": hangup, "Reject": reject, "Record": record, "Enqueue": enqueue, "Dial": dial,
-                "Leave": leave}
-    ctx = ctx or {}
-    until = ctx.get("until") or (lambda: False)
-    for verb in verbs:
-        pending = call.take_pending()
-        if pending is not None:
-            return pending
-        if call.hung_up or until():
-            return None
-        handler = handlers.get(verb.tag)
-        if handler is None:
-            call.log("webhook_error", url=base, reason=f"unsupported verb <{verb.tag}>", status=None)
-            return None
-        try:
-            result = handler(call, verb, base, ctx)
-        except twiml.TwimlError as exc:
-            # e.g. a relative URL in inline Twiml (no document URL to resolve it against): Twilio
-            # reports an application error and the call ends. Without this the exception reached
-            # SimCall._run and showed up as a simulator crash ("simulator_error").
-            call.log("webhook_error", url=base, reason=str(exc), status=None)
-            return None
-        if result is END:
-            return None
-        if result is not None:
-            return result
-    # The document ran out: Twilio hangs up (or, in a waitUrl, fetches it again).
-    return call.take_pending()
-
-
-def _after_wait(call, outcome: str):
-    """Map a wait's outcome to what the handler returns: None to go on."""
-    if outcome == "interrupt":
-        return call.take_pending()
-    if outcome == "hangup":
-        return END
-    return None
 
 
 def say(call, el, base, ctx):
@@ -62,7 +20,7 @@ def say(call, el, base, ctx):
     for _ in range(max(1, min(int(twiml.number(el, "loop", 1)) or 10, 10))):
         call.log("say", text=text, language=el.get("language"), voice=el.get("voice"))
         seconds = max(0.3, len(text.split()) / call.sim.words_per_second)
-        result = _after_wait(call, call.wait(seconds, until=ctx.get("until")))
+        result = after_wait(call, call.wait(seconds, until=ctx.get("until")))
         if result is not None or ctx.get("until", lambda: False)():
             return result
     return None
@@ -73,7 +31,7 @@ def play(call, el, base, ctx):
     loops = max(1, min(int(twiml.number(el, "loop", 1)) or 10, 10))
     for _ in range(loops):
         call.log("play", url=url, digits=el.get("digits"))
-        result = _after_wait(call, call.wait(call.sim.play_seconds, until=ctx.get("until")))
+        result = after_wait(call, call.wait(call.sim.play_seconds, until=ctx.get("until")))
         if result is not None or ctx.get("until", lambda: False)():
             return result
     return None
@@ -82,7 +40,7 @@ def play(call, el, base, ctx):
 def pause(call, el, base, ctx):
     seconds = twiml.number(el, "length", 1)
     call.log("pause", length=seconds)
-    return _after_wait(call, call.wait(seconds, until=ctx.get("until")))
+    return after_wait(call, call.wait(seconds, until=ctx.get("until")))
 
 
 def redirect(call, el, base, ctx):
@@ -129,7 +87,7 @@ def gather(call, el, base, ctx):
     hold_state = ctx.get("hold")
     choice = hold_state.key_within(timeout) if hold_state else call.script.next_input()
     if isinstance(choice, Hangup):
-        result = _after_wait(call, call.wait(choice.after))
+        result = after_wait(call, call.wait(choice.after))
         if result is not None:
             return result
         call.log("caller_hangup", reason="script")
@@ -143,7 +101,7 @@ def gather(call, el, base, ctx):
         call.log("input_too_late", after=choice.after, timeout=timeout)
         choice = Silence()
     if isinstance(choice, (Press, Speak)):
-        result = _after_wait(call, call.wait(choice.after, until=ctx.get("until")))
+        result = after_wait(call, call.wait(choice.after, until=ctx.get("until")))
         if result is not None:
             return result
     if isinstance(choice, Press):
@@ -160,7 +118,7 @@ def gather(call, el, base, ctx):
     if isinstance(choice, Speak):
         call.log("input", speech=choice.text)
         return ("fetch", action, method, {"SpeechResult": choice.text, "Confidence": f"{choice.confidence:.2f}"})
-    result = _after_wait(call, call.wait(timeout, until=ctx.get("until")))
+    result = after_wait(call, call.wait(timeout, until=ctx.get("until")))
     if result is not None or ctx.get("until", lambda: False)():
         return result
     call.log("gather_timeout")
@@ -178,7 +136,7 @@ def record(call, el, base, ctx):
         call.log("beep")
     message = call.script.message
     if message is None:
-        result = _after_wait(call, call.wait(twiml.number(el, "timeout", 5)))
+        result = after_wait(call, call.wait(twiml.number(el, "timeout", 5)))
         call.log("record_silence")
         return result        # nothing recorded: Twilio goes on with the next verb
     duration = min(message.duration, max_length)
