@@ -1,8 +1,8 @@
 """The ACD against Erlang C: a single-skill queue under a Poisson load, measured end to end.
 
-    .venv/bin/python bench/erlang.py                     # starts the service itself; about 5 minutes
-    .venv/bin/python bench/erlang.py --calls 2000 --seed 2
-    .venv/bin/python bench/erlang.py --url http://127.0.0.1:8000 --api-port 8790   # a running service
+    .venv/bin/python -m bench.erlang                     # starts the service itself; about 5 minutes
+    .venv/bin/python -m bench.erlang --calls 2000 --seed 2
+    .venv/bin/python -m bench.erlang --url http://127.0.0.1:8000 --api-port 8790   # a running service
 
 It runs `twiliosim.load.run_load`: `--agents` agents (default 10) with skill billing, callers
 pressing 1 (the billing queue), exponential talk times of mean `--handle` simulated seconds, Poisson
@@ -27,7 +27,7 @@ beyond its talk (SSE, accept, REST redirect, <Dial>, status callbacks, wrap-up P
 here), which count 1/time-scale over in simulated seconds: at 0.5 they add about 2.5 % to a 4 s
 handle, at 0.25 about 9 %, and near 80-90 % occupancy Erlang C is very sensitive to the load.
 
-When it starts the service itself: `python -m webhooks.serve` as in tests/test_e2e_service.py, with a
+When it starts the service itself: `python -m service.serve` as in tests/test_e2e_service.py, with a
 copy of config/demo.yaml whose hours are always open, a fresh SQLite database in a temporary
 directory, the service's own embedded Redis in that directory (REDIS_URL unset: other test runs that
 FLUSHDB the shared Redis's databases cannot touch it; `--redis-url` to use another, flushed before and
@@ -52,25 +52,18 @@ import os
 import random
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+import redis
+import yaml
 
-import redis  # noqa: E402
-import requests  # noqa: E402
-import yaml  # noqa: E402
-
-from twiliosim import Simulator  # noqa: E402
-from erlang import fifo_waits  # noqa: E402
-from twiliosim.load import LoadError, progress_bar, run_load  # noqa: E402
-from twiliosim.rest import RestServer  # noqa: E402
+from bench.service import REPO, free_port, start_serving, stop_serving, wait_healthy
+from erlang import fifo_waits
+from twiliosim import Simulator
+from twiliosim.load import LoadError, progress_bar, run_load
+from twiliosim.rest import RestServer
 
 ACCOUNT_SID = "AC" + "e" * 32
 AUTH_TOKEN = "bench-erlang-auth-token-0123456789"
@@ -79,21 +72,15 @@ NUMBER = "+15005550006"
 TARGET = 0.10
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class LocalService:
-    """`python -m webhooks.serve` on 127.0.0.1 with an always-open copy of the demo config."""
+    """`python -m service.serve` on 127.0.0.1 with an always-open copy of the demo config."""
 
-    def __init__(self, api_url: str, redis_url: str | None, *, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN,
-                 admin_token: str = ADMIN_TOKEN, workers: int = 2, keep: bool = False):
+    def __init__(self, api_url: str, redis_url: str | None, *, account_sid: str = ACCOUNT_SID,
+                 auth_token: str = AUTH_TOKEN, admin_token: str = ADMIN_TOKEN, workers: int = 2, keep: bool = False):
         self.api_url, self.redis_url = api_url, redis_url
         self.account_sid, self.auth_token, self.admin_token = account_sid, auth_token, admin_token
         self.workers, self.keep = workers, keep
-        self.proc: subprocess.Popen | None = None
+        self.proc = None
         self.tmp: Path | None = None
         self.url = ""
         self.log: Path | None = None
@@ -118,33 +105,17 @@ class LocalService:
         if self.redis_url:
             env["REDIS_URL"] = self.redis_url      # else the service starts its embedded Redis in the instance
         self.log = tmp / "service.log"
-        with open(self.log, "w") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "webhooks.serve"], cwd=REPO, env=env, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = start_serving(env, self.log)
         self.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                tail = self.log.read_text()[-3000:]
-                self.__exit__(None, None, None)
-                raise RuntimeError(f"the service did not start:\n{tail}")
-            time.sleep(0.2)
+        if not wait_healthy(self.proc, port, 60):
+            tail = self.log.read_text()[-3000:]
+            self.__exit__(None, None, None)
+            raise RuntimeError(f"the service did not start:\n{tail}")
+        return self
 
     def __exit__(self, *exc) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-            except ProcessLookupError:
-                pass
+            stop_serving(self.proc, 20)
         self.proc = None
         if self.tmp is not None:
             # The service stops its embedded Redis on the way out; make sure of it.
@@ -293,8 +264,8 @@ def main(argv=None) -> int:
     print(f"the sample alone (as dialled, drawn talk times, no overheads, ideal queue): ASA "
           f"{secs(report.sample_asa_s)} s, service level {share(report.sample_service_level)}; Erlang C nominal "
           f"{secs(en.asa_s)} s, {share(en.service_level)}: chance puts this sample "
-          f"{fmt_rel(rel(report.sample_asa_s, en.asa_s))} / {fmt_rel(rel(report.sample_service_level, en.service_level))}"
-          f" from the nominal prediction")
+          f"{fmt_rel(rel(report.sample_asa_s, en.asa_s))} / "
+          f"{fmt_rel(rel(report.sample_service_level, en.service_level))} from the nominal prediction")
     print(f"caller's side: ASA to the agent's voice {secs(report.asa_s)} s, service level "
           f"{share(report.service_level)}, longest wait {secs(report.longest_wait_s)} s; connect time "
           f"{secs(report.connect_s)} s; agent time per call {secs(report.occupancy_s)} s of which talk "
@@ -323,7 +294,8 @@ def main(argv=None) -> int:
         print(f"FAILED RUN: {report.answered} of {args.calls} answered; {len(report.problems)} problems",
               file=sys.stderr)
         return 1
-    checks = [rel(report.agent_wait_s, report.replay_asa_s), rel(report.agent_service_level, report.replay_service_level),
+    checks = [rel(report.agent_wait_s, report.replay_asa_s),
+              rel(report.agent_service_level, report.replay_service_level),
               rel(corrected_asa, em.asa_s if em else None),
               rel(corrected_sl, em.service_level if em else None)]
     within = all(x is not None and abs(x) <= TARGET for x in checks)

@@ -1,7 +1,11 @@
-"""The service as `make run` starts it, for the benches that measure it from outside:
-`python -m webhooks.serve` (gunicorn web + rq worker, embedded Redis, SQLite) in a temporary
-instance directory, with the demo config open around the clock. Not a test helper: tests use
-tests/live_service.py, which runs on the test Redis instead of the embedded one.
+"""Starting the service as `make run` does, from outside: `python -m service.serve` (migrations, seed,
+gunicorn web + rq worker) on a free loopback port, in a process group of its own.
+
+Shared by the benches and the end-to-end tests (tests/live_service.py), which differ only in what they
+put around it: the functions below start it, wait for its health check and stop it; `Service` is the
+benches' whole launcher (demo config open around the clock, embedded Redis and SQLite in a temporary
+instance directory), while the tests run it on the test Redis with their own config. Imports nothing of
+the service itself.
 """
 from __future__ import annotations
 
@@ -23,9 +27,51 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
+    """A TCP port nobody listens on at the moment, on 127.0.0.1."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def start_serving(env: dict[str, str], log: Path, *, preexec_fn=None) -> subprocess.Popen:
+    """`python -m service.serve` from the repository with exactly `env`, its output in `log`, in a new
+    session (stop_serving ends the whole group: gunicorn, its workers, the rq worker, an embedded Redis)."""
+    with open(log, "w") as out:
+        return subprocess.Popen([sys.executable, "-m", "service.serve"], cwd=REPO, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=preexec_fn)
+
+
+def wait_healthy(proc: subprocess.Popen, port: int, timeout: float) -> bool:
+    """True once GET /api/health answers 200 on `port`; False if the service exits or `timeout` s pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+        try:
+            conn.request("GET", "/api/health")
+            if conn.getresponse().status == 200:
+                return True
+        except OSError:
+            pass
+        finally:
+            conn.close()
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+
+
+def stop_serving(proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    """SIGTERM to the service's process group, SIGKILL if it is not gone after `timeout` s."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+    except ProcessLookupError:
+        pass
 
 
 class Service:
@@ -45,21 +91,10 @@ class Service:
                     ADMIN_TOKEN=admin_token, CALLROUTER_CONFIG=str(self.tmp / "config.yaml"),
                     CALLROUTER_INSTANCE=str(self.tmp / "i"), WEB_CONCURRENCY=str(workers), LOG_LEVEL="warning",
                     SECRET_KEY="bench", **(env or {}))
-        self.log = open(self.tmp / "service.log", "w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "webhooks.serve"], cwd=REPO, env=full,
-                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if self.request("GET", "/api/health")[0] == 200:
-                    return
-            except OSError:
-                pass
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.2)
-        self._end()
-        raise SystemExit(f"the service did not start; see {self.tmp / 'service.log'}")
+        self.proc = start_serving(full, self.tmp / "service.log")
+        if not wait_healthy(self.proc, self.port, 90):
+            stop_serving(self.proc, 30)
+            raise SystemExit(f"the service did not start; see {self.tmp / 'service.log'}")
 
     def request(self, method, path, body=None, headers=None):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -75,14 +110,6 @@ class Service:
                             {"Authorization": f"Bearer {token or self.admin_token}",
                              "Content-Type": "application/json"})
 
-    def _end(self):
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(30)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.log.close()
-
     def stop(self):
-        self._end()
+        stop_serving(self.proc, 30)
         shutil.rmtree(self.tmp, ignore_errors=True)

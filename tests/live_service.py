@@ -1,20 +1,17 @@
 """The real service for end-to-end tests, started as `make run` starts it
-(`python -m webhooks.serve`: migrations, seed, gunicorn web + rq worker) on a free
+(`python -m service.serve`: migrations, seed, gunicorn web + rq worker) on a free
 loopback port, with the demo config open around the clock."""
 from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import redis as redis_lib
-import requests
 import yaml
+
+from bench.service import free_port, start_serving, stop_serving, wait_healthy
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -27,12 +24,6 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)     # PR_SET_PDEATHSIG
     except OSError:
         pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
@@ -56,30 +47,13 @@ def live_service(tmp: Path, *, account_sid: str, auth_token: str, admin_token: s
            "ADMIN_TOKEN": admin_token, "SECRET_KEY": "e2e", "WEB_CONCURRENCY": "2", "TWILIO_API_URL": api_url}
     env.pop("PUBLIC_URL", None)
     log = tmp / "service.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "webhooks.serve"], cwd=REPO, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent)
-    url = f"http://127.0.0.1:{port}"
+    proc = start_serving(env, log, preexec_fn=_die_with_parent)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{url}/api/health", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"service did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield url, log, config
+        if not wait_healthy(proc, port, 60):
+            raise RuntimeError(f"service did not start:\n{log.read_text()[-3000:]}")
+        yield f"http://127.0.0.1:{port}", log, config
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        stop_serving(proc, 20)
         redis_lib.Redis.from_url(redis_url).flushdb()
 
 

@@ -1,8 +1,7 @@
-"""End to end: the real service (`python -m webhooks.serve`: gunicorn + rq worker,
+"""End to end: the real service (`python -m service.serve`: gunicorn + rq worker,
 real Redis, SQLite) against the Twilio simulator, as a caller would use it."""
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -22,12 +21,6 @@ REPO = Path(__file__).resolve().parent.parent
 TOKEN = "e2e-auth-token-" + "x" * 16
 SID = "AC" + "e" * 32
 DEMO_NUMBER = "+15005550006"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Service:
