@@ -1,4 +1,4 @@
-"""The baseline for bench/webhooks.py: the least a correct Twilio voice webhook does.
+"""The baseline for the webhooks bench (bench/webhooks/): the least a correct Twilio voice webhook does.
 
 One Flask route, reached at both URLs of the benchmark scenario
 (/voice/incoming and /voice/gather), that
@@ -27,7 +27,7 @@ from flask import Flask, Response, abort, request
 from twilio.request_validator import RequestValidator
 
 CALL_TTL_S = 6 * 3600
-KEY_PREFIX = "bench:minimal:call:"   # bench/webhooks.py counts these keys after the run
+KEY_PREFIX = "bench:minimal:call:"   # the webhooks bench counts these keys after the run
 
 INCOMING_TWIML = (
     '<?xml version="1.0" encoding="UTF-8"?><Response><Say language="en-US">Hello there, thanks for calling '

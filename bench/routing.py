@@ -1,7 +1,7 @@
 """Routing decisions per second and decision latency, against a raw Redis EVAL
 baseline measured in the same run.
 
-    .venv/bin/python bench/routing.py [--agents 100,1000,10000] [--calls 10000] [--skills 50]
+    .venv/bin/python -m bench.routing [--agents 100,1000,10000] [--calls 10000] [--skills 50]
 
 A *decision* is the ACD's answer to "this agent is free: which waiting call
 do they get?" — the `reroute` script for one agent over every waiting call
@@ -25,18 +25,15 @@ import random
 import sys
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 import redis
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from acd.agents import AgentStates  # noqa: E402
-from acd.queueing import enqueue_fields  # noqa: E402
-from acd.routing import Router  # noqa: E402
-from acd.scripts import Scripts, buckets, script_text  # noqa: E402
-from ivr.model import Queue  # noqa: E402
-from store.keys import Keys  # noqa: E402
+from acd.agents import AgentStates
+from acd.queueing import enqueue_fields
+from acd.routing import Router
+from acd.scripts import Scripts, buckets, script_text
+from contactcenter.model import Queue
+from store.keys import Keys
 
 REDIS_URL = "redis://127.0.0.1:6379/12"
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)

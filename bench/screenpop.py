@@ -1,10 +1,10 @@
 """Offer → screen pop on the agent's event stream, with a slow CRM against a fast one.
 
-    .venv/bin/python bench/screenpop.py [--samples 150] [--slow-ms 300] [--fast-ms 0]
+    .venv/bin/python -m bench.screenpop [--samples 150] [--slow-ms 300] [--fast-ms 0]
 
 Starts a stand-in outside CRM on 127.0.0.1 (answers a contact after --fast-ms for
 numbers +1312555xxxx and after --slow-ms for +1646555xxxx) and the service as
-`make run` does (`python -m webhooks.serve`: gunicorn web + rq worker, embedded
+`make run` does (`python -m service.serve`: gunicorn web + rq worker, embedded
 Redis, SQLite, in a temporary instance directory) with CRM_URL pointing at it.
 One agent holds its event stream open. Each sample, alternating fast and slow:
 
@@ -35,15 +35,11 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from twilio.request_validator import RequestValidator
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench.service import Service  # noqa: E402
+from bench.service import Service
 
 AUTH_TOKEN = "bench-screenpop-auth-token-0123456"
 ADMIN = "bench-screenpop-admin"

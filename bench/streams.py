@@ -1,8 +1,8 @@
 """Webhooks while a thousand agents hold their event streams open.
 
-    .venv/bin/python bench/streams.py [--streams 1000] [--seconds 5] [--concurrency 8]
+    .venv/bin/python -m bench.streams [--streams 1000] [--seconds 5] [--concurrency 8]
 
-Starts the service as `make run` does (`python -m webhooks.serve`: gunicorn
+Starts the service as `make run` does (`python -m service.serve`: gunicorn
 web + rq worker, embedded Redis, SQLite, in a temporary instance directory),
 creates the agents through the API and logs them in on break (so callers
 queue), then measures whole calls — signed `/voice/incoming`, the menu step
@@ -28,15 +28,11 @@ import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench.service import Service  # noqa: E402
+from bench.service import Service
 
 AUTH_TOKEN = "bench-streams-auth-token-0123456789"
 ADMIN = "bench-streams-admin"
