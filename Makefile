@@ -36,10 +36,10 @@ test: $(VENV)/.installed $(BUNDLE)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
-	$(PY) bench/webhooks.py
+	$(PY) -m bench.webhooks
 
 bench-all: $(VENV)/.installed
-	$(PY) bench/webhooks.py; $(PY) bench/streams.py; $(PY) bench/routing.py; $(PY) bench/erlang.py
+	$(PY) -m bench.webhooks; $(PY) -m bench.streams; $(PY) -m bench.routing; $(PY) -m bench.screenpop; $(PY) -m bench.erlang
 
 config-check: $(VENV)/.installed
 	FLASK_APP=wsgi $(VENV)/bin/flask config-check $(or $(CONFIG),config/demo.yaml)
