@@ -1,5 +1,5 @@
 """Erlang C against worked figures, and a small load run (twiliosim.load) against the real service
-(`python -m webhooks.serve`: gunicorn + rq worker, real Redis, SQLite), as tests/test_e2e_service.py
+(`python -m service.serve`: gunicorn + rq worker, real Redis, SQLite), as tests/test_e2e_service.py
 starts it."""
 from __future__ import annotations
 
