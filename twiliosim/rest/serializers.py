@@ -120,7 +120,8 @@ def queue_resource(queue, view: AccountView) -> dict:
     return {"sid": queue.sid, "account_sid": view.account_sid, "friendly_name": queue.name,
             "current_size": size, "max_size": queue.max_size, "average_wait_time": queue.average_wait(view),
             "date_created": created, "date_updated": rfc2822(getattr(queue, "rest_updated", None)) or created,
-            "uri": uri, "subresource_uris": {"members": uri[:-len(".json")] + "/Members.json"}}
+            # No subresource_uris: api.v2010.account.queue has none (Members is found by its path).
+            "uri": uri}
 
 
 def member_resource(queue, call, view: AccountView) -> dict | None:
