@@ -15,7 +15,7 @@ both alike, and neither gets the warm path of a tight loop. The baseline
 called back to back is printed too (tight/s), for comparison.
 
 Targets (issue 4): decisions/s ≥ 0.5 × baseline; p99 < 2 ms at 10 000 agents.
-Uses Redis database 12 on 127.0.0.1:6379 (FLUSHDB before and after). Not a test.
+Uses Redis database 12 on 127.0.0.1:6379 (FLUSHDB before and after; --redis-url for another). Not a test.
 """
 from __future__ import annotations
 
@@ -155,8 +155,10 @@ def main() -> int:
     parser.add_argument("--skills", type=int, default=50)
     parser.add_argument("--decisions", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--redis-url", default=REDIS_URL,
+                        help=f"a Redis database of its own, flushed before and after (default {REDIS_URL})")
     args = parser.parse_args()
-    r = redis.Redis.from_url(REDIS_URL)
+    r = redis.Redis.from_url(args.redis_url)
     rows = []
     try:
         for agents in [int(x) for x in args.agents.split(",")]:
