@@ -6,7 +6,7 @@ import time
 
 from tests import test_twiliosim_verbs_fixtures as shared
 from tests.test_twiliosim_verbs_fixtures import JOIN, NUMBER, R, run
-from twiliosim import CallerScript, Hangup, Simulator
+from twiliosim import CallerScript
 
 # The shared fixtures, found by pytest under these names in this module.
 server, sim = shared.server, shared.sim

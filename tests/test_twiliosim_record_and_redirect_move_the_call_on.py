@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests import test_twiliosim_verbs_fixtures as shared
 from tests.test_twiliosim_verbs_fixtures import R, no_errors, run
-from twiliosim import CallerScript, Hangup, RecordMessage
+from twiliosim import CallerScript, RecordMessage
 
 # The shared fixtures, found by pytest under these names in this module.
 server, sim = shared.server, shared.sim

@@ -10,7 +10,18 @@ import requests
 from twilio.base.exceptions import TwilioRestException
 
 from tests import test_twiliosim_rest_fixtures as shared
-from tests.test_twiliosim_rest_fixtures import ACCOUNT_SID, AUTH_TOKEN, FROM, HI, LONG, RFC2822, api, ended, events, wait_until
+from tests.test_twiliosim_rest_fixtures import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    FROM,
+    HI,
+    LONG,
+    RFC2822,
+    api,
+    ended,
+    events,
+    wait_until,
+)
 
 # The shared fixtures, found by pytest under these names in this module.
 sim, server, client, twiml = shared.sim, shared.server, shared.client, shared.twiml

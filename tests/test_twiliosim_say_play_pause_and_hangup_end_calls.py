@@ -5,8 +5,17 @@ from __future__ import annotations
 import time
 
 from tests import test_twiliosim_verbs_fixtures as shared
-from tests.test_twiliosim_verbs_fixtures import ACCOUNT, CALLER, JOIN, NUMBER, R, completed_callback, no_errors, run, statuses
-from twiliosim import Hangup
+from tests.test_twiliosim_verbs_fixtures import (
+    ACCOUNT,
+    CALLER,
+    JOIN,
+    NUMBER,
+    R,
+    completed_callback,
+    no_errors,
+    run,
+    statuses,
+)
 
 # The shared fixtures, found by pytest under these names in this module.
 server, sim = shared.server, shared.sim
