@@ -30,7 +30,7 @@ $(BUNDLE): console/node_modules/.installed $(CONSOLE_SRC)
 console: $(BUNDLE)
 
 run: $(VENV)/.installed $(BUNDLE)
-	$(PY) -m webhooks.serve
+	$(PY) -m service.serve
 
 test: $(VENV)/.installed $(BUNDLE)
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -1,4 +1,4 @@
-"""WSGI entry (`wsgi:app`) for gunicorn."""
-from webhooks import create_app
+"""gunicorn's entry point (Procfile: `gunicorn wsgi:app`)."""
+from service.app import create_app
 
 app = create_app()

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import redis
 
+from contactcenter.shifts import country_of, on_shift
+from store.agents import as_dict, list_agents
 from store.keys import Keys
-
-from .shifts import country_of, on_shift
 
 STATUSES = ("offline", "available", "break", "reserved", "busy", "wrapup")
 SETTABLE = ("available", "break", "offline")
@@ -37,6 +37,14 @@ class AgentStates:
                             args=[agent["id"], now.timestamp(), "1" if shift else "0", self.keys.prefix,
                                   json.dumps(profile, separators=(",", ":"))])
         return status.decode()
+
+    def mirror_from_sql(self, sessions, now: datetime) -> int:
+        """Copy every SQL agent's routing profile into Redis (at start and after seeding)."""
+        with sessions() as session:
+            agents = [as_dict(a) for a in list_agents(session)]
+        for agent in agents:
+            self.sync(agent, now)
+        return len(agents)
 
     def remove(self, agent_id: str) -> str:
         """'removed', or the status that forbids it (reserved, busy)."""

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import phonenumbers
 
-from ivr.model import Node, Queue
+from contactcenter.model import Node, Queue
 
 # A call's place in line is its virtual arrival time: each point of priority is
 # worth this much waiting, so higher priority goes first and long waits still age.

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import redis
 
-from ivr.model import ContactCenter
+from contactcenter.model import ContactCenter
 from store.keys import Keys
 
 from .scripts import buckets

@@ -14,14 +14,15 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from ivr.model import ContactCenter, Node
+from contactcenter.errors import Conflict, Invalid, NotAllowed, NotFound, Unavailable
+from contactcenter.model import ContactCenter, Node
+from contactcenter.shifts import on_shift
 from store.keys import Keys
 
-from .agents import AgentStates, holding
-from .queueing import enqueue_fields, reqkey, requirements
+from .agents import SETTABLE, AgentStates, holding
+from .queueing import enqueue_fields, reqkey, requirements, vip_bonus
 from .routing import Offer, Router
 from .scripts import buckets
-from .shifts import on_shift
 
 log = logging.getLogger(__name__)
 REST_TIMEOUT_S = 10
@@ -62,12 +63,12 @@ class AcdService:
         return self.enqueued(script(keys=keys, args=args), now)
 
     def enqueue_call(self, call_sid: str, node: Node, from_number: str, now: datetime,
-                     region: str | None = None, priority_bonus: int = 0) -> tuple:
+                     region: str | None = None, tier: str | None = None) -> tuple:
         """`enqueue` as (script, keys, args), to run in one round trip with the IVR's turn;
-        hand its result to `enqueued`. `priority_bonus`: extra priority points (VIP callers)."""
+        hand its result to `enqueued`. `tier`: the caller's CRM tier (VIP callers go ahead)."""
         queue = self.cc.queues[node.queue]
         fields, timers = enqueue_fields(queue, node, from_number, now, call_sid=call_sid, region=region,
-                                        priority_bonus=priority_bonus)
+                                        priority_bonus=vip_bonus(tier))
         fields["node"] = node.name
         return self.router.enqueue_call(call_sid, fields, timers, now, from_number, queue.preferred_agent_wait_s)
 
@@ -107,6 +108,26 @@ class AcdService:
         code, current, offers = self.router.set_status(agent_id, status, now)
         self.after(offers, now)
         return code, current
+
+    def change_status(self, agent_id: str, wanted, now: datetime) -> str:
+        """An agent (or the admin) logs in, takes a break or logs out: the status now."""
+        if wanted not in SETTABLE:
+            raise Invalid(f"status must be one of {', '.join(SETTABLE)}")
+        code, current = self.set_status(agent_id, wanted, now)
+        if code == 404:
+            raise NotFound(f"unknown agent {agent_id!r}")
+        if code == 409:
+            raise Conflict(f"agent is {current}: the offer or call decides what comes next", status=current)
+        return current
+
+    def current_offer(self, agent_id: str, live: dict) -> dict | None:
+        """The offer event of the offer an agent (in state `live`) holds and has not answered."""
+        rid = live.get("offer", "")
+        offer = self.r.hgetall(self.keys.offer(rid)) if rid else {}
+        if live.get("status") != "reserved" or offer.get(b"state") != b"pending":
+            return None
+        return {"event": "offer", "reservation_id": rid, "call_sid": offer[b"call"].decode(),
+                "queue": offer[b"queue"].decode(), "expires_at": float(offer[b"deadline"])}
 
     def accept(self, reservation_id: str, agent_id: str, now: datetime) -> tuple[int, str]:
         """(HTTP status, message). On accept the caller's live call is sent to dial the agent."""
@@ -171,6 +192,26 @@ class AcdService:
         log.warning("could not redirect %s to its agent (%s); back in line", call_sid, why)
         self.after(self.router.dial_failed(call_sid, now)[1], now)
         return 502, f"could not reach Twilio to connect the call ({why}); the caller keeps their place"
+
+    def accept_for(self, reservation_id: str, may_act_for: Callable[[str], bool], now: datetime) -> None:
+        """`accept` on behalf of who asks; refused when the offer is gone or someone else's."""
+        code, message = self.accept(reservation_id, self._offer_agent(reservation_id, may_act_for), now)
+        if code == 409:
+            raise Conflict(message)
+        if code != 200:
+            raise Unavailable(message)
+
+    def reject_for(self, reservation_id: str, may_act_for: Callable[[str], bool], now: datetime) -> None:
+        if not self.reject(reservation_id, self._offer_agent(reservation_id, may_act_for), now):
+            raise Conflict("the offer is gone")
+
+    def _offer_agent(self, reservation_id: str, may_act_for: Callable[[str], bool]) -> str:
+        agent = self.r.hget(self.keys.offer(reservation_id), "agent")
+        if agent is None:
+            raise Conflict("the offer is gone")
+        if not may_act_for(agent.decode()):
+            raise NotAllowed("this offer is for another agent")
+        return agent.decode()
 
     def reject(self, reservation_id: str, agent_id: str, now: datetime) -> bool:
         won, _, offers = self.router.answer(reservation_id, "reject", now, agent_id)

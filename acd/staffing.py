@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 
 import redis
 
-from ivr.model import Queue
+import erlang
+from contactcenter.model import Queue
 from store.keys import Keys
 
-import erlang
 from .scripts import buckets
 
 INTERVALS = 4                       # the current 15-minute interval and the three before it

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import redis
 
-from ivr.model import ContactCenter
+from contactcenter.model import ContactCenter
 from store.keys import Keys
 
 from .agents import AgentStates, holding

@@ -1,6 +1,6 @@
 """Small validation helpers that collect problems as (dotted path, reason).
 
-Used by ivr.config and ivr.config_flows; nothing here raises, so one pass
+Used by contactcenter.config and contactcenter.config_flows; nothing here raises, so one pass
 over a config reports every problem it has.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The validated contact-center config as plain, immutable objects.
 
-`ivr.config.load_config` builds these from the YAML; everything else
+`contactcenter.config.load_config` builds these from the YAML; everything else
 (IVR engine, ACD, seeding) reads them and never the raw YAML.
 """
 from __future__ import annotations

@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import lru_cache
 from importlib import resources
 
-from ivr.hours import Schedule
+from .hours import Schedule
 
 
 @lru_cache(maxsize=4096)

@@ -13,13 +13,12 @@ from datetime import datetime, timezone
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from acd.queueing import vip_bonus
+from contactcenter.model import ContactCenter
+from store.callstate import CONTACT_FIELDS, CallState
 from store.redis_conn import queue_script, run_scripts, script_missing
 
 from . import flow as engine
 from . import twiml
-from .callstate import CONTACT_FIELDS, CallState
-from .model import ContactCenter
 
 log = logging.getLogger(__name__)
 TERMINAL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
@@ -43,18 +42,15 @@ class IvrCalls:
     def __init__(self, cc: ContactCenter, calls: CallState,
                  lookup_contact: Callable[[str], dict | None],
                  call_ended: Callable[[str, dict | None], None],
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), acd=None,
-                 prefetch=None):
+                 prefetch: Callable[[str], None], clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 acd=None):
         self.cc = cc
         self.acd = acd                         # the ACD (enqueue, caller_gone); None: queues only hold
         self.calls = calls
         self.lookup_contact = lookup_contact   # caller's number -> CRM fields, or None
         self.call_ended = call_ended           # (call_sid, extra fields) -> write the call record later
         self.clock = clock
-        if prefetch is None:
-            from screenpop.prefetch import Prefetcher
-            prefetch = Prefetcher.for_runtime_of(calls.r, calls.keys)
-        self.prefetch = prefetch               # screenpop.prefetch.Prefetcher: asks for a call's screen pop
+        self.prefetch = prefetch               # a screenpop Prefetcher: asks for a call's screen pop
 
     # -- entry -----------------------------------------------------------------
     def incoming(self, p: Params) -> str:
@@ -202,7 +198,7 @@ class IvrCalls:
             return turn.twiml if int(applied) >= 0 else None
         node = call.flow.nodes[turn.state["node"]]
         handing_over = self.acd.enqueue_call(call.sid, node, call.from_number, now, call.country,
-                                             priority_bonus=self._priority_bonus(call))
+                                             tier=self._tier(call))
         applied, enqueued = self._run(prefetch_for, kept, handing_over)
         if int(applied) < 0:
             return None
@@ -216,12 +212,13 @@ class IvrCalls:
             self.calls.apply(call.sid, turn.steps, turn.state, now.timestamp())
         return turn.twiml
 
-    def _priority_bonus(self, call: engine.Call) -> int:
-        """VIP callers go ahead: the tier comes from the contact the IVR matched for its greeting
-        (a cached in-process lookup, asked here only when the flow greets nobody by name)."""
+    def _tier(self, call: engine.Call) -> str | None:
+        """The caller's CRM tier, for the ACD's priority (VIPs go ahead): from the contact the IVR
+        matched for its greeting (a cached in-process lookup, asked here only when the flow greets
+        nobody by name)."""
         contact = call.contact if call.contact is not None or call.flow.uses_contact \
             else self.lookup_contact(call.from_number)
-        return vip_bonus((contact or {}).get("tier"))
+        return (contact or {}).get("tier")
 
     def _run(self, prefetch_for: str | None, *scripts) -> list:
         """Run the turn's scripts in one round trip; with `prefetch_for`, that call's screen-pop

@@ -11,9 +11,10 @@ from datetime import datetime
 
 from twilio.twiml.voice_response import VoiceResponse
 
+from contactcenter.model import ContactCenter, Flow, Node
+from contactcenter.placeholders import fill
+
 from . import speech, twiml
-from .model import ContactCenter, Flow, Node
-from .placeholders import fill
 
 MAX_SPEECH_KEPT = 500    # what the journey keeps of one utterance
 MAX_HOPS = 50            # say/hours nodes chained in one document (validation forbids loops)

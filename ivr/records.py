@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
+from typing import Callable
 
-from store import runtime
+import redis
+
+from contactcenter.model import ContactCenter
+from store.callstate import CallState
 from store.intervals import intervals_for_call, refresh
+from store.keys import Keys
 from store.records import upsert_call_record
 
 log = logging.getLogger(__name__)
@@ -59,48 +64,54 @@ def record_fields(workspace: str, call_sid: str, state: dict[str, str], journey:
     }
 
 
-def sync_call_record(call_sid: str, extra: dict | None = None) -> str:
-    """RQ job: upsert the call record of `call_sid` from Redis (plus `extra` columns)."""
-    rt = runtime.current()
-    state = rt.calls.load(call_sid)
-    data = {"call_sid": call_sid, "workspace": rt.cc.workspace}
-    if state is not None:
-        data = record_fields(rt.cc.workspace, call_sid, state, rt.calls.journey(call_sid))
-    elif not extra:
-        log.warning("call %s is gone from Redis; nothing to record", call_sid)
-        return "gone"
-    data.update(extra or {})
-    with rt.sessions() as session:
-        upsert_call_record(session, data)
-        session.commit()
-        # the report intervals follow the records (reports never read Redis): marked here, rewritten
-        # by one job for many calls, so a busy interval is not recomputed once per call
-        starts = intervals_for_call(session, rt.cc.workspace, call_sid)
-    if starts:
-        rt.redis.sadd(rt.keys.reports_dirty(), *[int(s.timestamp()) for s in starts])
-        if rt.redis.set(rt.keys.reports_scheduled(), 1, nx=True, ex=REFRESH_LEASE_S):
-            rt.jobs.enqueue("ivr.records.refresh_report_intervals", job_timeout=600, result_ttl=600)
-    return data.get("outcome") or "updated"
+class CallRecords:
+    """Writes call records and the report intervals that follow them (the jobs' side).
+    `schedule_refresh()` queues a job that runs `refresh_intervals`."""
 
+    def __init__(self, cc: ContactCenter, r: redis.Redis, keys: Keys, calls: CallState, sessions,
+                 schedule_refresh: Callable[[], None]):
+        self.cc, self.r, self.keys, self.calls, self.sessions = cc, r, keys, calls, sessions
+        self.schedule_refresh = schedule_refresh
 
-def refresh_report_intervals() -> int:
-    """RQ job: rewrite every dirty report interval once; the number rewritten. New marks that
-    arrive meanwhile are taken in the same run; one that slips in after the last look finds the
-    lease gone and queues the next run itself."""
-    rt = runtime.current()
-    levels = {name: q.service_level_s for name, q in rt.cc.queues.items()}
-    done = 0
-    while True:
-        rt.redis.expire(rt.keys.reports_scheduled(), REFRESH_LEASE_S)
-        batch = rt.redis.spop(rt.keys.reports_dirty(), 50)
-        if not batch:
-            rt.redis.delete(rt.keys.reports_scheduled())
-            if rt.redis.scard(rt.keys.reports_dirty()) and \
-                    rt.redis.set(rt.keys.reports_scheduled(), 1, nx=True, ex=REFRESH_LEASE_S):
-                continue
-            return done
-        with rt.sessions() as session:
-            for start in sorted({int(x) for x in batch}):
-                refresh(session, rt.cc.workspace, datetime.fromtimestamp(start, timezone.utc), levels)
-                done += 1
+    def sync(self, call_sid: str, extra: dict | None = None) -> str:
+        """Upsert the call record of `call_sid` from Redis (plus `extra` columns)."""
+        state = self.calls.load(call_sid)
+        data = {"call_sid": call_sid, "workspace": self.cc.workspace}
+        if state is not None:
+            data = record_fields(self.cc.workspace, call_sid, state, self.calls.journey(call_sid))
+        elif not extra:
+            log.warning("call %s is gone from Redis; nothing to record", call_sid)
+            return "gone"
+        data.update(extra or {})
+        with self.sessions() as session:
+            upsert_call_record(session, data)
             session.commit()
+            # the report intervals follow the records (reports never read Redis): marked here, rewritten
+            # by one job for many calls, so a busy interval is not recomputed once per call
+            starts = intervals_for_call(session, self.cc.workspace, call_sid)
+        if starts:
+            self.r.sadd(self.keys.reports_dirty(), *[int(s.timestamp()) for s in starts])
+            if self.r.set(self.keys.reports_scheduled(), 1, nx=True, ex=REFRESH_LEASE_S):
+                self.schedule_refresh()
+        return data.get("outcome") or "updated"
+
+    def refresh_intervals(self) -> int:
+        """Rewrite every dirty report interval once; the number rewritten. New marks that arrive
+        meanwhile are taken in the same run; one that slips in after the last look finds the
+        lease gone and queues the next run itself."""
+        levels = {name: q.service_level_s for name, q in self.cc.queues.items()}
+        done = 0
+        while True:
+            self.r.expire(self.keys.reports_scheduled(), REFRESH_LEASE_S)
+            batch = self.r.spop(self.keys.reports_dirty(), 50)
+            if not batch:
+                self.r.delete(self.keys.reports_scheduled())
+                if self.r.scard(self.keys.reports_dirty()) and \
+                        self.r.set(self.keys.reports_scheduled(), 1, nx=True, ex=REFRESH_LEASE_S):
+                    continue
+                return done
+            with self.sessions() as session:
+                for start in sorted({int(x) for x in batch}):
+                    refresh(session, self.cc.workspace, datetime.fromtimestamp(start, timezone.utc), levels)
+                    done += 1
+                session.commit()

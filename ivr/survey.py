@@ -63,7 +63,7 @@ def answered(language: str, got_rating: bool) -> str:
 
 
 class Surveys:
-    """The survey's turns for one contact center: `calls` is the IVR's call store (ivr.callstate),
+    """The survey's turns for one contact center: `calls` is the IVR's call store (store.callstate),
     `call_ended(sid, extra)` writes the call record again (the rating may come after the call's
     final status, e.g. on a callback's leg)."""
 

@@ -10,8 +10,9 @@ from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
 
+from contactcenter.model import Node, Queue
+
 from . import speech
-from .model import Node, Queue
 
 
 def url(step: str, node: str | None = None, **params) -> str:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Callable
 
 import redis
 
+from contactcenter.errors import NotAllowed, NotFound
 from store.keys import Keys
 
 from . import pop
@@ -70,3 +72,29 @@ def offered_agents(r: redis.Redis, keys: Keys, call_sid: str) -> set[str] | None
         if holder:
             agents.add(_text(holder))
     return agents
+
+
+class ScreenPops:
+    """The screen pop as people ask for it: by an agent's offer event, or through the API."""
+
+    def __init__(self, r: redis.Redis, keys: Keys, clock: Callable[[], datetime]):
+        self.r, self.keys, self.clock = r, keys, clock
+
+    def for_viewer(self, call_sid: str, is_admin: bool, agent_id: str | None) -> dict:
+        """The pop of a call for the admin, or for an agent the call was offered to."""
+        offered = offered_agents(self.r, self.keys, call_sid)
+        if offered is None:
+            raise NotFound("no call with that CallSid")
+        if not is_admin and agent_id not in offered:
+            raise NotAllowed("this call was not offered to you")
+        found = screen_pop(self.r, self.keys, call_sid, self.clock())
+        if found is None:
+            raise NotFound("no call with that CallSid")
+        return found
+
+    def with_offer(self, offer: dict, agent_id: str) -> dict:
+        """The offer event with its screen pop: Redis only (the CRM was asked ahead by the prefetch
+        job), one round trip that also lets this agent read the call's context later."""
+        now = self.clock()
+        found = screen_pop(self.r, self.keys, offer.get("call_sid", ""), now, offered_to=agent_id)
+        return {**offer, "screenpop": found or pop.build({}, [], now)}

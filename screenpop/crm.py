@@ -6,6 +6,7 @@ dragging an ORM object (and its session) along.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from store.models import Contact, ContactPhone
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,14 @@ class GreetingLookup:
             self._known = frozenset(rows) if len(rows) <= self.max_known else None
             self._known_until = now + self.ttl_s
         return self._known
+
+    def fields_or_none(self, e164: str) -> dict | None:
+        """The caller's fields for greetings; None also when the CRM fails: it never stops a call."""
+        try:
+            return self(e164)
+        except Exception:   # noqa: BLE001 - the caller is greeted without a name instead
+            log.exception("CRM lookup failed for %s", e164)
+            return None
 
     def __call__(self, e164: str) -> dict | None:
         now = time.monotonic()

@@ -7,7 +7,7 @@ so CRM time never adds to an offer.
 
 The IVR's first turn asks for it with two commands in its own round trip: the call joins a
 pending list, and a flag says whether a job to work through that list is already queued;
-only the request that set the flag queues one (`prefetch_pending`). One RQ job (one fork of
+only the request that set the flag queues one (`PrefetchJobs.pending`). One RQ job (one fork of
 the worker) thus serves every call that arrived meanwhile, looked up side by side, so a busy
 contact center adds a job per batch rather than per call to the worker that also writes the
 call records. Each call is looked up once: a marker set with NX makes a repeat (Twilio
@@ -20,10 +20,11 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
+from typing import Callable
 
 import redis
-from rq import Queue
 
+from store.callstate import CallState
 from store.keys import Keys
 from store.records import csat_average, earlier_calls
 
@@ -31,8 +32,7 @@ from . import history
 from .adapters import Crm, CrmUnavailable
 
 log = logging.getLogger(__name__)
-JOB = "screenpop.prefetch.prefetch_pending"
-RESULT_TTL_S = 6 * 3600          # as long as a live call (ivr.callstate.LIVE_TTL_S)
+RESULT_TTL_S = 6 * 3600          # as long as a live call (store.callstate.LIVE_TTL_S)
 RUNNING_TTL_S = 120              # a job that died mid-way lets the next request try again
 SCHEDULED_TTL_S = 10             # a queued job lost before it ran stalls the list this long at most
 BATCH = 32                       # calls taken from the list at a time ...
@@ -43,15 +43,11 @@ PAUSE_S = 30                     # ... for this long, so a dead CRM does not hol
 
 class Prefetcher:
     """Asks for calls' prefetch: inside the caller's pipeline (`add`, then `added` with the
-    results of the commands it added), or on its own (calling it)."""
+    results of the commands it added), or on its own (calling it). `schedule()` queues the job
+    that works through the pending list (`PrefetchJobs.pending`)."""
 
-    def __init__(self, r: redis.Redis, keys: Keys, jobs: Queue):
-        self.r, self.keys, self.jobs = r, keys, jobs
-
-    @classmethod
-    def for_runtime_of(cls, r: redis.Redis, keys: Keys) -> "Prefetcher":
-        from store.runtime import RQ_QUEUE     # late: store.runtime builds on the IVR that uses this
-        return cls(r, keys, Queue(RQ_QUEUE, connection=r))
+    def __init__(self, r: redis.Redis, keys: Keys, schedule: Callable[[], None]):
+        self.r, self.keys, self.schedule = r, keys, schedule
 
     def add(self, pipe, call_sid: str) -> int:
         """Queue the request in `pipe`; returns how many commands it added (their results go to `added`)."""
@@ -62,7 +58,7 @@ class Prefetcher:
     def added(self, results: list) -> None:
         """After the pipeline ran: the request that found no job queued queues one."""
         if results and results[-1] is True:
-            self.jobs.enqueue_call(JOB, timeout=600, result_ttl=0, failure_ttl=3600)
+            self.schedule()
 
     def __call__(self, call_sid: str) -> None:
         with self.r.pipeline(transaction=False) as pipe:
@@ -70,43 +66,37 @@ class Prefetcher:
             self.added(pipe.execute())
 
 
-def prefetch_pending() -> int:
-    """RQ job: prefetch every call waiting in the list, several at a time. Returns how many."""
-    from store import runtime
-    from .adapters import crm_from_settings
-    rt = runtime.current()
-    rt.redis.delete(rt.keys.prefetch_scheduled())      # from here on, a new request queues a new job
-    crm = crm_from_settings(rt.settings, rt.sessions)
-    done = 0
-    with ThreadPoolExecutor(LOOKUPS_AT_ONCE, thread_name_prefix="prefetch") as pool:
-        while sids := rt.redis.lpop(rt.keys.prefetch_pending(), BATCH):
-            done += len(list(pool.map(lambda sid: _prefetch_one(rt, crm, sid.decode()), sids)))
-    return done
+class PrefetchJobs:
+    """The job side: looks calls up in the CRM and the call history and keeps the result."""
 
+    def __init__(self, r: redis.Redis, keys: Keys, calls: CallState, sessions, crm: Crm):
+        self.r, self.keys, self.calls, self.sessions, self.crm = r, keys, calls, sessions, crm
 
-def prefetch(call_sid: str) -> str:
-    """Prefetch one call now (tests, tools). Returns what it did."""
-    from store import runtime
-    from .adapters import crm_from_settings
-    rt = runtime.current()
-    return _prefetch_one(rt, crm_from_settings(rt.settings, rt.sessions), call_sid)
+    def pending(self) -> int:
+        """Prefetch every call waiting in the list, several at a time. Returns how many."""
+        self.r.delete(self.keys.prefetch_scheduled())      # from here on, a new request queues a new job
+        done = 0
+        with ThreadPoolExecutor(LOOKUPS_AT_ONCE, thread_name_prefix="prefetch") as pool:
+            while sids := self.r.lpop(self.keys.prefetch_pending(), BATCH):
+                done += len(list(pool.map(lambda sid: self.one(sid.decode()), sids)))
+        return done
 
-
-def _prefetch_one(rt, crm: Crm, call_sid: str) -> str:
-    key = rt.keys.screenpop(call_sid)
-    try:
-        if not rt.redis.set(key, json.dumps({"state": "running"}), nx=True, ex=RUNNING_TTL_S):
-            return "already"
-        state = rt.calls.load(call_sid)
-        if state is None:
-            rt.redis.delete(key)
-            return "gone"
-        context = gather(crm, rt.sessions, rt.redis, rt.keys, call_sid, state)
-        rt.redis.set(key, json.dumps(context, ensure_ascii=False), ex=RESULT_TTL_S)
-        return "crm failed" if context["crm_error"] else "done"
-    except Exception:  # noqa: BLE001 - one call's failure must not cost the others in the batch
-        log.exception("prefetch of %s failed", call_sid)
-        return "failed"
+    def one(self, call_sid: str) -> str:
+        """Prefetch one call now. Returns what it did."""
+        key = self.keys.screenpop(call_sid)
+        try:
+            if not self.r.set(key, json.dumps({"state": "running"}), nx=True, ex=RUNNING_TTL_S):
+                return "already"
+            state = self.calls.load(call_sid)
+            if state is None:
+                self.r.delete(key)
+                return "gone"
+            context = gather(self.crm, self.sessions, self.r, self.keys, call_sid, state)
+            self.r.set(key, json.dumps(context, ensure_ascii=False), ex=RESULT_TTL_S)
+            return "crm failed" if context["crm_error"] else "done"
+        except Exception:  # noqa: BLE001 - one call's failure must not cost the others in the batch
+            log.exception("prefetch of %s failed", call_sid)
+            return "failed"
 
 
 def gather(crm: Crm, sessions, r: redis.Redis, keys: Keys, call_sid: str, state: dict[str, str]) -> dict:

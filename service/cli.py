@@ -7,13 +7,12 @@ from datetime import datetime, timezone
 import click
 from flask import Flask
 
-from ivr.config import ConfigError, load_config
+from contactcenter.config import ConfigError, load_config
 from store.db import migrate
-from store.runtime import mirror_agents
 from store.seed import seed
 
 
-def register(app: Flask) -> None:
+def register(app: Flask, services) -> None:
     @app.cli.command("config-check")
     @click.argument("path", type=click.Path(dir_okay=False))
     def config_check(path):
@@ -29,14 +28,14 @@ def register(app: Flask) -> None:
     @app.cli.command("migrate")
     def migrate_cmd():
         """Apply pending database migrations."""
-        migrate(app.extensions["callrouter"].settings.database_url)
+        migrate(services.settings.database_url)
         click.echo("database migrated")
 
     @app.cli.command("seed")
     def seed_cmd():
         """Create or update agents and CRM contacts from the config."""
-        rt = app.extensions["callrouter"]
-        with rt.sessions() as session:
-            counts = seed(session, list(rt.cc.agents), list(rt.cc.contacts), default_timezone=rt.cc.timezone)
-        mirrored = mirror_agents(rt, datetime.now(timezone.utc))
+        cc = services.cc
+        with services.sessions() as session:
+            counts = seed(session, list(cc.agents), list(cc.contacts), default_timezone=cc.timezone)
+        mirrored = services.agents.mirror_from_sql(services.sessions, datetime.now(timezone.utc))
         click.echo(f"seeded: {counts}; {mirrored} agents mirrored into Redis")

@@ -13,11 +13,13 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ivr.config import ConfigError, load_config
-from store import redis_conn, runtime
+from contactcenter.config import ConfigError, load_config
+from store import redis_conn
 from store.db import make_engine, make_session_factory, migrate
 from store.seed import seed
 from store.settings import PROJECT_ROOT, from_env
+
+from .services import build
 
 
 def main() -> int:
@@ -39,9 +41,9 @@ def main() -> int:
     if not redis_url:
         redis_url, started_redis = redis_conn.ensure_embedded(settings.instance_path)
         print(f"callrouter: embedded Redis at {redis_url}")
-    rt = runtime.build(settings.with_(redis_url=redis_url), cc)
-    mirrored = runtime.mirror_agents(rt, datetime.now(timezone.utc))
-    rt.engine.dispose()
+    services = build(settings.with_(redis_url=redis_url), cc)
+    mirrored = services.agents.mirror_from_sql(services.sessions, datetime.now(timezone.utc))
+    services.engine.dispose()
     print(f"callrouter: {mirrored} agents mirrored into Redis")
 
     env = dict(os.environ, REDIS_URL=redis_url, PORT=str(settings.port), PYTHONUNBUFFERED="1")

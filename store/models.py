@@ -24,8 +24,8 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.sql.expression import false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 # Named constraints keep migrations deterministic across backends, and

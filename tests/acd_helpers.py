@@ -8,7 +8,7 @@ from acd.agents import AgentStates
 from acd.queueing import enqueue_fields
 from acd.routing import Router
 from acd.scripts import Scripts
-from ivr.model import Escalation, Queue
+from contactcenter.model import Escalation, Queue
 from store.keys import Keys
 
 T0 = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 import redis as redis_lib
-from rq import SimpleWorker
 
+from service.app import create_app
+from service.worker import JobWorker
 from store.db import migrate
 from store.settings import from_env
 from tests.twilio import TwilioTester
-from webhooks import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "config" / "demo.yaml"
@@ -127,7 +127,7 @@ def run_jobs(app, redis_client):
     """Run the queued RQ jobs in this process with a real worker (burst mode)."""
     def run() -> int:
         rt = app.extensions["callrouter"]
-        worker = SimpleWorker([rt.jobs], connection=rt.redis)
+        worker = JobWorker([rt.jobs], connection=rt.redis, services=rt)
         worker.work(burst=True)
         return rt.jobs.count
     return run
@@ -136,9 +136,8 @@ def run_jobs(app, redis_client):
 @pytest.fixture
 def staffed(seeded, clock):
     """The demo's agents logged in but on break: queues hold callers, nobody is offered yet."""
-    from store.runtime import mirror_agents
     rt = seeded.extensions["callrouter"]
-    mirror_agents(rt, clock.now)
+    rt.agents.mirror_from_sql(rt.sessions, clock.now)
     for agent in rt.cc.agents:
         rt.acd.set_status(agent["id"], "break", clock.now)
     return seeded

@@ -366,7 +366,7 @@ def test_a_shift_start_routes_the_agent_and_its_end_stops_offers(floor, redis_cl
 
 def test_the_last_agent_is_remembered_for_the_next_call(floor, redis_client):
     from acd.service import AcdService
-    from ivr.model import Node
+    from contactcenter.model import Node
     q = queue("billing", skills={"billing": 1}, preferred_agent_wait_s=30)
     acd = AcdService(type("CC", (), {"queues": {"billing": q}})(), redis_client, floor.keys, floor.router,
                      twilio=lambda: None, public_url=None)
@@ -387,7 +387,7 @@ def test_the_last_agent_is_remembered_for_the_next_call(floor, redis_client):
 
 def test_live_stats_follow_the_contract_definitions(floor, redis_client):
     from acd.stats import live_stats
-    from ivr.model import ContactCenter
+    from contactcenter.model import ContactCenter
     q = queue("billing", skills={"billing": 1}, service_level_s=20, wrapup_s=10)
     cc = ContactCenter(path="t", workspace="t", timezone="America/New_York", hours={}, queues={"billing": q},
                        flows={}, numbers={})

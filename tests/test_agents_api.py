@@ -150,8 +150,7 @@ def test_softphone_token_carries_identity_and_voice_grant(client, erin):
 
 
 def test_seeded_agents_are_listed_with_live_status(client, seeded, app, clock):
-    from store.runtime import mirror_agents
-    assert mirror_agents(app.extensions["callrouter"], clock.now) == 4
+    assert app.extensions["callrouter"].agents.mirror_from_sql(app.extensions["callrouter"].sessions, clock.now) == 4
     agents = {a["id"]: a for a in client.get("/api/agents", headers=ADMIN).get_json()["agents"]}
     assert set(agents) == {"alice", "bob", "chen", "dana"}
     assert agents["dana"]["on_shift"] is False                 # 07:00 in Los Angeles

@@ -1,5 +1,5 @@
 """The agent console in a real browser: headless Chromium (Debian's `chromium`, driven by
-Playwright) against the real service (`python -m webhooks.serve`) and the Twilio simulator.
+Playwright) against the real service (`python -m service.serve`) and the Twilio simulator.
 
 An agent logs in through the page, goes available, gets a simulated call from a known contact
 with the screen pop on an offer card, accepts it (the simulator's softphone answers the

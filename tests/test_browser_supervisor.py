@@ -1,5 +1,5 @@
 """The supervisor board and the reports page in a real browser: headless Chromium (Debian's
-`chromium`, driven by Playwright) against the real service (`python -m webhooks.serve`) and the
+`chromium`, driven by Playwright) against the real service (`python -m service.serve`) and the
 Twilio simulator.
 
 The supervisor logs in with the admin token and sees the queue tiles; a simulated rush on billing

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ivr.config import ConfigError, load_config, parse_config
+from contactcenter.config import ConfigError, load_config, parse_config
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
@@ -213,10 +213,10 @@ def test_flask_config_check_command(tmp_path, settings_env):
 
 
 def test_make_run_launcher_stops_on_invalid_config(tmp_path, settings_env):
-    """`make run` runs webhooks.serve: an invalid config stops it before anything starts."""
+    """`make run` runs service.serve: an invalid config stops it before anything starts."""
     bad_path = write_dangling(tmp_path)
     env = {**settings_env, "CALLROUTER_CONFIG": str(bad_path), "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-m", "webhooks.serve"], cwd=REPO, env=env,
+    result = subprocess.run([sys.executable, "-m", "service.serve"], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert f"{bad_path}: flows.main.nodes.menu.options.2: unknown node 'tech_qq'" in result.stderr

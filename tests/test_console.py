@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ivr.config import ConfigError, parse_config
-from ivr.model import DISPOSITIONS
+from contactcenter.config import ConfigError, parse_config
+from contactcenter.model import DISPOSITIONS
 from store.records import upsert_call_record
 
 REPO = Path(__file__).resolve().parent.parent

@@ -1,5 +1,5 @@
 """The ACD end to end (issue 4): 20 agents in three time zones with mixed skills and languages take
-300 scripted callers through the real service (`python -m webhooks.serve`) and the Twilio simulator.
+300 scripted callers through the real service (`python -m service.serve`) and the Twilio simulator.
 
 What it shows: agents off their schedule are never offered a call; Spanish callers reach a Spanish
 speaker first (the Spanish flow asks for `lang_es`; the billing queue's escalation drops it after

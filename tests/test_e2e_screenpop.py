@@ -1,5 +1,5 @@
 """End to end: the screen pop reaches the agent's event stream with the offer, from
-the real service (`python -m webhooks.serve`: gunicorn + rq worker doing the prefetch)
+the real service (`python -m service.serve`: gunicorn + rq worker doing the prefetch)
 against the Twilio simulator; the built-in CRM, then an outside CRM on 127.0.0.1 that
 is slow or answers garbage. The offer never waits for the CRM."""
 from __future__ import annotations

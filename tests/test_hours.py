@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ivr.hours import Schedule
+from contactcenter.hours import Schedule
 
 UTC = timezone.utc
 WEEKLY = {"mon-fri": "08:00-20:00", "sat": "10:00-14:00"}

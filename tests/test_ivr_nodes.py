@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from ivr import flow as engine
-from ivr.config import parse_config
+from contactcenter.config import parse_config
 
 CONFIG = {
     "workspace": "t",

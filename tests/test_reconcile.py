@@ -3,7 +3,6 @@ through the REST API — here the simulator's stand-in, never Twilio."""
 from __future__ import annotations
 
 from acd.reconcile import reconcile
-from store.runtime import mirror_agents
 from store.seed import seed
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.twilio import TwilioTester
@@ -20,7 +19,7 @@ def test_callers_who_hung_up_while_the_service_was_down_leave_the_line(make_app,
         rt = app.extensions["callrouter"]
         with rt.sessions() as session:
             seed(session, list(rt.cc.agents), list(rt.cc.contacts), default_timezone=rt.cc.timezone)
-        mirror_agents(rt, clock.now)
+        rt.agents.mirror_from_sql(rt.sessions, clock.now)
         for agent in rt.cc.agents:
             rt.acd.set_status(agent["id"], "break", clock.now)      # logged in: callers may queue
         gone = sim.create_call("+13125550100", "+15005550006", twiml="<Response><Hangup/></Response>")

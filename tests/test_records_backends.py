@@ -25,7 +25,7 @@ def backend_app(request, make_app, settings_env):
 
 
 def test_whole_call_is_recorded(backend_app, redis_client):
-    from rq import SimpleWorker
+    from service.worker import JobWorker
     from tests.conftest import AUTH_TOKEN
     from tests.twilio import TwilioTester
     rt = backend_app.extensions["callrouter"]
@@ -38,7 +38,7 @@ def test_whole_call_is_recorded(backend_app, redis_client):
     call.recorded("21")
     call.hangup(duration="64")
     call.transcription("Bonjour, c'est Zoë — rappelez-moi s'il vous plaît. " * 50)
-    SimpleWorker([rt.jobs], connection=rt.redis).work(burst=True)
+    JobWorker([rt.jobs], connection=rt.redis, services=rt).work(burst=True)
     assert not rt.jobs.failed_job_registry.get_job_ids()
     with rt.sessions() as session:
         rec = get_call_record(session, call.sid)

@@ -15,7 +15,7 @@ import pytest
 
 from screenpop import history, pop
 from screenpop.adapters import CrmUnavailable, HttpCrm, validate_contact
-from screenpop.prefetch import PAUSE_AFTER_FAILURES, prefetch
+from screenpop.prefetch import PAUSE_AFTER_FAILURES
 from store.records import upsert_call_record
 from store.settings import from_env
 from tests.conftest import AUTH_TOKEN
@@ -286,7 +286,7 @@ def test_one_prefetch_per_call_and_a_repeat_is_a_no_op(staffed, tw, run_jobs, re
     call.dial()                                           # Twilio retries the first webhook
     others = [tw.call(from_=f"+1212555{i:04d}").dial() for i in range(40)]
     assert rt.jobs.count == 1                             # one job for everyone who came in meanwhile
-    assert rt.jobs.jobs[0].func_name == "screenpop.prefetch.prefetch_pending"
+    assert rt.jobs.jobs[0].func_name == "service.jobs.prefetch_pending"
     run_jobs()
     assert redis_client.llen(rt.keys.prefetch_pending()) == 0
     assert all(_context(staffed, c.sid).get_json()["missing"] == [] for c in others)
@@ -297,7 +297,7 @@ def test_one_prefetch_per_call_and_a_repeat_is_a_no_op(staffed, tw, run_jobs, re
     stored = json.loads(redis_client.get(rt.keys.screenpop(call.sid)))
     assert stored["state"] == "done" and stored["contact"] is None and stored["repeat_caller"] is False
     assert 0 < redis_client.ttl(rt.keys.screenpop(call.sid)) <= 6 * 3600
-    assert prefetch(call.sid) == "already"
+    assert rt.prefetching.one(call.sid) == "already"
     assert not rt.jobs.failed_job_registry.get_job_ids()
 
 
@@ -317,7 +317,7 @@ def test_a_timed_out_crm_leaves_a_pop_that_says_so(make_app, fake_crm, clock):
     with rt.sessions() as session:
         seed(session, list(rt.cc.agents), list(rt.cc.contacts), default_timezone=rt.cc.timezone)
     call = TwilioTester(app.test_client(), AUTH_TOKEN).call(from_=DANA).dial()
-    assert prefetch(call.sid) == "crm failed"
+    assert rt.prefetching.one(call.sid) == "crm failed"
     got = _context(app, call.sid).get_json()
     assert got["missing"] == ["crm"] and got["notice"] == "CRM unavailable: timed out after 0.2 s"
     assert got["contact"]["name"] == "Dana Reyes" and got["contact"]["account_value"] is None
@@ -326,6 +326,7 @@ def test_a_timed_out_crm_leaves_a_pop_that_says_so(make_app, fake_crm, clock):
 def test_an_outside_crm_contact_and_a_failing_crm_is_paused(make_app, fake_crm, redis_client):
     fake_crm.answers[DANA] = (200, CONTACT, 0)
     app = make_app({"CRM_URL": fake_crm.url})
+    prefetch = app.extensions["callrouter"].prefetching.one
     tw = TwilioTester(app.test_client(), AUTH_TOKEN)
     call = tw.call(from_=DANA).dial()
     assert prefetch(call.sid) == "done"

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from acd.staffing import advise, staffing, window
-from ivr.model import Queue
+from contactcenter.model import Queue
 from store.keys import Keys
 
 BILLING = Queue("billing", skills={"billing": 1}, service_level_s=20)

@@ -1,24 +1,26 @@
-"""The HTTP face of callrouter: Twilio voice webhooks and the JSON API.
+"""The HTTP face of callrouter: Twilio voice webhooks, the JSON API and the pages. Thin: each
+handler parses the request, calls one method of a domain service and answers.
 
-`create_app(config=None)` builds the app the flaskr way. Settings come from
-the environment (CONTRACT.md); `config` overrides them for tests:
-
-    create_app({"SETTINGS": settings, "CLOCK": lambda: fixed_now})
+`http_app(services, config)` makes the Flask app around service objects already built; the app
+factory that builds them is service.app.create_app.
 """
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from flask import Flask, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
-from ivr.calls import IvrCalls
-from store import runtime as runtime_mod
-from store.settings import from_env
+from contactcenter.errors import Conflict, Invalid, NotAllowed, NotFound, Refusal, Unavailable
 
+from . import agents_api, api, calls_api, console, console_api, metrics, reports_api, supervisor, voice
 from .auth import check_csrf
+from .deps import HUB, SERVICES
+from .streams import EventHub
+
+STATUS_OF_REFUSAL = {Invalid: 400, NotAllowed: 403, NotFound: 404, Conflict: 409, Unavailable: 502}
 
 
 class NoSessionForTwilio(SecureCookieSessionInterface):
@@ -30,9 +32,8 @@ class NoSessionForTwilio(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
-def create_app(config: dict | None = None) -> Flask:
-    config = dict(config or {})
-    settings = config.pop("SETTINGS", None) or from_env()
+def http_app(services, config: dict | None = None) -> Flask:
+    settings = services.settings
     # webhooks/static (the agent console's CSS and its bundle under dist/) is served at /static.
     app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
     app.session_interface = NoSessionForTwilio()
@@ -41,39 +42,26 @@ def create_app(config: dict | None = None) -> Flask:
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=(settings.public_url or "").startswith("https://"),
                       PERMANENT_SESSION_LIFETIME=timedelta(hours=12))
-    app.config.update(config)
+    app.config.update(config or {})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app.extensions[SERVICES] = services
+    app.extensions[HUB] = EventHub(services.redis, services.keys.agent_channels_pattern())
+    for module in (voice, api, agents_api, calls_api, console_api, console, metrics, reports_api, supervisor):
+        app.register_blueprint(module.bp)
+    _answer_errors(app)
+    return app
 
-    rt = runtime_mod.build(settings, cc=app.config.get("CONTACT_CENTER"), redis_client=app.config.get("REDIS"))
-    runtime_mod.install(rt)
-    clock = app.config.get("CLOCK") or (lambda: datetime.now(timezone.utc))
-    app.extensions["callrouter"] = rt
-    app.extensions["callrouter_ivr"] = IvrCalls(
-        rt.cc, rt.calls, lookup_contact=rt.lookup_contact,
-        call_ended=lambda sid, extra: rt.jobs.enqueue("ivr.records.sync_call_record", sid, extra,
-                                                       job_timeout=60, result_ttl=600),
-        clock=clock, acd=rt.acd)
 
-    from . import agents_api, api, calls_api, cli, console, console_api, metrics, reports_api, voice
-    from . import supervisor
-    from .streams import EventHub
-    app.extensions["callrouter_hub"] = EventHub(rt.redis, rt.keys.agent_channels_pattern())
-    app.register_blueprint(voice.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(agents_api.bp)
-    app.register_blueprint(calls_api.bp)
-    app.register_blueprint(console_api.bp)
-    app.register_blueprint(console.bp)
-    app.register_blueprint(metrics.bp)
-    app.register_blueprint(reports_api.bp)
-    app.register_blueprint(supervisor.bp)
-    cli.register(app)
-
+def _answer_errors(app: Flask) -> None:
     @app.before_request
     def csrf_for_cookie_sessions():
         # the agent console's cookie: a change through /api needs the X-CSRF-Token header (auth.py)
         if request.path.startswith("/api/"):
             check_csrf()
+
+    @app.errorhandler(Refusal)
+    def refused(exc: Refusal):
+        return jsonify(error=exc.reason, **exc.details), STATUS_OF_REFUSAL.get(type(exc), 400)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -85,5 +73,3 @@ def create_app(config: dict | None = None) -> Flask:
         # own fallback URL, API clients get JSON. The traceback goes to the log.
         app.logger.exception("unhandled error")
         return jsonify(error="internal error"), 500
-
-    return app

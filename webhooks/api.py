@@ -3,9 +3,7 @@ in agents_api.py and calls_api.py."""
 from __future__ import annotations
 
 import logging
-
 import time
-
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -16,6 +14,8 @@ from acd.stats import live_stats
 from store.db import ping
 
 from .auth import require_admin
+from .deps import now as clock_now
+from .deps import services
 from .streams import sse
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 @bp.get("/health")
 def health():
-    rt = current_app.extensions["callrouter"]
+    rt = services()
     report = {}
     try:
         rt.redis.ping()
@@ -41,8 +41,8 @@ def health():
 
 
 def _stats() -> dict:
-    rt = current_app.extensions["callrouter"]
-    return live_stats(rt.redis, rt.keys, rt.cc, current_app.extensions["callrouter_ivr"].clock())
+    rt = services()
+    return live_stats(rt.redis, rt.keys, rt.cc, clock_now())
 
 
 @bp.get("/stats")
@@ -55,8 +55,8 @@ def stats():
 def stats_intervals():
     """Today's (or `day`'s) 15-minute intervals per queue, for the supervisor's chart."""
     require_admin()
-    rt = current_app.extensions["callrouter"]
-    now = current_app.extensions["callrouter_ivr"].clock()
+    rt = services()
+    now = clock_now()
     zone = ZoneInfo(rt.cc.timezone)
     raw = request.args.get("day")
     try:

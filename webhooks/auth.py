@@ -15,9 +15,11 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from flask import abort, current_app, request, session
+from flask import abort, request, session
 
 from store.agents import agent_for_token
+
+from .deps import services
 
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -70,7 +72,7 @@ def principal() -> Principal:
     if not token:
         abort(401, "missing bearer token")
     check_csrf()
-    rt = current_app.extensions["callrouter"]
+    rt = services()
     if hmac.compare_digest(token.encode(), rt.settings.admin_token.encode()):
         return Principal("admin", via_session=via_session)
     with rt.sessions() as db:

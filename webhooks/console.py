@@ -19,14 +19,14 @@ import hmac
 import secrets
 from pathlib import Path
 
-from flask import (Blueprint, current_app, jsonify, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
 from store.agents import agent_for_token
 from store.models import Agent
 
 from .auth import csrf_ok, new_csrf_token
+from .deps import now, services
 
 bp = Blueprint("console", __name__, url_prefix="/agent")
 BUNDLE = Path(__file__).resolve().parent / "static" / "dist" / "agent.js"
@@ -36,13 +36,6 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "media-src 'self' blob: data:; connect-src 'self' https://*.twilio.com wss://*.twilio.com; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
-
-def _rt():
-    return current_app.extensions["callrouter"]
-
-
-def _now():
-    return current_app.extensions["callrouter_ivr"].clock()
 
 
 def page_headers(response, csp: str):
@@ -72,7 +65,7 @@ def _signed_in_agent() -> Agent | None:
     token, agent_id = session.get("token"), session.get("agent_id")
     if not isinstance(token, str) or not isinstance(agent_id, str):
         return None
-    with _rt().sessions() as db:
+    with services().sessions() as db:
         agent = agent_for_token(db, token)
         if agent is None or agent.id != agent_id:
             return None
@@ -126,7 +119,7 @@ def login():
     token = (request.form.get("token") or "").strip()
     if not agent_id or not token:
         return _login_page("Enter your agent id and your token.", 400, agent_id[:64])
-    with _rt().sessions() as db:
+    with services().sessions() as db:
         agent = agent_for_token(db, token)
         ok = agent is not None and agent.id == agent_id
     if not ok:
@@ -147,7 +140,7 @@ def logout():
     agent = _signed_in_agent()
     if agent is not None:
         # Logging out of the console stops offers; an agent on a call keeps it (409) until it ends.
-        _rt().acd.set_status(agent.id, "offline", _now())
+        services().acd.set_status(agent.id, "offline", now())
     session.clear()
     return redirect(url_for("console.console", bye=1), 303)
 
@@ -159,7 +152,7 @@ def current():
     agent = _signed_in_agent()
     if agent is None:
         return jsonify(error="not logged in"), 401
-    rt = _rt()
+    rt = services()
     live = rt.agents.get(agent.id) or {}
     status = live.get("status", "offline")
     call = None

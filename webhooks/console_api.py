@@ -10,19 +10,17 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, abort, jsonify, request
 from sqlalchemy import select
 
 from store.models import Agent, CallRecord, Contact
 
 from .auth import principal, require_agent_or_admin
+from .deps import now, services
 
 bp = Blueprint("console_api", __name__, url_prefix="/api")
 MAX_CALLS = 500
 
-
-def _rt():
-    return current_app.extensions["callrouter"]
 
 
 @bp.get("/queues")
@@ -32,7 +30,7 @@ def queues():
         name: {"dispositions": list(q.dispositions), "offer_timeout_s": q.offer_timeout_s, "wrapup_s": q.wrapup_s,
                # the supervisor board's alerts: service level under target, a wait past service_level_s
                "service_level_s": q.service_level_s, "service_level_target": q.service_level_target}
-        for name, q in _rt().cc.queues.items()})
+        for name, q in services().cc.queues.items()})
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -42,7 +40,7 @@ def _iso(value: datetime | None) -> str | None:
 @bp.get("/agents/<agent_id>/calls")
 def agent_calls(agent_id):
     require_agent_or_admin(agent_id)
-    rt = _rt()
+    rt = services()
     with rt.sessions() as db:
         agent = db.get(Agent, agent_id)
         if agent is None:
@@ -50,7 +48,7 @@ def agent_calls(agent_id):
         tz = ZoneInfo(agent.timezone or rt.cc.timezone)
         wanted = request.args.get("day", "today")
         if wanted == "today":
-            day = current_app.extensions["callrouter_ivr"].clock().astimezone(tz).date()
+            day = now().astimezone(tz).date()
         else:
             try:
                 day = date.fromisoformat(wanted)

@@ -6,13 +6,14 @@ ACD's counters restart each day in the contact center's zone; rates over them ar
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
 from acd.stats import STATUSES, live_stats
 
 from .auth import require_admin
+from .deps import now, services
 
 bp = Blueprint("metrics", __name__)
 
@@ -90,8 +91,8 @@ class StatsCollector:
 @bp.get("/metrics")
 def metrics():
     require_admin()
-    rt = current_app.extensions["callrouter"]
-    figures = live_stats(rt.redis, rt.keys, rt.cc, current_app.extensions["callrouter_ivr"].clock())
+    rt = services()
+    figures = live_stats(rt.redis, rt.keys, rt.cc, now())
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StatsCollector(figures))
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask import Blueprint, Response, abort, jsonify, request
 
 from store.reports import GROUPINGS, report, to_csv
 
 from .auth import require_admin
+from .deps import now as clock_now
+from .deps import services
 
 bp = Blueprint("reports_api", __name__, url_prefix="/api")
 
@@ -28,8 +30,8 @@ def _day(name: str, default: date) -> date:
 @bp.get("/reports")
 def reports():
     require_admin()
-    rt = current_app.extensions["callrouter"]
-    now: datetime = current_app.extensions["callrouter_ivr"].clock()
+    rt = services()
+    now: datetime = clock_now()
     today = now.astimezone(ZoneInfo(rt.cc.timezone)).date()
     by = request.args.get("by", "day")
     if by not in GROUPINGS:

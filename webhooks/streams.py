@@ -11,6 +11,7 @@ import queue
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 
 import redis
 
@@ -70,3 +71,34 @@ class EventHub:
 
 def sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def agent_stream(hub: EventHub, services, agent_id: str) -> Iterator[str] | None:
+    """One agent's event stream (None: no such agent): their status and the offer they hold, then
+    every event published for them, offers with their screen pop; keep-alives in between."""
+    channel = services.keys.agent_channel(agent_id)
+    events = hub.subscribe(channel)             # before reading the state: nothing falls in between
+    live = services.agents.get(agent_id)
+    if live is None:
+        hub.unsubscribe(channel, events)
+        return None
+    pops, held = services.screenpops, services.acd.current_offer(agent_id, live)
+
+    def stream() -> Iterator[str]:
+        try:
+            yield sse("status", {"status": live.get("status"), "since": float(live.get("since") or 0)})
+            if held is not None:
+                yield sse("offer", pops.with_offer(held, agent_id))
+            while True:
+                try:
+                    data = events.get(timeout=KEEPALIVE_S)
+                except queue.Empty:
+                    yield ": keep-alive\n\n"
+                    continue
+                payload = json.loads(data)
+                kind = payload.get("event", "message")
+                yield sse(kind, pops.with_offer(payload, agent_id) if kind == "offer" else payload)
+        finally:
+            hub.unsubscribe(channel, events)
+
+    return stream()

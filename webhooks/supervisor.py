@@ -22,13 +22,15 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
 from store import agents as agent_store
 
 from .auth import csrf_ok, new_csrf_token
 from .console import page_headers
+from .deps import now as clock_now
+from .deps import services
 
 bp = Blueprint("supervisor", __name__)
 DIST = Path(__file__).resolve().parent / "static" / "dist"
@@ -39,13 +41,10 @@ PAGES = {"board": "/supervisor", "reports": "/reports"}     # where a login may 
 GROUPINGS = ("interval", "day", "queue", "agent")
 
 
-def _rt():
-    return current_app.extensions["callrouter"]
-
 
 def _today() -> date:
-    now = current_app.extensions["callrouter_ivr"].clock()
-    return now.astimezone(ZoneInfo(_rt().cc.timezone)).date()
+    now = clock_now()
+    return now.astimezone(ZoneInfo(services().cc.timezone)).date()
 
 
 @bp.after_request
@@ -61,7 +60,7 @@ def _error(exc: HTTPException):
 
 def _is_admin_session() -> bool:
     token = session.get("token")
-    admin = _rt().settings.admin_token
+    admin = services().settings.admin_token
     return (session.get("role") == "admin" and isinstance(token, str) and bool(token)
             and hmac.compare_digest(token.encode(), admin.encode()))
 
@@ -98,7 +97,7 @@ def _gate(next_page: str):
 
 def _page_boot() -> dict:
     csrf = session.get("csrf") or new_csrf_token()
-    return {"csrf": csrf, "timezone": _rt().cc.timezone, "today": _today().isoformat()}
+    return {"csrf": csrf, "timezone": services().cc.timezone, "today": _today().isoformat()}
 
 
 @bp.get("/supervisor")
@@ -136,7 +135,7 @@ def login():
     token = (request.form.get("token") or "").strip()
     if not token:
         return _login_page("Enter the admin token.", 400, next_page)
-    if not hmac.compare_digest(token.encode(), _rt().settings.admin_token.encode()):
+    if not hmac.compare_digest(token.encode(), services().settings.admin_token.encode()):
         return _login_page("Wrong admin token.", 401, next_page)
     session.clear()                          # a fresh session: an agent's console session ends here
     session.permanent = True
@@ -166,9 +165,9 @@ def reports():
     form = {"by": args.get("by") if args.get("by") in GROUPINGS else "day",
             "from": args.get("from") or today, "to": args.get("to") or today,
             "queue": args.get("queue") or "", "agent": args.get("agent") or ""}
-    with _rt().sessions() as db:
+    with services().sessions() as db:
         agents = [(a.id, a.name) for a in agent_store.list_agents(db)]
     form_args = {k: v for k, v in form.items() if v}        # the CSV link: the same query + format=csv
     return render_template("supervisor/reports.html", boot=boot, csrf=boot["csrf"], active="reports", form=form,
-                           form_args=form_args, groupings=GROUPINGS, queues=sorted(_rt().cc.queues), agents=agents,
+                           form_args=form_args, groupings=GROUPINGS, queues=sorted(services().cc.queues), agents=agents,
                            bundle_version=_bundle_version("reports.js"))

@@ -5,12 +5,12 @@ Every other /voice/<step>?node=<node> URL is reached only through our TwiML.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, request
 
 from ivr import twiml
 from ivr.calls import IvrCalls, Params
-from ivr.survey import Surveys
 
+from .deps import services
 from .signature import is_valid
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
@@ -19,7 +19,7 @@ MAX_PARAM_CHARS = 8192   # Twilio's own parameters are short; speech is cut in t
 
 @bp.before_request
 def require_twilio_signature():
-    settings = current_app.extensions["callrouter"].settings
+    settings = services().settings
     if not is_valid(request, settings.twilio_auth_token, settings.public_url):
         abort(403, "invalid or missing X-Twilio-Signature")
 
@@ -50,13 +50,13 @@ def _node() -> str:
     return node[:64]
 
 
+def _tries() -> int:
+    tries = request.args.get("try", "0")
+    return int(tries[:3]) if tries.isdigit() else 0
+
+
 def _ivr() -> IvrCalls:
-    return current_app.extensions["callrouter_ivr"]
-
-
-def _surveys() -> Surveys:
-    ivr = _ivr()
-    return Surveys(ivr.cc, ivr.calls, ivr.clock, ivr.call_ended)
+    return services().ivr
 
 
 @bp.post("/incoming")
@@ -66,8 +66,7 @@ def incoming():
 
 @bp.post("/gather")
 def gather():
-    tries = request.args.get("try", "0")
-    return _xml(_ivr().gather(_params("CallSid", "From", "To"), _node(), int(tries[:3]) if tries.isdigit() else 0))
+    return _xml(_ivr().gather(_params("CallSid", "From", "To"), _node(), _tries()))
 
 
 @bp.post("/wait")
@@ -111,53 +110,26 @@ def hold_key():
 def connect():
     """The caller's call (or, for a callback, the customer's new call), sent here by the ACD
     once an agent accepted: dial the agent."""
-    p = _params("CallSid", "From", "To")
-    rt = current_app.extensions["callrouter"]
-    rid = request.args.get("rid", "")[:64]
-    call_sid, agent = rt.acd.offer_target(rid)
-    original = rt.acd.original_call(p.call_sid)
-    if call_sid != original or agent is None:
-        if original != p.call_sid:        # a callback leg whose offer is gone
-            return _xml(twiml.goodbye("Sorry, we could not connect you. We will call you again.", None))
-        # A stale or foreign reservation: the caller goes back to their queue, never to an error.
-        return _xml(_ivr().requeue(p, (rt.calls.load(p.call_sid) or {}).get("node", "")))
-    greeting = "Hello, we are returning your call. Connecting you now." if original != p.call_sid else None
-    return _xml(twiml.dial_agent(agent, action=f"agent-dialed?rid={rid}", leg_callback=f"agent-leg?rid={rid}",
-                                 greeting=greeting))
+    return _xml(services().connections.connect(_params("CallSid", "From", "To"), request.args.get("rid", "")[:64]))
 
 
 @bp.post("/agent-dialed")
 def agent_dialed():
     """The Dial to the agent ended: hang up after a talk, or back in line when nobody answered."""
-    p = _params("CallSid", "From", "To")
-    rt = current_app.extensions["callrouter"]
-    original = rt.acd.original_call(p.call_sid)
-    requeue = rt.acd.dialed(original, _form("DialCallStatus") or "failed", _ivr().clock())
-    if requeue and original != p.call_sid:
-        # The agent missed a callback: the request is back in line, the customer hears why.
-        return _xml(twiml.goodbye("Sorry, nobody could take your call just now. We will call you again.", None))
-    if requeue:
-        return _xml(_ivr().requeue(p, (rt.calls.load(p.call_sid) or {}).get("node", "")))
-    return _xml(_surveys().after_talk(original) or twiml.goodbye(None, None))
+    return _xml(services().connections.agent_dialed(_params("CallSid", "From", "To"), _form("DialCallStatus")))
 
 
 @bp.post("/survey")
 def survey_answer():
     """The caller's rating after the talk (queues with `survey: true`), for the queued call."""
-    p = _params("CallSid", "From", "To")
-    original = current_app.extensions["callrouter"].acd.original_call(p.call_sid)
-    tries = request.args.get("try", "0")
-    return _xml(_surveys().answer(original, p.digits, p.speech, int(tries) if tries.isdigit() else 0))
+    return _xml(services().connections.survey_answer(_params("CallSid", "From", "To"), _tries()))
 
 
 @bp.post("/agent-leg")
 def agent_leg():
     """Status callback of the agent's <Client> leg: answered starts the talk, completed ends it."""
     _params("CallSid", "CallStatus")        # 400 when Twilio's own parameters are missing
-    parent = _form("ParentCallSid")
-    if parent:
-        acd = current_app.extensions["callrouter"].acd
-        acd.agent_leg(acd.original_call(parent), _form("CallStatus"), _ivr().clock())
+    services().connections.agent_leg(_form("ParentCallSid"), _form("CallStatus"))
     return Response(status=204)
 
 
@@ -165,11 +137,7 @@ def agent_leg():
 def callback_status():
     """Status callback of the customer's callback call (placed by the ACD through REST)."""
     p = _params("CallSid", "CallStatus")
-    rt = current_app.extensions["callrouter"]
-    original = rt.acd.original_call(p.call_sid)
-    if original != p.call_sid and _form("CallStatus") in ("completed", "busy", "failed", "no-answer", "canceled"):
-        rt.acd.callback_leg_ended(original, _form("CallStatus"), _ivr().clock())
-        rt.jobs.enqueue("ivr.records.sync_call_record", original, None, job_timeout=60, result_ttl=600)
+    services().connections.callback_status(p.call_sid, _form("CallStatus"))
     return Response(status=204)
 
 

@@ -1,0 +1,115 @@
+"""The agents of the contact center as the admin and the agents see them: profiles owned by SQL,
+mirrored into Redis for routing on every change, with their live status.
+
+Used by the JSON API (CONTRACT.md, "Agents"); refusals are contactcenter.errors.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Callable
+
+from sqlalchemy.exc import IntegrityError
+from twilio.jwt.access_token import AccessToken
+from twilio.jwt.access_token.grants import VoiceGrant
+
+from contactcenter.checker import Checker
+from contactcenter.config import check_agent
+from contactcenter.errors import Conflict, Invalid, NotFound
+from contactcenter.model import ContactCenter
+from contactcenter.shifts import on_shift
+from store import agents as agent_store
+from store.models import Agent
+from store.settings import Settings
+
+from .agents import AgentStates
+
+SOFTPHONE_TOKEN_TTL_S = 3600
+
+
+class Roster:
+    def __init__(self, cc: ContactCenter, sessions, agents: AgentStates, settings: Settings,
+                 clock: Callable[[], datetime]):
+        self.cc, self.sessions, self.agents, self.settings, self.clock = cc, sessions, agents, settings, clock
+
+    def list(self) -> list[dict]:
+        live = self.agents.all()
+        with self.sessions() as db:
+            return [self._payload(a, live.get(a.id)) for a in agent_store.list_agents(db)]
+
+    def get(self, agent_id: str) -> dict:
+        with self.sessions() as db:
+            return self._payload(_load(db, agent_id), self.agents.get(agent_id))
+
+    def create(self, body: dict) -> tuple[dict, str]:
+        """The new agent and their API token (shown once)."""
+        data = self._validated(body)
+        with self.sessions() as db:
+            if db.get(Agent, data["id"]) is not None:
+                raise Conflict(f"agent {data['id']!r} exists")
+            agent, token = agent_store.create_agent(db, data)
+            try:
+                db.commit()
+            except IntegrityError:
+                raise Conflict(f"agent {data['id']!r} exists") from None
+            self.agents.sync(agent_store.as_dict(agent), self.clock())
+            return self._payload(agent, self.agents.get(agent.id)), token
+
+    def update(self, agent_id: str, body: dict) -> dict:
+        """Change the fields `body` names; the whole profile is checked as it would become."""
+        if "id" in body and body["id"] != agent_id:
+            raise Invalid("agent.id: cannot be changed")
+        with self.sessions() as db:
+            agent = _load(db, agent_id)
+            data = self._validated({**agent_store.as_dict(agent), **body})
+            agent_store.update_agent(agent, {k: data[k] for k in body if k != "id"})
+            db.commit()
+            self.agents.sync(agent_store.as_dict(agent), self.clock())
+            return self._payload(agent, self.agents.get(agent_id))
+
+    def delete(self, agent_id: str) -> None:
+        """Gone from routing and SQL; refused while the agent holds an offer or a call."""
+        with self.sessions() as db:
+            agent = _load(db, agent_id)
+            result = self.agents.remove(agent_id)
+            if result != "removed":
+                raise Conflict(f"agent {agent_id!r} is {result}; try again when the call is over")
+            db.delete(agent)
+            db.commit()
+
+    def new_token(self, agent_id: str) -> str:
+        """A new API token for the agent; the old one stops working."""
+        with self.sessions() as db:
+            token = agent_store.issue_token(_load(db, agent_id))
+            db.commit()
+        return token
+
+    def softphone_token(self, agent_id: str) -> str:
+        """A Twilio access token for the browser softphone; its identity is what <Client> dials."""
+        with self.sessions() as db:
+            _load(db, agent_id)
+        s = self.settings
+        token = AccessToken(s.twilio_account_sid, s.twilio_api_key, s.twilio_api_secret, identity=agent_id,
+                            ttl=SOFTPHONE_TOKEN_TTL_S)
+        token.add_grant(VoiceGrant(outgoing_application_sid=s.twilio_twiml_app_sid, incoming_allow=True))
+        return token.to_jwt()
+
+    def _validated(self, body: dict) -> dict:
+        checker = Checker()
+        agent = check_agent(checker, body, "agent", self.cc.timezone, partial=False)
+        if checker.problems:
+            raise Invalid("; ".join(f"{path}: {reason}" for path, reason in checker.problems))
+        return agent
+
+    def _payload(self, agent: Agent, live: dict | None) -> dict:
+        live = live or {}
+        since = float(live["since"]) if live.get("since") else None
+        return {**agent_store.as_dict(agent), "status": live.get("status", "offline"),
+                "since": datetime.fromtimestamp(since, timezone.utc).isoformat() if since else None,
+                "on_shift": on_shift(agent.schedule, agent.timezone, self.clock())}
+
+
+def _load(db, agent_id: str) -> Agent:
+    agent = db.get(Agent, agent_id)
+    if agent is None:
+        raise NotFound(f"unknown agent {agent_id!r}")
+    return agent

@@ -1,0 +1,44 @@
+"""An agent ends their wrap-up: the call's disposition and notes are kept, the agent is free for the
+next caller, and the call record is written again with them (CONTRACT.md, "JSON API")."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+import redis
+
+from contactcenter.errors import Invalid, NotAllowed, NotFound
+from store.callstate import CallState
+from store.keys import Keys
+
+MAX_DISPOSITION = 64
+MAX_NOTES = 10_000
+
+
+class WrapUps:
+    def __init__(self, r: redis.Redis, keys: Keys, calls: CallState, acd, record_call: Callable[[str, dict | None], None]):
+        self.r, self.keys, self.calls, self.acd = r, keys, calls, acd
+        self.record_call = record_call     # (call sid, extra columns) -> write the call record later
+
+    def wrap_up(self, call_sid: str, may_act_for: Callable[[str], bool], disposition, notes, now: datetime) -> dict:
+        """{call_sid, agent, status}: the agent's status after the wrap-up (available, or what it was)."""
+        if disposition is not None and (not isinstance(disposition, str) or len(disposition) > MAX_DISPOSITION):
+            raise Invalid(f"disposition must be text of at most {MAX_DISPOSITION} characters")
+        if notes is not None and not isinstance(notes, str):
+            raise Invalid("notes must be text")
+        agent = self.r.hget(self.keys.call(call_sid), "agent")
+        if agent is None:
+            raise NotFound("no agent call with that CallSid")
+        agent = agent.decode()
+        if not may_act_for(agent):
+            raise NotAllowed("this call belongs to another agent")
+        fields = {}
+        if disposition is not None:
+            fields["disposition"] = disposition
+        if notes is not None:
+            fields["notes"] = notes[:MAX_NOTES]
+        self.calls.apply(call_sid, [{"event": "wrapup", "agent": agent}], fields, now.timestamp())
+        status = self.acd.end_wrapup(agent, call_sid, now)
+        self.record_call(call_sid, {"agent_id": agent, **fields})
+        current = self.r.hget(self.keys.agent(agent), "status")
+        return {"call_sid": call_sid, "agent": agent, "status": status or (current.decode() if current else None)}

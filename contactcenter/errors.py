@@ -1,0 +1,35 @@
+"""What the domain says when it refuses a request: the reason people read, and its kind.
+
+The HTTP layer maps each kind to one status (webhooks/errors.py), so use cases need not know HTTP
+and the same refusal reads the same wherever it comes from.
+"""
+from __future__ import annotations
+
+
+class Refusal(Exception):
+    """A request refused with a reason; `details` are extra fields for the answer."""
+
+    def __init__(self, reason: str, **details):
+        super().__init__(reason)
+        self.reason = reason
+        self.details = details
+
+
+class Invalid(Refusal):
+    """The request itself is wrong (a field, a value)."""
+
+
+class NotAllowed(Refusal):
+    """Who asks may not do this."""
+
+
+class NotFound(Refusal):
+    """What the request names does not exist (any more)."""
+
+
+class Conflict(Refusal):
+    """The state of things does not allow it now (an offer gone, an agent on a call)."""
+
+
+class Unavailable(Refusal):
+    """A part the request needs (Twilio) did not answer; nothing was lost."""

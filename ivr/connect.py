@@ -1,0 +1,72 @@
+"""The caller and the agent: the Twilio callbacks of a call the ACD connects.
+
+Once an agent accepts, the ACD sends the caller's live call (or, for a callback, the customer's
+new call) to /voice/connect; its TwiML dials the agent's softphone. The Dial's action, the agent
+leg's status callbacks, the callback call's status and the survey after the talk come back here.
+A callback's outbound call stands for the queued call it serves: every callback is mapped back to
+that original call (`acd.original_call`) before the ACD or the call record hears of it.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+from . import twiml
+from .calls import TERMINAL, IvrCalls, Params
+from .survey import Surveys
+
+CALLBACK_SORRY = "Sorry, we could not connect you. We will call you again."
+CALLBACK_MISSED = "Sorry, nobody could take your call just now. We will call you again."
+CALLBACK_GREETING = "Hello, we are returning your call. Connecting you now."
+
+
+class Connections:
+    def __init__(self, ivr: IvrCalls, acd, surveys: Surveys, record_call: Callable[[str, dict | None], None],
+                 clock: Callable[[], datetime]):
+        self.ivr, self.acd, self.surveys = ivr, acd, surveys
+        self.record_call = record_call     # (call sid, extra fields) -> write the call record later
+        self.clock = clock
+
+    def connect(self, p: Params, reservation_id: str) -> str:
+        """Dial the agent of an accepted offer. A stale or foreign reservation sends the caller back
+        to their queue (never to an error); a callback call whose offer is gone is told why."""
+        call_sid, agent = self.acd.offer_target(reservation_id)
+        original = self.acd.original_call(p.call_sid)
+        is_callback = original != p.call_sid
+        if call_sid != original or agent is None:
+            if is_callback:
+                return twiml.goodbye(CALLBACK_SORRY, None)
+            return self._back_in_line(p)
+        return twiml.dial_agent(agent, action=f"agent-dialed?rid={reservation_id}",
+                                leg_callback=f"agent-leg?rid={reservation_id}",
+                                greeting=CALLBACK_GREETING if is_callback else None)
+
+    def agent_dialed(self, p: Params, dial_status: str | None) -> str:
+        """The Dial to the agent ended: the survey or goodbye after a talk, back in line when
+        nobody answered (a missed callback is back in line and the customer hears why)."""
+        original = self.acd.original_call(p.call_sid)
+        requeue = self.acd.dialed(original, dial_status or "failed", self.clock())
+        if requeue and original != p.call_sid:
+            return twiml.goodbye(CALLBACK_MISSED, None)
+        if requeue:
+            return self._back_in_line(p)
+        return self.surveys.after_talk(original) or twiml.goodbye(None, None)
+
+    def survey_answer(self, p: Params, tries: int) -> str:
+        """The caller's rating after the talk, kept on the queued call."""
+        return self.surveys.answer(self.acd.original_call(p.call_sid), p.digits, p.speech, tries)
+
+    def agent_leg(self, parent_sid: str | None, leg_status: str | None) -> None:
+        """Status of the agent's <Client> leg: answered starts the talk, completed ends it."""
+        if parent_sid:
+            self.acd.agent_leg(self.acd.original_call(parent_sid), leg_status, self.clock())
+
+    def callback_status(self, call_sid: str, call_status: str | None) -> None:
+        """The customer's callback call ended: the ACD decides what next, the record learns it."""
+        original = self.acd.original_call(call_sid)
+        if original != call_sid and call_status in TERMINAL:
+            self.acd.callback_leg_ended(original, call_status, self.clock())
+            self.record_call(original, None)
+
+    def _back_in_line(self, p: Params) -> str:
+        return self.ivr.requeue(p, (self.ivr.calls.load(p.call_sid) or {}).get("node", ""))

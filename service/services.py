@@ -1,0 +1,109 @@
+"""The clients and service objects of one process, built once from Settings and handed down.
+
+The app factory (service.app) builds them for a web process, the worker (service.worker) for a
+worker process, from the same environment, so web and worker always agree on Redis, SQL and the
+config. Background work is queued as functions of service.jobs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+import redis
+from rq import Queue
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from acd.agents import AgentStates
+from acd.roster import Roster
+from acd.routing import Router
+from acd.scripts import Scripts
+from acd.service import AcdService, twilio_client
+from acd.wrapup import WrapUps
+from contactcenter.config import load_config
+from contactcenter.model import ContactCenter
+from ivr.calls import IvrCalls
+from ivr.connect import Connections
+from ivr.records import CallRecords
+from ivr.survey import Surveys
+from screenpop.adapters import crm_from_settings
+from screenpop.context import ScreenPops
+from screenpop.crm import GreetingLookup
+from screenpop.prefetch import Prefetcher, PrefetchJobs
+from store import redis_conn
+from store.callstate import CallState
+from store.db import make_engine, make_session_factory
+from store.keys import Keys
+from store.settings import Settings
+
+from . import jobs as job_functions
+
+RQ_QUEUE = "callrouter"   # the Procfile's worker listens here
+
+
+@dataclass
+class Services:
+    settings: Settings
+    cc: ContactCenter
+    clock: Callable[[], datetime]
+    redis: redis.Redis
+    engine: Engine
+    sessions: sessionmaker
+    jobs: Queue
+    keys: Keys
+    calls: CallState
+    agents: AgentStates
+    router: Router
+    acd: AcdService
+    roster: Roster
+    wrapups: WrapUps
+    greeting_lookup: GreetingLookup
+    prefetch: Prefetcher
+    prefetching: PrefetchJobs
+    screenpops: ScreenPops
+    records: CallRecords
+    ivr: IvrCalls
+    surveys: Surveys
+    connections: Connections
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def build(settings: Settings, cc: ContactCenter | None = None, redis_client: redis.Redis | None = None,
+          clock: Callable[[], datetime] | None = None) -> Services:
+    cc = cc or load_config(settings.config_path)
+    clock = clock or utc_now
+    if redis_client is None:
+        url = settings.redis_url or redis_conn.ensure_embedded(settings.instance_path)[0]
+        redis_client = redis_conn.connect(url)
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    keys = Keys(cc.workspace)
+    jobs = Queue(RQ_QUEUE, connection=redis_client)
+    record_call = job_functions.recorder(jobs)
+    calls = CallState(redis_client, keys)
+    agents = AgentStates(redis_client, keys)
+    router = Router(Scripts(redis_client, keys, cc.timezone))
+    acd = AcdService(cc, redis_client, keys, router, public_url=settings.public_url, agents=agents,
+                     twilio=lambda: twilio_client(settings.twilio_account_sid, settings.twilio_auth_token,
+                                                  settings.twilio_api_url),
+                     record_call=lambda sid: record_call(sid, None))
+    greeting_lookup = GreetingLookup(engine)
+    prefetch = Prefetcher(redis_client, keys, schedule=lambda: job_functions.schedule_prefetch(jobs))
+    ivr = IvrCalls(cc, calls, lookup_contact=greeting_lookup.fields_or_none, call_ended=record_call,
+                   prefetch=prefetch, clock=clock, acd=acd)
+    surveys = Surveys(cc, calls, clock, record_call)
+    return Services(
+        settings=settings, cc=cc, clock=clock, redis=redis_client, engine=engine, sessions=sessions, jobs=jobs,
+        keys=keys, calls=calls, agents=agents, router=router, acd=acd,
+        roster=Roster(cc, sessions, agents, settings, clock),
+        wrapups=WrapUps(redis_client, keys, calls, acd, record_call),
+        greeting_lookup=greeting_lookup, prefetch=prefetch,
+        prefetching=PrefetchJobs(redis_client, keys, calls, sessions, crm_from_settings(settings, sessions)),
+        screenpops=ScreenPops(redis_client, keys, clock),
+        records=CallRecords(cc, redis_client, keys, calls, sessions,
+                            schedule_refresh=lambda: job_functions.schedule_refresh(jobs)),
+        ivr=ivr, surveys=surveys, connections=Connections(ivr, acd, surveys, record_call, clock))

@@ -1,0 +1,91 @@
+"""The worker process: RQ jobs run in process with this worker's service objects, and the ACD's
+clock runs beside them.
+
+The clock fires due timers (offer timeouts, wrap-up ends, escalations, max waits, preferred-agent
+waits) every quarter second; each second, shift starts and ends, the waiting-callers sample and
+callers stranded by the last agent who could serve them logging out. Several workers may run: each
+timer is claimed by exactly one. As it starts, each worker rebuilds the routing index from the
+waiting lines (acd/lua/rebuild_index.lua) and ends the calls Twilio ended while the service was down
+(acd/reconcile.py).
+
+Jobs run in the worker process itself (RQ's SimpleWorker), not in a process forked for each job:
+the jobs (call records, report intervals, CRM prefetches) are short, and a fork per job capped a
+worker at a few jobs a second on a small machine, so records fell half a minute behind a rush of
+300 calls (tests/test_e2e_scenario.py); in process they keep up. Job timeouts still apply (SIGALRM
+in the main thread, where the jobs run); the clock is a thread beside them.
+
+Procfile: `rq worker -w service.worker.TickingWorker callrouter`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timezone
+
+from rq import SimpleWorker
+
+from acd.reconcile import reconcile
+from acd.series import sample_waiting
+from store.settings import from_env
+
+from .jobs import serving
+from .services import Services, build
+
+log = logging.getLogger(__name__)
+TICK_S = 0.25
+SHIFT_CHECK_S = 1.0
+
+
+class JobWorker(SimpleWorker):
+    """Performs each job inside `serving(services)`: the jobs use this worker's service objects,
+    built from the environment unless given (tests give the app's)."""
+
+    def __init__(self, *args, services: Services | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.services = services
+
+    def service_objects(self) -> Services:
+        if self.services is None:
+            self.services = build(from_env())
+        return self.services
+
+    def perform_job(self, *args, **kwargs):
+        with serving(self.service_objects()):
+            return super().perform_job(*args, **kwargs)
+
+
+class TickingWorker(JobWorker):
+    def work(self, *args, **kwargs):
+        services = self.service_objects()
+        stop = threading.Event()
+        ticker = threading.Thread(target=tick_forever, args=(services, stop), name="acd-ticker", daemon=True)
+        ticker.start()
+        try:
+            return super().work(*args, **kwargs)
+        finally:
+            stop.set()
+
+
+def tick_forever(services: Services, stop: threading.Event, interval: float = TICK_S) -> None:
+    acd = services.acd
+    try:
+        indexed, dropped = acd.router.rebuild_index(datetime.now(timezone.utc))
+        log.info("routing index rebuilt: %d requirement sets with callers, %d empty ones dropped", indexed, dropped)
+    except Exception:  # noqa: BLE001 - the index heals on every change anyway; the clock must run
+        log.exception("rebuilding the routing index failed")
+    try:
+        reconcile(acd, services.calls, datetime.now(timezone.utc), acd.record_call)
+    except Exception:  # noqa: BLE001 - a failed look at Twilio must not stop the clock
+        log.exception("reconciling live calls with Twilio failed")
+    last_shift_check = 0.0
+    while not stop.wait(interval):
+        now = datetime.now(timezone.utc)
+        try:
+            acd.tick(now)
+            if now.timestamp() - last_shift_check >= SHIFT_CHECK_S:
+                last_shift_check = now.timestamp()
+                acd.refresh_shifts(now)
+                sample_waiting(services.redis, services.keys, services.cc, now)
+                acd.overflow_stranded(now)
+        except Exception:  # noqa: BLE001 - Redis may blink; the next tick tries again
+            log.exception("ACD tick failed")
