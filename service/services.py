@@ -16,10 +16,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from acd.agents import AgentStates
+from acd.board import Board
+from acd.reporting import Reports
 from acd.roster import Roster
 from acd.routing import Router
 from acd.scripts import Scripts
 from acd.service import AcdService, twilio_client
+from acd.sign_ins import SignIns
 from acd.wrapup import WrapUps
 from contactcenter.config import load_config
 from contactcenter.model import ContactCenter
@@ -66,6 +69,9 @@ class Services:
     ivr: IvrCalls
     surveys: Surveys
     connections: Connections
+    board: Board
+    reports: Reports
+    sign_ins: SignIns
 
 
 def utc_now() -> datetime:
@@ -106,4 +112,6 @@ def build(settings: Settings, cc: ContactCenter | None = None, redis_client: red
         screenpops=ScreenPops(redis_client, keys, clock),
         records=CallRecords(cc, redis_client, keys, calls, sessions,
                             schedule_refresh=lambda: job_functions.schedule_refresh(jobs)),
-        ivr=ivr, surveys=surveys, connections=Connections(ivr, acd, surveys, record_call, clock))
+        ivr=ivr, surveys=surveys, connections=Connections(ivr, acd, surveys, record_call, clock),
+        board=Board(cc, redis_client, keys, engine, agents, clock), reports=Reports(cc, sessions, clock),
+        sign_ins=SignIns(sessions, settings))

@@ -1,0 +1,113 @@
+"""What happened, read from SQL: the reports over the interval table (by interval, day, queue or
+agent, as JSON or CSV) and one agent's calls of a day for the agent console.
+
+Days are local: the contact center's for reports, the agent's own time zone for their calls, so
+"today" is the day the reader lives in. Malformed requests are refused with `Invalid`, an unknown
+agent with `NotFound`, in the words the API has always answered.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from contactcenter.errors import Invalid, NotFound
+from contactcenter.model import ContactCenter
+from store import agents as agent_store
+from store.models import Agent, CallRecord, Contact
+from store.reports import GROUPINGS, report, to_csv
+
+MAX_CALLS = 500          # an agent's day in the console: more than anyone takes, a bound on the answer
+
+
+@dataclass
+class Report:
+    by: str
+    since: date
+    until: date
+    timezone: str
+    rows: list[dict]
+
+    def as_json(self) -> dict:
+        return {"by": self.by, "from": self.since.isoformat(), "to": self.until.isoformat(),
+                "timezone": self.timezone, "rows": self.rows}
+
+    def csv(self) -> str:
+        return to_csv(self.rows, self.by)
+
+    @property
+    def filename(self) -> str:
+        return f"callrouter-{self.by}-{self.since}-{self.until}.csv"
+
+
+class Reports:
+    def __init__(self, cc: ContactCenter, sessions, clock: Callable[[], datetime]):
+        self.cc, self.sessions, self.clock = cc, sessions, clock
+
+    def report(self, by: str, since: str | None, until: str | None, queue: str | None = None,
+               agent: str | None = None) -> Report:
+        """The rows grouped `by`, over the days `since`..`until` (YYYY-MM-DD; empty: today)."""
+        today = self.clock().astimezone(ZoneInfo(self.cc.timezone)).date()
+        if by not in GROUPINGS:
+            raise Invalid(f"by must be one of {', '.join(GROUPINGS)}")
+        first, last = _day("from", since, today), _day("to", until, today)
+        with self.sessions() as session:
+            try:
+                rows = report(session, self.cc.workspace, self.cc.timezone, first, last, by, queue=queue, agent=agent)
+            except ValueError as exc:
+                raise Invalid(str(exc)) from None
+        return Report(by, first, last, self.cc.timezone, rows)
+
+    def choices(self) -> dict:
+        """What the reports form offers to narrow by: {"queues": [name], "agents": [(id, name)]}."""
+        with self.sessions() as db:
+            agents = [(a.id, a.name) for a in agent_store.list_agents(db)]
+        return {"queues": sorted(self.cc.queues), "agents": agents}
+
+    def agent_day(self, agent_id: str, day: str = "today") -> dict:
+        """The agent's calls of `day` ("today" or YYYY-MM-DD) in the agent's time zone, newest first."""
+        with self.sessions() as db:
+            agent = db.get(Agent, agent_id)
+            if agent is None:
+                raise NotFound(f"unknown agent {agent_id!r}")
+            tz = ZoneInfo(agent.timezone or self.cc.timezone)
+            if day == "today":
+                wanted = self.clock().astimezone(tz).date()
+            else:
+                try:
+                    wanted = date.fromisoformat(day)
+                except ValueError:
+                    raise Invalid("day must be 'today' or YYYY-MM-DD") from None
+            start = datetime.combine(wanted, time(0), tz)
+            end = datetime.combine(wanted + timedelta(days=1), time(0), tz)
+            rows = db.execute(
+                select(CallRecord, Contact.name)
+                .outerjoin(Contact, Contact.id == CallRecord.contact_id)
+                .where(CallRecord.agent_id == agent_id, CallRecord.arrived_at >= start, CallRecord.arrived_at < end)
+                .order_by(CallRecord.arrived_at.desc(), CallRecord.call_sid.desc())
+                .limit(MAX_CALLS)).all()
+            calls = [_call(rec, contact_name) for rec, contact_name in rows]
+        return {"agent": agent_id, "day": wanted.isoformat(), "timezone": str(tz), "calls": calls}
+
+
+def _day(name: str, raw: str | None, default: date) -> date:
+    if not raw:
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise Invalid(f"{name} must be a date YYYY-MM-DD, not {raw[:40]!r}") from None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _call(rec: CallRecord, contact_name: str | None) -> dict:
+    return {"call_sid": rec.call_sid, "from": rec.from_number, "contact": contact_name, "queue": rec.queue,
+            "arrived_at": _iso(rec.arrived_at), "answered_at": _iso(rec.answered_at),
+            "ended_at": _iso(rec.ended_at), "duration_s": rec.duration_s, "outcome": rec.outcome,
+            "disposition": rec.disposition, "notes": rec.notes}
