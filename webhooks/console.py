@@ -22,7 +22,6 @@ from pathlib import Path
 from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
-from store.agents import agent_for_token
 from store.models import Agent
 
 from .auth import csrf_ok, new_csrf_token
@@ -62,15 +61,26 @@ def _error(exc: HTTPException):
 
 def _signed_in_agent() -> Agent | None:
     """The agent of the session cookie, if its token is still valid."""
-    token, agent_id = session.get("token"), session.get("agent_id")
-    if not isinstance(token, str) or not isinstance(agent_id, str):
-        return None
-    with services().sessions() as db:
-        agent = agent_for_token(db, token)
-        if agent is None or agent.id != agent_id:
-            return None
-        db.expunge(agent)
-        return agent
+    return services().sign_ins.agent(session.get("agent_id"), session.get("token"))
+
+
+def login_csrf_ok() -> bool:
+    """Whether the login form carries this session's login token (agent console and supervisor);
+    a stale one is dropped, so the next form gets a fresh one."""
+    sent = request.form.get("csrf", "")
+    expected = session.get("login_csrf")
+    if sent and isinstance(expected, str) and hmac.compare_digest(sent.encode(), expected.encode()):
+        return True
+    session.pop("login_csrf", None)
+    return False
+
+
+def start_session(**values: str) -> None:
+    """A fresh session holding `values`: nothing from before the login survives."""
+    session.clear()
+    session.permanent = True
+    session.update(values)
+    new_csrf_token()
 
 
 def _login_page(message: str | None = None, status: int = 200, agent_id: str = ""):
@@ -110,25 +120,14 @@ def console():
 
 @bp.post("/login")
 def login():
-    sent = request.form.get("csrf", "")
-    expected = session.get("login_csrf")
-    if not (sent and isinstance(expected, str) and hmac.compare_digest(sent.encode(), expected.encode())):
-        session.pop("login_csrf", None)
+    if not login_csrf_ok():
         return _login_page("The login form had expired. Please try again.", 403)
-    agent_id = (request.form.get("agent_id") or "").strip()
-    token = (request.form.get("token") or "").strip()
+    agent_id, token = (request.form.get("agent_id") or "").strip(), (request.form.get("token") or "").strip()
     if not agent_id or not token:
         return _login_page("Enter your agent id and your token.", 400, agent_id[:64])
-    with services().sessions() as db:
-        agent = agent_for_token(db, token)
-        ok = agent is not None and agent.id == agent_id
-    if not ok:
+    if not services().sign_ins.is_agent(agent_id, token):
         return _login_page("Unknown agent or wrong token.", 401, agent_id[:64])
-    session.clear()                          # a fresh session: nothing from before the login survives
-    session.permanent = True
-    session["agent_id"] = agent_id
-    session["token"] = token
-    new_csrf_token()
+    start_session(agent_id=agent_id, token=token)
     return redirect(url_for("console.console"), 303)
 
 
@@ -148,17 +147,8 @@ def logout():
 @bp.get("/current")
 def current():
     """The console's own view of what the agent is doing, for a page (re)loaded mid-call:
-    {"status", "call": {"call_sid", "queue", "answered_at", "reservation_id"} or null}."""
+    {"status", "call": {"call_sid", "queue", "answered_at"} or null}."""
     agent = _signed_in_agent()
     if agent is None:
         return jsonify(error="not logged in"), 401
-    rt = services()
-    live = rt.agents.get(agent.id) or {}
-    status = live.get("status", "offline")
-    call = None
-    if status in ("busy", "wrapup") and live.get("call"):
-        sid = live["call"]
-        state = rt.redis.hmget(rt.keys.call(sid), "queue", "answered_at")
-        queue, answered = (v.decode() if v is not None else None for v in state)
-        call = {"call_sid": sid, "queue": queue, "answered_at": float(answered) if answered else None}
-    return jsonify(status=status, call=call)
+    return jsonify(services().board.agent_now(agent.id))

@@ -7,20 +7,12 @@
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
-
-from flask import Blueprint, abort, jsonify, request
-from sqlalchemy import select
-
-from store.models import Agent, CallRecord, Contact
+from flask import Blueprint, jsonify, request
 
 from .auth import principal, require_agent_or_admin
-from .deps import now, services
+from .deps import services
 
 bp = Blueprint("console_api", __name__, url_prefix="/api")
-MAX_CALLS = 500
-
 
 
 @bp.get("/queues")
@@ -33,38 +25,7 @@ def queues():
         for name, q in services().cc.queues.items()})
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 @bp.get("/agents/<agent_id>/calls")
 def agent_calls(agent_id):
     require_agent_or_admin(agent_id)
-    rt = services()
-    with rt.sessions() as db:
-        agent = db.get(Agent, agent_id)
-        if agent is None:
-            abort(404, f"unknown agent {agent_id!r}")
-        tz = ZoneInfo(agent.timezone or rt.cc.timezone)
-        wanted = request.args.get("day", "today")
-        if wanted == "today":
-            day = now().astimezone(tz).date()
-        else:
-            try:
-                day = date.fromisoformat(wanted)
-            except ValueError:
-                abort(400, "day must be 'today' or YYYY-MM-DD")
-        start = datetime.combine(day, time(0), tz)
-        end = datetime.combine(day + timedelta(days=1), time(0), tz)
-        rows = db.execute(
-            select(CallRecord, Contact.name)
-            .outerjoin(Contact, Contact.id == CallRecord.contact_id)
-            .where(CallRecord.agent_id == agent_id, CallRecord.arrived_at >= start, CallRecord.arrived_at < end)
-            .order_by(CallRecord.arrived_at.desc(), CallRecord.call_sid.desc())
-            .limit(MAX_CALLS)).all()
-        calls = [{"call_sid": rec.call_sid, "from": rec.from_number, "contact": contact_name, "queue": rec.queue,
-                  "arrived_at": _iso(rec.arrived_at), "answered_at": _iso(rec.answered_at),
-                  "ended_at": _iso(rec.ended_at), "duration_s": rec.duration_s, "outcome": rec.outcome,
-                  "disposition": rec.disposition, "notes": rec.notes}
-                 for rec, contact_name in rows]
-    return jsonify(agent=agent_id, day=day.isoformat(), timezone=str(tz), calls=calls)
+    return jsonify(services().reports.agent_day(agent_id, request.args.get("day", "today")))

@@ -10,10 +10,10 @@ from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from acd.stats import STATUSES, live_stats
+from acd.stats import STATUSES
 
 from .auth import require_admin
-from .deps import now, services
+from .deps import services
 
 bp = Blueprint("metrics", __name__)
 
@@ -91,8 +91,6 @@ class StatsCollector:
 @bp.get("/metrics")
 def metrics():
     require_admin()
-    rt = services()
-    figures = live_stats(rt.redis, rt.keys, rt.cc, now())
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(StatsCollector(figures))
+    registry.register(StatsCollector(services().board.figures()))
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

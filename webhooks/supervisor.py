@@ -16,20 +16,14 @@ the pages' scripts (console/src/supervisor.js, reports.js) build every element w
 """
 from __future__ import annotations
 
-import hmac
 import secrets
-from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
-from store import agents as agent_store
-
 from .auth import csrf_ok, new_csrf_token
-from .console import page_headers
-from .deps import now as clock_now
+from .console import login_csrf_ok, page_headers, start_session
 from .deps import services
 
 bp = Blueprint("supervisor", __name__)
@@ -40,11 +34,6 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 PAGES = {"board": "/supervisor", "reports": "/reports"}     # where a login may go next
 GROUPINGS = ("interval", "day", "queue", "agent")
 
-
-
-def _today() -> date:
-    now = clock_now()
-    return now.astimezone(ZoneInfo(services().cc.timezone)).date()
 
 
 @bp.after_request
@@ -59,10 +48,7 @@ def _error(exc: HTTPException):
 
 
 def _is_admin_session() -> bool:
-    token = session.get("token")
-    admin = services().settings.admin_token
-    return (session.get("role") == "admin" and isinstance(token, str) and bool(token)
-            and hmac.compare_digest(token.encode(), admin.encode()))
+    return services().sign_ins.is_admin_session(session.get("role"), session.get("token"))
 
 
 def _bundle_version(name: str) -> str | None:
@@ -72,12 +58,17 @@ def _bundle_version(name: str) -> str | None:
         return None
 
 
+def _known_page(name: str) -> str:
+    """Where a login may go next: one of PAGES, the board unless the form names another."""
+    return name if name in PAGES else "board"
+
+
 def _login_page(message: str | None = None, status: int = 200, next_page: str = "board"):
     if not isinstance(session.get("login_csrf"), str):
         session["login_csrf"] = secrets.token_urlsafe(32)
     agent_session = isinstance(session.get("agent_id"), str) and bool(session.get("token"))
     return render_template("supervisor/login.html", message=message, csrf=session["login_csrf"],
-                           next_page=next_page if next_page in PAGES else "board",
+                           next_page=_known_page(next_page),
                            bye=request.args.get("bye") == "1", agent_session=agent_session), status
 
 
@@ -97,7 +88,14 @@ def _gate(next_page: str):
 
 def _page_boot() -> dict:
     csrf = session.get("csrf") or new_csrf_token()
-    return {"csrf": csrf, "timezone": services().cc.timezone, "today": _today().isoformat()}
+    return {"csrf": csrf, "timezone": services().cc.timezone, "today": services().board.today().isoformat()}
+
+
+def _report_form(args, today: str) -> dict:
+    """The reports form as the query asks for it; what it leaves out is today's day report."""
+    return {"by": args.get("by") if args.get("by") in GROUPINGS else "day",
+            "from": args.get("from") or today, "to": args.get("to") or today,
+            "queue": args.get("queue") or "", "agent": args.get("agent") or ""}
 
 
 @bp.get("/supervisor")
@@ -125,23 +123,15 @@ def login_form():
 
 @bp.post("/supervisor/login")
 def login():
-    next_page = request.form.get("next", "board")
-    next_page = next_page if next_page in PAGES else "board"
-    sent = request.form.get("csrf", "")
-    expected = session.get("login_csrf")
-    if not (sent and isinstance(expected, str) and hmac.compare_digest(sent.encode(), expected.encode())):
-        session.pop("login_csrf", None)
+    next_page = _known_page(request.form.get("next", "board"))
+    if not login_csrf_ok():
         return _login_page("The login form had expired. Please try again.", 403, next_page)
     token = (request.form.get("token") or "").strip()
     if not token:
         return _login_page("Enter the admin token.", 400, next_page)
-    if not hmac.compare_digest(token.encode(), services().settings.admin_token.encode()):
+    if not services().sign_ins.is_admin(token):
         return _login_page("Wrong admin token.", 401, next_page)
-    session.clear()                          # a fresh session: an agent's console session ends here
-    session.permanent = True
-    session["role"] = "admin"
-    session["token"] = token
-    new_csrf_token()
+    start_session(role="admin", token=token)       # an agent's console session ends here
     return redirect(PAGES[next_page], 303)
 
 
@@ -160,14 +150,8 @@ def reports():
     if gate is not None:
         return gate
     boot = _page_boot()
-    today = boot["today"]
-    args = request.args
-    form = {"by": args.get("by") if args.get("by") in GROUPINGS else "day",
-            "from": args.get("from") or today, "to": args.get("to") or today,
-            "queue": args.get("queue") or "", "agent": args.get("agent") or ""}
-    with services().sessions() as db:
-        agents = [(a.id, a.name) for a in agent_store.list_agents(db)]
-    form_args = {k: v for k, v in form.items() if v}        # the CSV link: the same query + format=csv
+    form, choices = _report_form(request.args, boot["today"]), services().reports.choices()
     return render_template("supervisor/reports.html", boot=boot, csrf=boot["csrf"], active="reports", form=form,
-                           form_args=form_args, groupings=GROUPINGS, queues=sorted(services().cc.queues), agents=agents,
+                           form_args={k: v for k, v in form.items() if v},   # the CSV link: same query + csv
+                           groupings=GROUPINGS, queues=choices["queues"], agents=choices["agents"],
                            bundle_version=_bundle_version("reports.js"))
