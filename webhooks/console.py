@@ -90,6 +90,13 @@ def _login_page(message: str | None = None, status: int = 200, agent_id: str = "
                            csrf=session["login_csrf"], bye=request.args.get("bye") == "1"), status
 
 
+def _session_ended_page():
+    """The login page for a cookie whose credentials were revoked or replaced; the cookie goes."""
+    session.clear()
+    return _login_page("Your session has ended: your token was replaced or your agent removed. "
+                       "Please log in again.", 401)
+
+
 def _bundle_version() -> str | None:
     try:
         return str(int(BUNDLE.stat().st_mtime))
@@ -106,11 +113,7 @@ def slash():
 def console():
     agent = _signed_in_agent()
     if agent is None:
-        if session.get("token"):
-            session.clear()      # revoked or replaced credentials
-            return _login_page("Your session has ended: your token was replaced or your agent removed. "
-                               "Please log in again.", 401)
-        return _login_page()
+        return _session_ended_page() if session.get("token") else _login_page()
     csrf = session.get("csrf") or new_csrf_token()
     boot = {"agent": {"id": agent.id, "name": agent.name, "timezone": agent.timezone}, "csrf": csrf,
             "sounds": url_for("static", filename="dist/sounds/")}
