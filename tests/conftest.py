@@ -13,6 +13,7 @@ import pytest
 import redis as redis_lib
 
 from service.app import create_app
+from service.services import build
 from service.worker import JobWorker
 from store.db import migrate
 from store.settings import from_env
@@ -115,6 +116,21 @@ def seeded(app):
     with rt.sessions() as session:
         seed(session, list(rt.cc.agents), list(rt.cc.contacts), default_timezone=rt.cc.timezone)
     return app
+
+
+@pytest.fixture
+def services(settings_env, redis_client, clock):
+    """The service objects without Flask, for the use cases: the demo's agents seeded, mirrored and
+    logged in on break (queues hold callers, nobody is offered yet)."""
+    built = build(from_env(settings_env), redis_client=redis_client, clock=clock)
+    from store.seed import seed
+    with built.sessions() as session:
+        seed(session, list(built.cc.agents), list(built.cc.contacts), default_timezone=built.cc.timezone)
+    built.agents.mirror_from_sql(built.sessions, clock.now)
+    for agent in built.cc.agents:
+        built.acd.set_status(agent["id"], "break", clock.now)
+    yield built
+    built.engine.dispose()
 
 
 @pytest.fixture

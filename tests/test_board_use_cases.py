@@ -17,19 +17,6 @@ from store.models import CallRecord
 from store.settings import from_env
 
 
-@pytest.fixture
-def services(settings_env, redis_client, clock):
-    built = build(from_env(settings_env), redis_client=redis_client, clock=clock)
-    from store.seed import seed
-    with built.sessions() as session:
-        seed(session, list(built.cc.agents), list(built.cc.contacts), default_timezone=built.cc.timezone)
-    built.agents.mirror_from_sql(built.sessions, clock.now)
-    for agent in built.cc.agents:
-        built.acd.set_status(agent["id"], "break", clock.now)
-    yield built
-    built.engine.dispose()
-
-
 def a_call_of(services, agent_id: str, sid: str, arrived: datetime) -> None:
     with services.sessions() as db:
         db.add(CallRecord(call_sid=sid, from_number="+12125550123", queue="billing", agent_id=agent_id,

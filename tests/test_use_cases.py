@@ -7,23 +7,8 @@ import pytest
 
 from contactcenter.errors import Conflict, Invalid, NotAllowed, NotFound, Unavailable
 from ivr.calls import Params
-from service.services import build
-from store.settings import from_env
 
 MAIN = "+15005550006"
-
-
-@pytest.fixture
-def services(settings_env, redis_client, clock):
-    built = build(from_env(settings_env), redis_client=redis_client, clock=clock)
-    from store.seed import seed
-    with built.sessions() as session:
-        seed(session, list(built.cc.agents), list(built.cc.contacts), default_timezone=built.cc.timezone)
-    built.agents.mirror_from_sql(built.sessions, clock.now)
-    for agent in built.cc.agents:                # logged in, on break: queues hold callers
-        built.acd.set_status(agent["id"], "break", clock.now)
-    yield built
-    built.engine.dispose()
 
 
 def caller(sid: str, digits: str | None = None) -> Params:
