@@ -62,7 +62,8 @@ class AgentStates:
             for agent_id in ids:
                 pipe.hgetall(self.keys.agent(agent_id))
             rows = pipe.execute()
-        return {agent_id: {k.decode(): v.decode() for k, v in row.items()} for agent_id, row in zip(ids, rows) if row}
+        return {agent_id: {k.decode(): v.decode() for k, v in row.items()}
+                for agent_id, row in zip(ids, rows, strict=True) if row}
 
     def shifts(self) -> dict[str, tuple[str, dict | None, bool]]:
         """agent id -> (time zone, weekly schedule, on shift as last recorded)."""
@@ -72,7 +73,7 @@ class AgentStates:
                 pipe.hmget(self.keys.agent(agent_id), "timezone", "schedule", "on_shift")
             rows = pipe.execute()
         return {agent_id: (tz.decode(), json.loads(schedule or b"{}") or None, on == b"1")
-                for agent_id, (tz, schedule, on) in zip(ids, rows) if tz}
+                for agent_id, (tz, schedule, on) in zip(ids, rows, strict=True) if tz}
 
 
 def holding(agents: dict[str, dict], req: dict[str, int]) -> dict[str, int]:

@@ -48,7 +48,8 @@ class Router:
     def enqueued(result) -> tuple[str, list[Offer]]:
         return _text(result[0]), _offers(result[1:])
 
-    def answer(self, reservation_id: str, how: str, now: datetime, agent_id: str = "") -> tuple[bool, str | None, list[Offer]]:
+    def answer(self, reservation_id: str, how: str, now: datetime,
+               agent_id: str = "") -> tuple[bool, str | None, list[Offer]]:
         """accept / reject / timeout: (won, call sid, offers made by re-routing)."""
         if how not in ("accept", "reject", "timeout"):
             raise ValueError(how)

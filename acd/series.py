@@ -72,5 +72,6 @@ def day_series(r: redis.Redis, keys: Keys, cc: ContactCenter, day: date, now: da
             for label in labels:
                 pipe.hgetall(keys.queue_stats(name, label))
             rows = pipe.execute()
-        out[name] = [_point(s, {k.decode(): float(v) for k, v in row.items()}) for s, row in zip(starts, rows)]
+        out[name] = [_point(s, {k.decode(): float(v) for k, v in row.items()})
+                     for s, row in zip(starts, rows, strict=True)]
     return out

@@ -16,7 +16,8 @@ MAX_NOTES = 10_000
 
 
 class WrapUps:
-    def __init__(self, r: redis.Redis, keys: Keys, calls: CallState, acd, record_call: Callable[[str, dict | None], None]):
+    def __init__(self, r: redis.Redis, keys: Keys, calls: CallState, acd,
+                 record_call: Callable[[str, dict | None], None]):
         self.r, self.keys, self.calls, self.acd = r, keys, calls, acd
         self.record_call = record_call     # (call sid, extra columns) -> write the call record later
 

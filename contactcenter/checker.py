@@ -53,7 +53,8 @@ class Checker:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-            self.bad(path, f"must be a whole number {low}..{high}" if high is not None else f"must be a whole number >= {low}")
+            self.bad(path, f"must be a whole number {low}..{high}" if high is not None
+                     else f"must be a whole number >= {low}")
             return default
         return value
 

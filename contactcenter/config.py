@@ -259,13 +259,13 @@ def load_config(path) -> ContactCenter:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(str(path), [("", f"cannot read: {exc.strerror or exc}")])
+        raise ConfigError(str(path), [("", f"cannot read: {exc.strerror or exc}")]) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(str(path), [("", f"not UTF-8 text: {exc}")])
+        raise ConfigError(str(path), [("", f"not UTF-8 text: {exc}")]) from None
     try:
         data = read_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        raise ConfigError(str(path), [(where, f"not valid YAML: {getattr(exc, 'problem', None) or exc}")])
+        raise ConfigError(str(path), [(where, f"not valid YAML: {getattr(exc, 'problem', None) or exc}")]) from None
     return parse_config(data, str(path))

@@ -31,7 +31,8 @@ def parse_node(c: Checker, path: str, name: str, raw, cc: dict, flow_lang: str, 
         c.bad(path, f"a node needs exactly one kind ({', '.join(KINDS)}); found {', '.join(kinds) or 'none'}")
         return None
     kind = kinds[0]
-    allowed = {kind} | NODE_KEYS[kind] | COMMON_NODE_KEYS | ({"say"} if kind in ("queue", "callback", "transfer") else set())
+    says = {"say"} if kind in ("queue", "callback", "transfer") else set()
+    allowed = {kind} | NODE_KEYS[kind] | COMMON_NODE_KEYS | says
     c.keys(raw, path, allowed)
     fields: dict = {"name": name, "kind": kind,
                     "language": c.text(raw.get("language"), f"{path}.language", flow_lang),

@@ -31,7 +31,7 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ScheduleError("", f"unknown time zone {name!r} (use an IANA name such as Europe/Madrid)")
+        raise ScheduleError("", f"unknown time zone {name!r} (use an IANA name such as Europe/Madrid)") from None
 
 
 def _days(spec: str) -> list[int]:
@@ -101,14 +101,14 @@ def parse_holidays(value) -> tuple[tuple[holidays_lib.HolidayBase, ...], frozens
             try:
                 dates.add(date.fromisoformat(item))
             except ValueError:
-                raise ScheduleError(where, f"bad date {item!r}")
+                raise ScheduleError(where, f"bad date {item!r}") from None
         elif isinstance(item, (str, dict)):
             country = item if isinstance(item, str) else item.get("country")
             subdiv = None if isinstance(item, str) else item.get("subdiv")
             try:
                 calendars.append(holidays_lib.country_holidays(str(country).upper(), subdiv=subdiv))
             except (NotImplementedError, KeyError, ValueError, AttributeError) as exc:
-                raise ScheduleError(where, f"unknown holiday calendar {item!r}: {exc}")
+                raise ScheduleError(where, f"unknown holiday calendar {item!r}: {exc}") from None
         else:
             raise ScheduleError(where, f"holidays must be a country code or YYYY-MM-DD dates, not {item!r}")
     return tuple(calendars), frozenset(dates)

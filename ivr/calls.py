@@ -239,7 +239,7 @@ class IvrCalls:
             log.exception("could not queue the screen-pop prefetch of %s", prefetch_for)
         results = results[:len(scripts)]
         reloaded = False
-        for i, (result, (script, keys, args)) in enumerate(zip(results, scripts)):
+        for i, (result, (script, keys, args)) in enumerate(zip(results, scripts, strict=True)):
             if script_missing(result):
                 results[i] = script(keys=keys, args=args)     # loads it; ran on its own, in order
                 reloaded = True

@@ -37,7 +37,7 @@ class CallState:
         values = self.r.hmget(self.keys.call(sid), names)
         if values[0] is None:
             return None
-        return {name: v.decode() for name, v in zip(names, values) if v is not None}
+        return {name: v.decode() for name, v in zip(names, values, strict=True) if v is not None}
 
     def apply(self, sid: str, steps: list[dict], state: dict, now: float, new_call: dict | None = None,
               must_exist: bool = False) -> int:

@@ -121,7 +121,7 @@ def run_scripts(r: redis.Redis, *calls) -> list:
         for script, keys, args in calls:
             queue_script(pipe, script, keys, args)
         results = pipe.execute(raise_on_error=False)
-    for i, (result, (script, keys, args)) in enumerate(zip(results, calls)):
+    for i, (result, (script, keys, args)) in enumerate(zip(results, calls, strict=True)):
         if script_missing(result):
             results[i] = script(keys=keys, args=args)
         elif isinstance(result, Exception):

@@ -83,7 +83,7 @@ def from_env(env: dict[str, str] | None = None, instance_path: Path | None = Non
     try:
         port = int(env.get("PORT") or 8000)
     except ValueError:
-        raise SystemExit(f"PORT must be a number, not {env.get('PORT')!r}")
+        raise SystemExit(f"PORT must be a number, not {env.get('PORT')!r}") from None
     crm_url, crm_auth, crm_timeout = _crm_settings(env)
     return Settings(
         instance_path=instance,
@@ -120,7 +120,7 @@ def _crm_settings(env: dict[str, str]) -> tuple[str | None, str | None, float]:
         try:
             url.format(**{name: "" for name in CRM_PLACEHOLDERS})
         except (KeyError, IndexError, ValueError) as exc:
-            raise SystemExit(f"CRM_URL may use only {{e164}} and {{digits}} as placeholders: {exc!r}")
+            raise SystemExit(f"CRM_URL may use only {{e164}} and {{digits}} as placeholders: {exc!r}") from None
     auth = (env.get("CRM_AUTH_HEADER") or "").strip() or None
     if auth is not None and ":" not in auth:
         auth = f"Authorization: {auth}"       # a bare value is taken as the Authorization header
@@ -128,7 +128,7 @@ def _crm_settings(env: dict[str, str]) -> tuple[str | None, str | None, float]:
     try:
         timeout = float(raw)
     except ValueError:
-        raise SystemExit(f"CRM_TIMEOUT_S must be a number of seconds, not {raw!r}")
+        raise SystemExit(f"CRM_TIMEOUT_S must be a number of seconds, not {raw!r}") from None
     if not 0 < timeout <= 60:
         raise SystemExit(f"CRM_TIMEOUT_S must be between 0 and 60 seconds, not {raw!r}")
     return url, auth, timeout

@@ -78,7 +78,7 @@ def _hammer(seed: int, ops: int, out) -> None:
 def test_random_hammering_keeps_every_invariant(redis_client):
     floor = Floor(redis_client)
     rnd = random.Random(7)
-    for agent, skills in zip(AGENTS, [rnd.choice(SKILLS) for _ in AGENTS]):
+    for agent, skills in zip(AGENTS, [rnd.choice(SKILLS) for _ in AGENTS], strict=True):
         floor.agent(agent, skills, status="offline")
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue()

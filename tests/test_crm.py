@@ -16,9 +16,9 @@ import pytest
 from screenpop.crm import ContactInfo, find_contact_by_phone, split_name
 from store.db import make_engine, make_session_factory, migrate
 from store.seed import seed
+from tests.conftest import PG_URL
 
 REPO = Path(__file__).resolve().parent.parent
-from tests.conftest import PG_URL
 
 
 @pytest.fixture(scope="session")

@@ -262,7 +262,7 @@ def test_the_tech_line_is_first_come_first_served(scenario):
     tech = sorted(report.by_label("tech") + report.by_label("callback"), key=entry)
     offered = [first_offer(c)["at"] for c in tech]
     # one simulated second (50 ms real) of slack: entries are read from the callers' transcripts
-    inversions = [(a, b) for a, b in zip(tech, tech[1:])
+    inversions = [(a, b) for a, b in zip(tech, tech[1:], strict=False)
                   if entry(b) - entry(a) > 1.0 and first_offer(b)["at"] < first_offer(a)["at"] - 1.0]
     assert inversions == [], [(entry(a), entry(b)) for a, b in inversions]
     assert offered

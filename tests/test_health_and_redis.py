@@ -62,8 +62,8 @@ def test_app_without_redis_url_uses_the_embedded_server(make_app, settings_env):
     try:
         from store.db import migrate
         migrate(env["DATABASE_URL"])
-        from store.settings import from_env
         from service.app import create_app
+        from store.settings import from_env
         app = create_app({"SETTINGS": from_env(env)})
         assert app.test_client().get("/api/health").get_json() == {"redis": "ok", "database": "ok"}
         assert "redis.sock" in str(app.extensions["callrouter"].redis.connection_pool.connection_kwargs["path"])

@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ivr import flow as engine
 from contactcenter.config import parse_config
+from ivr import flow as engine
 
 CONFIG = {
     "workspace": "t",

@@ -23,7 +23,6 @@ from store.db import alembic_config, make_engine, make_session_factory, migrate,
 from store.models import Agent, Base, CallRecord, Contact, ContactPhone
 from store.records import get_call_record, recent_calls_from, upsert_call_record
 from store.seed import seed
-
 from tests.conftest import PG_URL
 
 REPO = Path(__file__).resolve().parent.parent

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests import test_twiliosim_verbs_fixtures as shared
-from tests.test_twiliosim_verbs_fixtures import ACCOUNT, JOIN, R, TOKEN, completed_callback, no_errors, run
+from tests.test_twiliosim_verbs_fixtures import ACCOUNT, JOIN, TOKEN, R, completed_callback, no_errors, run
 from twiliosim import CallerScript, Press, Simulator
 
 # The shared fixtures, found by pytest under these names in this module.

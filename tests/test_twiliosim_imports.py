@@ -65,7 +65,7 @@ def imported(name: str) -> list[str]:
 def graph() -> dict[str, set[str]]:
     """Edges between twiliosim's own files only."""
     edges = {}
-    for name, path in MODULES.items():
+    for name in MODULES:
         edges[name] = {target for target in imported(name) if target in MODULES and target != name}
     return edges
 

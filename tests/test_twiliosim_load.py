@@ -14,9 +14,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import E2E_REDIS_URL as REDIS_URL
-from tests.live_service import free_port, live_service
-from twiliosim import Simulator
 from erlang import (
     agents_needed,
     asa,
@@ -27,6 +24,9 @@ from erlang import (
     predict,
     service_level,
 )
+from tests.conftest import E2E_REDIS_URL as REDIS_URL
+from tests.live_service import free_port, live_service
+from twiliosim import Simulator
 from twiliosim.load import LoadProgress, progress_bar, run_load
 from twiliosim.rest import RestServer
 
@@ -143,7 +143,7 @@ def test_a_small_load_is_served_and_measured(service_url, sim, capsys):
     assert report.placed == 40 and report.offered == 40
     assert report.answered + report.abandoned == 40 and report.other == 0
     assert report.answered >= 30
-    for result, call in zip(report.calls, calls):
+    for result, call in zip(report.calls, calls, strict=False):
         assert not call.events("webhook_error") and not call.events("simulator_error")
         if result.outcome == "answered":
             bridged = call.events("bridged")

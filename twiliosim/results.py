@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import erlang
+
 from .sim import Simulator
 
 if TYPE_CHECKING:

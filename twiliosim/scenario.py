@@ -104,7 +104,7 @@ def run_scenario(service_url: str, admin_token: str, sim: Simulator, agents: lis
             crew.append(SimAgent(run, plan.id, run.create_agent(plan.id, plan.skills, plan.profile())))
         for agent in crew:
             agent.open_stream()
-        for agent, plan in zip(crew, agents):
+        for agent, plan in zip(crew, agents, strict=False):
             if not agent.connected.wait(API_TIMEOUT_S):
                 raise LoadError(f"agent {agent.id}: no status event on the stream")
             code = agent.set_status(plan.status, attempts=20)
