@@ -156,3 +156,10 @@ def test_seeded_agents_are_listed_with_live_status(client, seeded, app, clock):
     assert agents["dana"]["on_shift"] is False                 # 07:00 in Los Angeles
     assert agents["chen"]["on_shift"] is True                  # no schedule: always
     assert all(a["status"] == "offline" for a in agents.values())
+
+
+def test_without_credentials_it_is_401_before_the_offer_the_call_or_the_body_is_looked_at(client):
+    assert client.post("/api/reservations/WR-unknown/accept").status_code == 401
+    assert client.post("/api/reservations/WR-unknown/reject").status_code == 401
+    assert client.post("/api/calls/CA-unknown/wrapup", data="not json").status_code == 401
+    assert client.get("/api/calls/CA-unknown/context").status_code == 401

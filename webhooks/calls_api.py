@@ -24,10 +24,10 @@ def reject(rid):
 
 @bp.post("/calls/<call_sid>/wrapup")
 def wrapup(call_sid):
+    who = principal()                       # 401 before anything else, the body included
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         abort(400, "the body must be a JSON object")
-    who = principal()
     return jsonify(services().wrapups.wrap_up(call_sid[:64], who.may_act_for, body.get("disposition"),
                                               body.get("notes"), now()))
 
