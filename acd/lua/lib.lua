@@ -1,3 +1,7 @@
+-- Long because every helper the routing scripts share must be in this one file: Redis Lua has no
+-- require, and acd/scripts.py loads it once as the function library (Redis 7+) or prepends it to every
+-- script (EVALSHA). Read it by section: per-call values and small helpers, counters, matching an agent
+-- to a call (pick_agent, pick_call), the routing index (reqheads), offers and routing, the end of a call.
 -- Shared routing functions, prepended to every routing script by acd/scripts.py.
 -- Convention for every routing script: KEYS[1] is the workspace's events stream (it carries the
 -- {workspace} hash tag, so a Redis Cluster routes the script to the slot of all the keys it builds);
@@ -232,17 +236,93 @@ end
 
 -- The best waiting call for a free agent: the lowest score among the requirement sets they meet.
 -- reqheads:<skill> orders requirement sets that need <skill> (each set is in one list: see
--- index_list; reqheads:* holds those that need none) by the score of their first caller.
--- One pass over the agent's lists finds the set they meet whose first caller comes first: in each
--- list the first such set is the best of that list, and once one is found the other lists are asked
--- only for sets that beat it (scores below it, bounded by the exact text Redis gave for that score),
--- so most answer nothing. Pages come without scores: only the set found has its score asked for, as
--- formatting scores costs Redis more than finding the members. That first caller is the answer
--- unless this agent already missed them or they are kept for another agent; then the set's next
--- callers are weighed, and the pass runs again for sets that beat the best found so far. The cost
--- follows the agent's skills, not the whole floor. Returns the call, its fields (OFFER_FIELDS but the
--- last two), the agent's {skills, offers, status, since, on_shift}, what its set's head becomes
--- without it (see unwait_read), its set and the set's reqheads list; nothing when the agent is not idle.
+-- index_list; reqheads:* holds those that need none) by the score of their first caller, so the
+-- cost follows the agent's skills, not the whole floor. pick_call alternates two steps until nothing
+-- can beat the best caller found: next_set finds the set whose first caller comes first among the
+-- sets this agent meets and has not weighed yet; first_caller walks that set's line for a caller this
+-- agent may take (the first caller may be kept for another agent or have been missed by this one).
+-- Once a caller is found, both steps ask Redis only for scores below theirs.
+
+-- The set, among the agent's reqheads lists, whose first caller comes first of the sets that an agent
+-- holding `held` meets and whose callers were not weighed yet; below `bound` ('(' .. a score, as Redis
+-- wrote it) when given. Returns the set, its list and '(' .. its score, the new bound; nothing when no
+-- set is left. In each list the first such set is the best of that list, and once one is found the
+-- other lists are asked only for sets that beat it, so most answer nothing. meets caches meets_reqkey
+-- across lists and passes. A list comes a page at a time (4, then doubling up to 64): the first page
+-- most often answers. Pages come without scores: only the set found has its score asked for, as
+-- formatting scores costs Redis more than finding the members.
+local function next_set(lists, held, meets, weighed, bound)
+  local set, list
+  for _, key in ipairs(lists) do
+    local start, size = 0, 4
+    while true do
+      local page
+      -- (the first page, most often the only one, is spelled out: it needs no int())
+      if start == 0 and bound then
+        page = redis.call('ZRANGEBYSCORE', key, '-inf', bound, 'LIMIT', '0', '4')
+      elseif start == 0 then
+        page = redis.call('ZRANGE', key, '0', '3')
+      elseif bound then
+        page = redis.call('ZRANGEBYSCORE', key, '-inf', bound, 'LIMIT', int(start), int(size))
+      else
+        page = redis.call('ZRANGE', key, int(start), int(start + size - 1))
+      end
+      local hit = false
+      for _, reqkey in ipairs(page) do
+        local ok = meets[reqkey]
+        if ok == nil then
+          ok = meets_reqkey(held, reqkey)
+          meets[reqkey] = ok
+        end
+        if ok and not weighed[reqkey] then
+          set, list, bound, hit = reqkey, key, '(' .. redis.call('ZSCORE', key, reqkey), true
+          break
+        end
+      end
+      if hit or #page < size then break end
+      start = start + size
+      size = math.min(size * 2, 64)
+    end
+  end
+  return set, list, bound
+end
+
+-- The first caller in the line of requirement set `set` (its first 50) whom `agent` may take, better
+-- than `below` ('(' .. the best score so far) when given: the call, its fields (see may_take_call),
+-- '(' .. its score, and what the set's head becomes without it, when this read tells (see
+-- unwait_read: true when the call is not the line's first, else the next caller's score, false when
+-- none is left, nil when a bounded read cannot tell). Nothing when no caller qualifies.
+local function first_caller(agent, set, below)
+  local wait, first, n = P .. 'wait:' .. set, 0, 2
+  while first < 50 do
+    local calls
+    if below then
+      calls = redis.call('ZRANGEBYSCORE', wait, '-inf', below, 'WITHSCORES', 'LIMIT', int(first), int(n))
+    elseif first == 0 then
+      calls = redis.call('ZRANGE', wait, '0', '1', 'WITHSCORES')
+    else
+      calls = redis.call('ZRANGE', wait, int(first), int(first + n - 1), 'WITHSCORES')
+    end
+    for c = 1, #calls, 2 do
+      local f = may_take_call(agent, calls[c])
+      if f then
+        local head
+        if c > 1 or first > 0 then head = true
+        elseif calls[c + 2] then head = calls[c + 3]
+        elseif not below then head = false end
+        return calls[c], f, '(' .. calls[c + 1], head
+      end
+    end
+    if #calls < 2 * n then return nil end
+    first = first + n
+    n = 50 - first
+  end
+end
+
+-- pick_call(agent): nil when the agent is not idle or no caller fits, else what make_offer needs so
+-- that nothing is read twice: {sid, fields (OFFER_FIELDS but the last two), me (the agent's
+-- {skills, offers, status, since, on_shift}), head (see first_caller), set and list (the call's
+-- requirement set and its reqheads list)}.
 local function pick_call(agent)
   local me = redis.call('HMGET', P .. 'agent:' .. agent, 'skills', 'offers', 'status', 'since', 'on_shift')
   -- idle (in the idle set) is exactly available and on shift: the same answer without a read of the set
@@ -251,79 +331,21 @@ local function pick_call(agent)
   local lists = {P .. 'reqheads:*'}
   for skill, _ in pairs(held) do lists[#lists + 1] = P .. 'reqheads:' .. skill end
   local meets, weighed = {}, {}               -- reqkey -> the agent meets it; sets whose callers were weighed
-  local best, below, fields, head = nil, nil, nil, nil   -- below: '(' .. the best call's score, as Redis wrote it
-  local best_set, best_list
+  local best, fields, below, head, best_set, best_list   -- the best caller so far; below: '(' .. their score
   while true do
-    local top, top_list, bound = nil, nil, below
-    for _, key in ipairs(lists) do
-      local start, size = 0, 4
-      while true do
-        local page
-        -- (the first page, most often the only one, is spelled out: it needs no int())
-        if start == 0 and bound then
-          page = redis.call('ZRANGEBYSCORE', key, '-inf', bound, 'LIMIT', '0', '4')
-        elseif start == 0 then
-          page = redis.call('ZRANGE', key, '0', '3')
-        elseif bound then
-          page = redis.call('ZRANGEBYSCORE', key, '-inf', bound, 'LIMIT', int(start), int(size))
-        else
-          page = redis.call('ZRANGE', key, int(start), int(start + size - 1))
-        end
-        local hit = false
-        for _, reqkey in ipairs(page) do
-          local ok = meets[reqkey]
-          if ok == nil then
-            ok = meets_reqkey(held, reqkey)
-            meets[reqkey] = ok
-          end
-          if ok and not weighed[reqkey] then
-            top, top_list, bound, hit = reqkey, key, '(' .. redis.call('ZSCORE', key, reqkey), true
-            break
-          end
-        end
-        if hit or #page < size then break end
-        start = start + size
-        size = math.min(size * 2, 64)
-      end
+    local set, list, bound = next_set(lists, held, meets, weighed, below)
+    if not set then break end
+    weighed[set] = true
+    local sid, f, score, h = first_caller(agent, set, below)
+    if sid then
+      best, fields, below, head, best_set, best_list = sid, f, score, h, set, list
+      -- nobody can beat the first caller (h ~= true) of the set whose first caller comes first of
+      -- all: stop, when the line agrees with reqheads (score == bound); an index out of step is read
+      -- again rather than trusted
+      if h ~= true and score == bound then break end
     end
-    if not top then break end
-    weighed[top] = true
-    -- its callers in line (up to 50), best first and better than the best so far: the first one this
-    -- agent may take
-    local wait, first, n, took_first = P .. 'wait:' .. top, 0, 2, false
-    while first < 50 do
-      local calls, bounded = nil, below ~= nil
-      if bounded then
-        calls = redis.call('ZRANGEBYSCORE', wait, '-inf', below, 'WITHSCORES', 'LIMIT', int(first), int(n))
-      elseif first == 0 then
-        calls = redis.call('ZRANGE', wait, '0', '1', 'WITHSCORES')
-      else
-        calls = redis.call('ZRANGE', wait, int(first), int(first + n - 1), 'WITHSCORES')
-      end
-      local found = false
-      for c = 1, #calls, 2 do
-        local f = may_take_call(agent, calls[c])
-        if f then
-          best, below, fields, found, best_set, best_list = calls[c], '(' .. calls[c + 1], f, true, top, top_list
-          local at = first + (c - 1) / 2                    -- its place in line
-          -- (the head as reqheads has it: an index out of step is read again rather than trusted)
-          took_first = at == 0 and below == bound
-          -- the line's first caller once this one leaves it, when this read tells (see make_offer)
-          if at > 0 then head = true
-          elseif calls[c + 2] then head = calls[c + 3]
-          elseif not bounded then head = false
-          else head = nil end
-          break
-        end
-      end
-      if found or #calls < 2 * n then break end
-      first = first + n
-      n = 50 - first
-    end
-    -- the first caller of the set with the first caller of all: nobody can beat them
-    if took_first then break end
   end
-  return best, fields, me, head, best_set, best_list
+  if best then return {sid = best, fields = fields, me = me, head = head, set = best_set, list = best_list} end
 end
 
 -- The one reqheads list a requirement set is indexed in: its skill of the highest level (ties: the
@@ -451,8 +473,8 @@ local function route(sids, agents)
     if hget(K('call:' .. sid), 'acd') == 'waiting' then offer(sid, pick_agent(sid)) end
   end
   for _, agent in ipairs(agents) do
-    local sid, fields, me, head, reqkey, list = pick_call(agent)
-    offer(sid, agent, fields, me, head, reqkey, list)
+    local p = pick_call(agent)
+    if p then offer(p.sid, agent, p.fields, p.me, p.head, p.set, p.list) end
   end
   return made
 end
