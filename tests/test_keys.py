@@ -34,7 +34,8 @@ def names_keys_builds() -> tuple[set[str], set[str]]:
 
 def lua_key_names() -> list[tuple[str, str]]:
     found = []
-    for path in sorted((REPO / "acd" / "lua").glob("*.lua")) + sorted((REPO / "store" / "lua").glob("*.lua")):
+    scripts = sorted((REPO / "acd" / "lua").glob("*.lua")) + sorted((REPO / "store" / "lua").glob("*.lua"))
+    for path in scripts + [REPO / "bench" / "routing.py"]:       # the bench's own undo script too
         for line in path.read_text().splitlines():
             if not line.lstrip().startswith("--"):
                 found += [(path.name, name) for name in LUA_KEY.findall(line)]
