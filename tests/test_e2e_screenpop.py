@@ -15,7 +15,7 @@ from store.records import upsert_call_record
 from tests.conftest import E2E_REDIS_URL as REDIS_URL
 from tests.live_service import live_service, simulated_twilio
 from tests.test_e2e_service import Service, agent_at_desk, run
-from tests.test_screenpop import FakeCrm
+from tests.test_screenpop_fixtures import FakeCrm
 from twiliosim import CallerScript, Speak
 
 TOKEN = "e2e-auth-token-" + "p" * 16
