@@ -35,7 +35,7 @@ class Router:
 
     def enqueue(self, call_sid: str, fields: dict, timers: list[tuple[str, float]], now: datetime,
                 from_number: str = "", preferred_wait_s: float = 0) -> tuple[str, list[Offer]]:
-        """('queued', offers) | ('already', []) | ('nobody', []) | ('unknown', []): see enqueue_call.lua."""
+        """('queued', offers) | ('already' | 'nobody' | 'unknown' | 'ended', []): see enqueue_call.lua."""
         script, keys, args = self.enqueue_call(call_sid, fields, timers, now, from_number, preferred_wait_s)
         return self.enqueued(script(keys=keys, args=args))
 

@@ -1,7 +1,8 @@
 """Several processes hammer the ACD at random (enqueue, status changes, accept,
-reject, timeout, connect, hang-up, wrap-up) on one real Redis; the invariants
-are checked atomically after every operation and the counters against the
-ground truth at the end."""
+reject, timeout, connect, hang-up, wrap-up, and a menu answer that Twilio delivers
+after the hang-up) on one real Redis; the invariants are checked atomically after
+every operation (no ended call waits, is offered or connects among them) and the
+counters against the ground truth at the end."""
 from __future__ import annotations
 
 import json
@@ -32,6 +33,7 @@ def _hammer(seed: int, ops: int, out) -> None:
     check = r.register_script(CHECKER)
     mine: list[str] = []
     gone: list[str] = []
+    late: list[str] = []                     # hung up in the menu, then their menu answer came
     enqueued = violations = 0
     for n in range(ops):
         floor.now = datetime.now(timezone.utc)        # one clock for every process
@@ -44,11 +46,11 @@ def _hammer(seed: int, ops: int, out) -> None:
                 enqueued += 1
         elif op < 0.30:
             floor.router.set_status(agent, rnd.choice(["available", "available", "break", "offline"]), floor.now)
-        elif op < 0.52:
+        elif op < 0.50:
             rid = r.hget(floor.keys.agent(agent), "offer")
             if rid:
                 floor.router.answer(rid.decode(), rnd.choice(["accept", "accept", "reject", "timeout"]), floor.now)
-        elif op < 0.70:
+        elif op < 0.66:
             call = r.hget(floor.keys.agent(agent), "call")
             state = floor.acd(call.decode()) if call else None
             if state == "connecting":
@@ -58,10 +60,25 @@ def _hammer(seed: int, ops: int, out) -> None:
                     floor.router.dial_failed(call.decode(), floor.now)
             elif state == "connected":
                 floor.router.talk_ended(call.decode(), floor.now)
-        elif op < 0.82 and mine:
+        elif op < 0.78 and mine:
             sid = mine.pop(rnd.randrange(len(mine)))
             floor.router.call_gone(sid, floor.now)
             gone.append(sid)
+        elif op < 0.84:
+            # a turn after the hang-up: the caller hung up (in line, or still in the menu) and the
+            # menu answer that queues them comes later; it must not put them back in line
+            if gone and rnd.random() < 0.5:
+                sid = rnd.choice(gone)
+            else:
+                sid = f"CA{seed:04d}{n:028d}"
+                r.hset(floor.keys.call(sid), mapping={"from": "+14155550123", "status": "ivr"})
+                floor.router.call_gone(sid, floor.now)
+                late.append(sid)
+            floor.call(rnd.choice(QUEUES), sid=sid)
+            if floor.last_status != "ended":
+                violations += 1
+                out.put(("violation", n, [f"the late turn of ended call {sid} was {floor.last_status}"]))
+                break
         else:
             call = r.hget(floor.keys.agent(agent), "call")
             if call and floor.status(agent) == "wrapup":
@@ -72,7 +89,7 @@ def _hammer(seed: int, ops: int, out) -> None:
             violations += 1
             out.put(("violation", n, [p.decode() for p in problems]))
             break
-    out.put(("done", seed, enqueued, mine + gone, violations))
+    out.put(("done", seed, enqueued, mine + gone, violations, late))
 
 
 def test_random_hammering_keeps_every_invariant(redis_client):
@@ -119,3 +136,6 @@ def test_random_hammering_keeps_every_invariant(redis_client):
     for agent in AGENTS:
         assert floor.status(agent) in ("available", "break", "offline", "wrapup"), agent
     assert redis_client.zcard(floor.keys.queue("billing")) == 0
+    late = [sid for r in results for sid in r[5]]
+    assert len(late) > 100                   # the run exercised late turns
+    assert all(redis_client.hget(floor.keys.call(sid), "acd") is None for sid in late)

@@ -4,6 +4,8 @@
 -- so no agent is ever rung for a caller who is gone. Connecting (accepted, agent's phone not yet
 -- answered): abandoned too, the agent freed. Connected: talk time counted, the agent to wrap-up.
 -- A pending callback stays in line (the caller hung up as asked). Idempotent.
+-- Whatever the state, the call is marked `gone` in this same step: from now on nothing queues it
+-- again (enqueue_call.lua refuses it), even a menu answer that Twilio delivers after the hang-up.
 -- Returns {what happened, offers made...}.
 local sid = ARGV[4]
 
@@ -20,8 +22,10 @@ local function abandon(id)
 end
 
 local call = K('call:' .. sid)
+if redis.call('EXISTS', call) == 0 then return {'unknown'} end
+if not hget(call, 'gone') then redis.call('HSET', call, 'gone', NOW) end
 local state = hget(call, 'acd')
-if state == nil or state == 'ended' then return {state or 'unknown'} end
+if state == nil or state == 'ended' then return {state or 'ivr'} end
 -- A callback's caller hung up as asked; the request keeps its place (and its offer, if any).
 if hget(call, 'callback') and (state == 'waiting' or state == 'offered') then return {'callback'} end
 local out = {state}

@@ -10,10 +10,15 @@
 -- offered or connected (Twilio retries, a failed connect); {'nobody'} when no logged-in agent (any
 -- status but offline, on shift or not) holds the requirements, now or after an escalation step: the
 -- caller is not queued then;
--- {'unknown'} when the call hash does not exist (the IVR's turn, run just before, refused it).
+-- {'unknown'} when the call hash does not exist (the IVR's turn, run just before, refused it);
+-- {'ended'} when the caller is gone (a hang-up was learned: call_gone.lua's `gone`, or the IVR's
+-- `ended_at`): Twilio may deliver a menu answer after the final status, and an ended call never
+-- waits, is offered or connects again.
 local sid = ARGV[4]
 local call = K('call:' .. sid)
 if redis.call('EXISTS', call) == 0 then return {'unknown'} end
+local gone = redis.call('HMGET', call, 'gone', 'ended_at')
+if gone[1] or gone[2] then return {'ended'} end
 local state = hget(call, 'acd')
 if state == 'waiting' or state == 'offered' or state == 'connecting' or state == 'connected' then
   return {'already'}

@@ -8,6 +8,12 @@ local bad = {}
 local function K(s) return P .. s end
 local function hget(k, f) local v = redis.call('HGET', k, f); if v == false then return nil end; return v end
 local function fail(msg) table.insert(bad, msg) end
+-- A call whose caller is gone (a hang-up learned: `gone`, or the IVR's `ended_at`) never waits, is
+-- offered or connects again; a callback request outlives its caller's call by design.
+local function ended(sid)
+  local f = redis.call('HMGET', K('call:' .. sid), 'gone', 'ended_at', 'callback')
+  return (f[1] or f[2]) and not f[3]
+end
 
 local offers_of = {}
 for _, id in ipairs(agents) do
@@ -27,6 +33,7 @@ for _, id in ipairs(agents) do
     local st = sid and hget(K('call:' .. sid), 'acd')
     if st ~= 'connecting' and st ~= 'connected' then fail('busy agent ' .. id .. ' with call in ' .. tostring(st)) end
     if sid and hget(K('call:' .. sid), 'agent') ~= id then fail('busy agent ' .. id .. ' not the call\'s agent') end
+    if sid and ended(sid) then fail('ended call ' .. sid .. ' is ' .. tostring(st) .. ' with ' .. id) end
   end
 end
 
@@ -42,6 +49,7 @@ for _, member in ipairs(redis.call('ZRANGE', K('timers'), 0, -1)) do
       if offers_of[agent] > 1 then fail('agent ' .. agent .. ' holds two offers') end
       if hget(K('agent:' .. agent), 'status') ~= 'reserved' then fail('offer to a non-reserved agent ' .. agent) end
       if hget(K('call:' .. sid), 'acd') ~= 'offered' then fail('offered call ' .. sid .. ' in ' .. tostring(hget(K('call:' .. sid), 'acd'))) end
+      if ended(sid) then fail('ended call ' .. sid .. ' offered to ' .. agent) end
       if redis.call('ZSCORE', K('queue:' .. hget(K('call:' .. sid), 'queue')), sid) then fail('offered call still in line ' .. sid) end
     end
   end
@@ -53,6 +61,7 @@ for _, q in ipairs(queues) do
   for _, sid in ipairs(redis.call('ZRANGE', K('queue:' .. q), 0, -1)) do
     local c = K('call:' .. sid)
     if hget(c, 'acd') ~= 'waiting' then fail('call in line but ' .. tostring(hget(c, 'acd')) .. ': ' .. sid) end
+    if ended(sid) then fail('ended call in line: ' .. sid) end
     if not redis.call('ZSCORE', K('wait:' .. hget(c, 'reqkey')), sid) then fail('waiting call missing from its set ' .. sid) end
     -- its set is in the reqheads list of its most demanding skill (ties: first by name; '*' for none),
     -- at a score no later than its own, and in no other list
