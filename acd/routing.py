@@ -78,6 +78,10 @@ class Router:
     def talk_ended(self, call_sid: str, now: datetime) -> bool:
         return int(self.scripts.run("talk_ended", now, call_sid)) == 1
 
+    def dial_completed(self, call_sid: str, talk_s: float | None, now: datetime) -> bool:
+        """The agent's Dial ended after a talk of `talk_s` (None: unknown): see dial_completed.lua."""
+        return int(self.scripts.run("dial_completed", now, call_sid, "" if talk_s is None else talk_s)) == 1
+
     def dial_failed(self, call_sid: str, now: datetime) -> tuple[bool, list[Offer]]:
         result = self.scripts.run("dial_failed", now, call_sid)
         return int(result[0]) == 1, _offers(result[1:])

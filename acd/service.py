@@ -27,6 +27,7 @@ from .scripts import buckets
 log = logging.getLogger(__name__)
 REST_TIMEOUT_S = 10
 CALLBACK_TRIES = 3          # unanswered callback calls before the request is given up
+MAX_TALK_S = 86_400         # a talk Twilio says lasted longer is taken as a day
 
 
 def twilio_client(account_sid: str, auth_token: str, api_url: str) -> Client:
@@ -34,6 +35,14 @@ def twilio_client(account_sid: str, auth_token: str, api_url: str) -> Client:
     client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=REST_TIMEOUT_S))
     client.api.base_url = api_url.rstrip("/")
     return client
+
+
+def twilio_seconds(value: str | None) -> float | None:
+    """A duration Twilio sent (CallDuration, DialCallDuration): whole seconds, at most a day; None when
+    missing or not a number, so that a bad value never stops the call's counting."""
+    if value is None or not value.isascii() or not value.strip().isdigit():
+        return None
+    return float(min(int(value.strip()), MAX_TALK_S))
 
 
 class AcdService:
@@ -231,16 +240,19 @@ class AcdService:
             return None, None
         return raw[0].decode(), raw[1].decode()
 
-    def agent_leg(self, call_sid: str, leg_status: str, now: datetime) -> None:
+    def agent_leg(self, call_sid: str, leg_status: str, now: datetime, duration: str | None = None) -> None:
+        """A status callback of the agent's leg: answered starts the talk; completed (a leg that was
+        answered, whether or not its `answered` callback came first) ends it after `duration` s."""
         if leg_status == "in-progress":
             self.router.connected(call_sid, now)
         elif leg_status == "completed":
-            self.router.talk_ended(call_sid, now)
+            self.router.dial_completed(call_sid, twilio_seconds(duration), now)
 
-    def dialed(self, call_sid: str, dial_status: str, now: datetime) -> bool:
-        """The Dial to the agent ended; True when the caller must queue again (no answer)."""
+    def dialed(self, call_sid: str, dial_status: str, now: datetime, duration: str | None = None) -> bool:
+        """The Dial to the agent ended; True when the caller must queue again (no answer). A completed
+        Dial counts the answer and its talk (DialCallDuration) even if no leg callback came."""
         if dial_status in ("completed", "answered"):
-            self.router.talk_ended(call_sid, now)
+            self.router.dial_completed(call_sid, twilio_seconds(duration), now)
             return False
         ok, offers = self.router.dial_failed(call_sid, now)
         self.after(offers, now)

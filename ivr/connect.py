@@ -41,11 +41,12 @@ class Connections:
                                 leg_callback=f"agent-leg?rid={reservation_id}",
                                 greeting=CALLBACK_GREETING if is_callback else None)
 
-    def agent_dialed(self, p: Params, dial_status: str | None) -> str:
-        """The Dial to the agent ended: the survey or goodbye after a talk, back in line when
-        nobody answered (a missed callback is back in line and the customer hears why)."""
+    def agent_dialed(self, p: Params, dial_status: str | None, duration: str | None = None) -> str:
+        """The Dial to the agent ended: the survey or goodbye after a talk (`duration` s, counted even
+        if the agent leg's callbacks never came), back in line when nobody answered (a missed
+        callback is back in line and the customer hears why)."""
         original = self.acd.original_call(p.call_sid)
-        requeue = self.acd.dialed(original, dial_status or "failed", self.clock())
+        requeue = self.acd.dialed(original, dial_status or "failed", self.clock(), duration)
         if requeue and original != p.call_sid:
             return twiml.goodbye(CALLBACK_MISSED, None)
         if requeue:
@@ -56,10 +57,11 @@ class Connections:
         """The caller's rating after the talk, kept on the queued call."""
         return self.surveys.answer(self.acd.original_call(p.call_sid), p.digits, p.speech, tries)
 
-    def agent_leg(self, parent_sid: str | None, leg_status: str | None) -> None:
-        """Status of the agent's <Client> leg: answered starts the talk, completed ends it."""
+    def agent_leg(self, parent_sid: str | None, leg_status: str | None, duration: str | None = None) -> None:
+        """Status of the agent's <Client> leg: answered starts the talk, completed ends it (after
+        `duration` s, in whatever order the two arrive)."""
         if parent_sid:
-            self.acd.agent_leg(self.acd.original_call(parent_sid), leg_status, self.clock())
+            self.acd.agent_leg(self.acd.original_call(parent_sid), leg_status, self.clock(), duration)
 
     def callback_status(self, call_sid: str, call_status: str | None) -> None:
         """The customer's callback call ended: the ACD decides what next, the record learns it."""

@@ -121,3 +121,14 @@ def test_the_screen_pop_is_for_the_admin_and_the_agents_it_was_offered_to(servic
         services.screenpops.for_viewer("CA-unknown", True, None)
     offer = services.screenpops.with_offer({"event": "offer", "call_sid": p.call_sid}, "alice")
     assert offer["call_sid"] == p.call_sid and offer["screenpop"]["journey"] == pop["journey"]
+
+
+def test_a_completed_dial_whose_leg_callbacks_were_lost_still_counts_the_answer_and_wraps_up(services):
+    p, rid = offered_to_alice(services)
+    services.router.answer(rid, "accept", services.clock(), "alice")
+    assert "<Hangup" in services.connections.agent_dialed(p, "completed", "7")    # no agent-leg callback came
+    assert services.agents.get("alice")["status"] == "wrapup"
+    state = services.calls.load(p.call_sid)
+    assert state["outcome"] == "answered" and float(state["talk_s"]) == 7
+    services.connections.agent_leg(p.call_sid, "in-progress")                    # arrives late: nothing changes
+    assert services.agents.get("alice")["status"] == "wrapup"

@@ -116,7 +116,8 @@ def connect():
 @bp.post("/agent-dialed")
 def agent_dialed():
     """The Dial to the agent ended: hang up after a talk, or back in line when nobody answered."""
-    return _xml(services().connections.agent_dialed(_params("CallSid", "From", "To"), _form("DialCallStatus")))
+    return _xml(services().connections.agent_dialed(_params("CallSid", "From", "To"), _form("DialCallStatus"),
+                                                    _form("DialCallDuration")))
 
 
 @bp.post("/survey")
@@ -129,7 +130,7 @@ def survey_answer():
 def agent_leg():
     """Status callback of the agent's <Client> leg: answered starts the talk, completed ends it."""
     _params("CallSid", "CallStatus")        # 400 when Twilio's own parameters are missing
-    services().connections.agent_leg(_form("ParentCallSid"), _form("CallStatus"))
+    services().connections.agent_leg(_form("ParentCallSid"), _form("CallStatus"), _form("CallDuration"))
     return Response(status=204)
 
 

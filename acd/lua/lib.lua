@@ -479,12 +479,35 @@ local function route(sids, agents)
   return made
 end
 
--- The agent's leg ended after talking: count talk time once, put the agent in wrap-up.
-local function end_talk(sid)
+-- The agent answered a connecting call at `at` (epoch s): the caller and the agent talk. Counts the
+-- answer (and whether it met the service level) with the wait the caller really had.
+local function answer_call(sid, at)
+  local call = K('call:' .. sid)
+  local agent = hget(call, 'agent')
+  local queue = hget(call, 'queue')
+  local waited = math.max(0, at - tonumber(hget(call, 'enqueued_at') or at))
+  redis.call('HSET', call, 'acd', 'connected', 'answered_at', at, 'outcome', 'answered')
+  count(queue, 'answered')
+  count(queue, 'answer_wait_s', waited)
+  count_max(queue, 'longest_wait_s', waited)
+  if waited <= tonumber(hget(call, 'service_level_s') or 20) then count(queue, 'answered_sl') end
+  if hget(call, 'callback') then count(queue, 'callbacks_served') end
+  redis.call('HINCRBY', K('agent:' .. agent), 'calls', 1)
+  -- last-agent routing: this caller's next call may wait a little for the same agent
+  local caller = hget(call, 'from')
+  if caller and caller ~= '' then redis.call('SET', K('last-agent:' .. caller), agent, 'EX', 30 * 86400) end
+  count_agent(agent, 'calls')
+  publish(agent, {event = 'connected', call_sid = sid})
+  event('connected', 'call', sid, 'agent', agent, 'waited', waited)
+end
+
+-- The agent's leg ended after talking: count talk time once, put the agent in wrap-up. `talk`: the
+-- talk's length as Twilio measured it (the Dial's DialCallDuration), else from the answer until now.
+local function end_talk(sid, talk)
   local call = K('call:' .. sid)
   local agent = hget(call, 'agent')
   if not agent or hget(call, 'talk_counted') or not hget(call, 'answered_at') then return 0 end
-  local talk = NOW - tonumber(hget(call, 'answered_at'))
+  talk = talk or (NOW - tonumber(hget(call, 'answered_at')))
   redis.call('HSET', call, 'talk_counted', 1, 'talk_s', talk, 'acd', 'ended')
   count(hget(call, 'queue'), 'talk_s', talk)
   redis.call('HINCRBYFLOAT', K('agent:' .. agent), 'talk_s', talk)
