@@ -7,6 +7,7 @@ may run again for late callbacks (a transcription) and changes nothing twice.
 from __future__ import annotations
 
 import logging
+import math
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -22,16 +23,32 @@ log = logging.getLogger(__name__)
 
 INPUT_EVENTS = ("digits", "speech")    # journey steps that are something the caller did
 REFRESH_LEASE_S = 120                  # a refresh job that died frees the way after this
+MAX_SECONDS = 7 * 86400                # a call's duration, talk or wrap-up beyond this is taken as this
+LATEST_STAMP = 4_102_444_800           # 2100-01-01: a later "time" is garbage, not a time
+MAX_ID = 2**31 - 1                     # the SQL integer column's range
 
 
 def record_fields(workspace: str, call_sid: str, state: dict[str, str], journey: list[dict]) -> dict:
-    """The call record columns for a call, from its Redis state and journey."""
-    def number(name, cast=float):
+    """The call record columns for a call, from its Redis state and journey. A value out of its
+    column's range (Twilio sent a CallDuration of 30 digits, say) is clamped or dropped and logged:
+    the record is always written."""
+    def number(name, cast=float, low=0, high=LATEST_STAMP, clamp=False):
         value = state.get(name)
-        try:
-            return cast(value) if value not in (None, "") else None
-        except ValueError:
+        if value in (None, ""):
             return None
+        try:
+            n = cast(value)
+        except (ValueError, OverflowError):
+            log.warning("call %s: %s=%r is not a number; left out of the record", call_sid, name, value[:40])
+            return None
+        if not math.isfinite(n):
+            log.warning("call %s: %s=%r is not a finite number; left out of the record", call_sid, name, value[:40])
+            return None
+        if not low <= n <= high:
+            kept = min(max(n, low), high) if clamp else None
+            log.warning("call %s: %s=%r out of range; recorded as %s", call_sid, name, value[:40], kept)
+            return kept
+        return n
 
     path = [s["node"] for s in journey if s.get("event") == "enter"]
     inputs = [{"node": s["node"], "kind": s["event"], "value": s.get("value"), "option": s.get("option"),
@@ -52,15 +69,15 @@ def record_fields(workspace: str, call_sid: str, state: dict[str, str], journey:
         "answered_at": number("answered_at"),
         "agent_id": state.get("agent") or None,
         "ended_at": number("ended_at"),
-        "duration_s": number("duration_s", int),
+        "duration_s": number("duration_s", int, high=MAX_SECONDS, clamp=True),
         "outcome": state.get("outcome") or None,
-        "contact_id": number("contact_id", int),
+        "contact_id": number("contact_id", int, high=MAX_ID),
         "recording_url": (state.get("recording_url") or "")[:512] or None,
-        "recording_duration_s": number("recording_duration_s", int),
+        "recording_duration_s": number("recording_duration_s", int, high=MAX_SECONDS, clamp=True),
         "voicemail_transcript": state.get("voicemail_transcript") or None,
-        "csat": number("csat", int),
-        "talk_s": number("talk_s"),
-        "wrap_s": number("wrap_s"),
+        "csat": number("csat", int, low=1, high=5),
+        "talk_s": number("talk_s", high=MAX_SECONDS, clamp=True),
+        "wrap_s": number("wrap_s", high=MAX_SECONDS, clamp=True),
     }
 
 
