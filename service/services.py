@@ -3,6 +3,10 @@
 The app factory (service.app) builds them for a web process, the worker (service.worker) for a
 worker process, from the same environment, so web and worker always agree on Redis, SQL and the
 config. Background work is queued as functions of service.jobs.
+
+Redis: `redis` answers requests and jobs with short timeouts and no retries (store.redis_conn.connect:
+a webhook answers within 2 s with Redis hung or gone); `listener` has no read timeout, for the SSE
+hub's pub/sub listener that waits for messages. RQ's worker brings its own connection (Procfile).
 """
 from __future__ import annotations
 
@@ -51,6 +55,7 @@ class Services:
     cc: ContactCenter
     clock: Callable[[], datetime]
     redis: redis.Redis
+    listener: redis.Redis     # blocking reads (pub/sub): no read timeout
     engine: Engine
     sessions: sessionmaker
     jobs: Queue
@@ -79,12 +84,17 @@ def utc_now() -> datetime:
 
 
 def build(settings: Settings, cc: ContactCenter | None = None, redis_client: redis.Redis | None = None,
-          clock: Callable[[], datetime] | None = None) -> Services:
+          clock: Callable[[], datetime] | None = None, redis_timeout_s: float = redis_conn.SOCKET_TIMEOUT_S
+          ) -> Services:
+    """`redis_client` (tests) serves both requests and listeners; `redis_timeout_s` bounds each Redis
+    command of the built client (the worker, whom no caller waits for, allows longer)."""
     cc = cc or load_config(settings.config_path)
     clock = clock or utc_now
+    listener = redis_client
     if redis_client is None:
         url = settings.redis_url or redis_conn.ensure_embedded(settings.instance_path)[0]
-        redis_client = redis_conn.connect(url)
+        redis_client = redis_conn.connect(url, socket_timeout=redis_timeout_s)
+        listener = redis_conn.connect_listener(url)
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
     keys = Keys(cc.workspace)
@@ -103,7 +113,8 @@ def build(settings: Settings, cc: ContactCenter | None = None, redis_client: red
                    prefetch=prefetch, clock=clock, acd=acd)
     surveys = Surveys(cc, calls, clock, record_call)
     return Services(
-        settings=settings, cc=cc, clock=clock, redis=redis_client, engine=engine, sessions=sessions, jobs=jobs,
+        settings=settings, cc=cc, clock=clock, redis=redis_client, listener=listener, engine=engine,
+        sessions=sessions, jobs=jobs,
         keys=keys, calls=calls, agents=agents, router=router, acd=acd,
         roster=Roster(cc, sessions, agents, settings, clock),
         wrapups=WrapUps(redis_client, keys, calls, acd, record_call),

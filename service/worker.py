@@ -33,6 +33,9 @@ from .services import Services, build
 
 log = logging.getLogger(__name__)
 TICK_S = 0.25
+# No caller waits for a job or a tick: a Redis command may take this long before it counts as failed
+# (a webhook's client gives up after 1 s). RQ's own dequeuing uses the connection RQ was given.
+REDIS_TIMEOUT_S = 10.0
 SHIFT_CHECK_S = 1.0
 
 
@@ -46,7 +49,7 @@ class JobWorker(SimpleWorker):
 
     def service_objects(self) -> Services:
         if self.services is None:
-            self.services = build(from_env())
+            self.services = build(from_env(), redis_timeout_s=REDIS_TIMEOUT_S)
         return self.services
 
     def perform_job(self, *args, **kwargs):

@@ -15,10 +15,37 @@ import time
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+# A webhook must answer Twilio within 2 s even with Redis unreachable or hung (CONTRACT, "When parts
+# fail"): a command gives up after SOCKET_TIMEOUT_S, a connection after CONNECT_TIMEOUT_S, and none is
+# retried (a retry would multiply them; the caller hears the when-down answer instead).
+CONNECT_TIMEOUT_S = 0.5
+SOCKET_TIMEOUT_S = 1.0
+# Blocking readers (the SSE hub's pub/sub listener) wait for messages as long as it takes.
+LISTENER_CONNECT_TIMEOUT_S = 2.0
 
 
 def connect(url: str, **kwargs) -> redis.Redis:
-    return redis.Redis.from_url(url, **kwargs)
+    """The client of requests and jobs: short timeouts, no retries. `kwargs` (or the URL's query,
+    `?socket_timeout=2`, which wins) override them."""
+    options = {"socket_connect_timeout": CONNECT_TIMEOUT_S, "socket_timeout": SOCKET_TIMEOUT_S,
+               "retry": Retry(NoBackoff(), 0), **_keepalive(url), **kwargs}
+    return redis.Redis.from_url(url, **options)
+
+
+def connect_listener(url: str, **kwargs) -> redis.Redis:
+    """A client for calls that block until something happens (pub/sub listen): no read timeout
+    (TCP keep-alives notice a dead peer), a short connect timeout, no retries (its user reconnects)."""
+    options = {"socket_connect_timeout": LISTENER_CONNECT_TIMEOUT_S, "socket_timeout": None,
+               "retry": Retry(NoBackoff(), 0), **_keepalive(url), **kwargs}
+    return redis.Redis.from_url(url, **options)
+
+
+def _keepalive(url: str) -> dict:
+    """TCP keep-alives (a unix socket has none)."""
+    return {} if url.lower().startswith("unix://") else {"socket_keepalive": True}
 
 
 def _embedded_paths(instance: Path) -> dict[str, Path]:

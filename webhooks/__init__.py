@@ -45,7 +45,7 @@ def http_app(services, config: dict | None = None) -> Flask:
     app.config.update(config or {})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app.extensions[SERVICES] = services
-    app.extensions[HUB] = EventHub(services.redis, services.keys.agent_channels_pattern())
+    app.extensions[HUB] = EventHub(services.listener, services.keys.agent_channels_pattern())
     for module in (voice, api, agents_api, calls_api, console_api, console, metrics, reports_api, supervisor):
         app.register_blueprint(module.bp)
     _answer_errors(app)
