@@ -12,10 +12,11 @@ from pathlib import Path
 
 import yaml
 
+from . import placeholders
 from .checker import NAME, Checker, e164_problem
 from .config_flows import parse_flow
 from .hours import Schedule
-from .model import DISPOSITIONS, STRATEGIES, ContactCenter, Escalation, Queue
+from .model import DISPOSITIONS, STRATEGIES, ContactCenter, Escalation, Queue, WhenDown
 
 
 class ConfigError(Exception):
@@ -209,11 +210,33 @@ def _agents(c: Checker, raw, default_tz: str) -> tuple[dict, ...]:
     return tuple(out)
 
 
+def _when_down(c: Checker, raw, cc: dict) -> WhenDown:
+    """What callers hear when the router is down: optional `say` (no placeholders: nothing about the
+    caller is known then), optional backup `transfer` number; `language`/`voice` for your own words
+    (default: the config's; the built-in apology is English)."""
+    raw = c.mapping(raw, "when_down")
+    c.keys(raw, "when_down", {"say", "transfer", "language", "voice"})
+    say = c.text(raw.get("say"), "when_down.say")
+    if say is not None and not say.strip():
+        c.bad("when_down.say", "must not be empty (leave it out for the default apology)")
+        say = None
+    elif say is not None and placeholders.problem(say) is None and placeholders.used(say):
+        c.bad("when_down.say", "no placeholders: the caller's contact is not known when the router is down")
+    transfer = raw.get("transfer")
+    if transfer is not None and (problem := e164_problem(transfer)):
+        c.bad("when_down.transfer", problem)
+        transfer = None
+    own_words = say is not None
+    return WhenDown(say=say, transfer=transfer,
+                    language=c.text(raw.get("language"), "when_down.language", cc["language"] if own_words else None),
+                    voice=c.text(raw.get("voice"), "when_down.voice", cc["voice"] if own_words else None))
+
+
 def parse_config(data, file: str = "<config>") -> ContactCenter:
     c = Checker()
     data = c.mapping(data, "", required=True)
     c.keys(data, "", {"workspace", "timezone", "language", "voice", "hours", "queues", "agents",
-                         "contacts", "numbers", "flows"})
+                         "contacts", "numbers", "flows", "when_down"})
     workspace = data.get("workspace")
     if not isinstance(workspace, str) or not NAME.match(workspace):
         c.bad("workspace", f"bad workspace {workspace!r}: letters, digits, '_' and '-' (it becomes a Redis hash tag)")
@@ -248,10 +271,11 @@ def parse_config(data, file: str = "<config>") -> ContactCenter:
             numbers[number] = flow
     agents = _agents(c, data.get("agents"), tz)
     contacts = _contacts(c, data.get("contacts"))
+    when_down = _when_down(c, data.get("when_down"), cc)
     if c.problems:
         raise ConfigError(file, c.problems)
     return ContactCenter(path=file, workspace=workspace, timezone=tz, hours=hours, queues=queues, flows=flows,
-                         numbers=numbers, agents=agents, contacts=contacts)
+                         numbers=numbers, agents=agents, contacts=contacts, when_down=when_down)
 
 
 def load_config(path) -> ContactCenter:

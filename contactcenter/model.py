@@ -92,6 +92,24 @@ class Flow:
 
 
 @dataclass(frozen=True)
+class WhenDown:
+    """What a caller hears when the router cannot serve their call (Redis or SQL failed, a bug):
+    `say`, then a `<Dial>` to the backup `transfer` number, or a goodbye and a hang-up. Needs
+    nothing but the config: it is also Twilio's fallback URL's answer."""
+    say: str | None = None           # None: DEFAULT_SAY (or DEFAULT_SAY_TRANSFER), in English
+    transfer: str | None = None      # E.164 backup number
+    language: str | None = None      # None: Twilio's default (en-US)
+    voice: str | None = None
+
+    DEFAULT_SAY = "We are sorry, we cannot take your call right now. Please call again later. Goodbye."
+    DEFAULT_SAY_TRANSFER = "We are sorry, we cannot route your call right now. Please hold while we connect you."
+    AFTER_TRANSFER = "If we could not connect you, please call again later. Goodbye."   # after the Dial
+
+    def words(self) -> str:
+        return self.say or (self.DEFAULT_SAY_TRANSFER if self.transfer else self.DEFAULT_SAY)
+
+
+@dataclass(frozen=True)
 class ContactCenter:
     path: str
     workspace: str
@@ -102,6 +120,7 @@ class ContactCenter:
     numbers: dict[str, str]
     agents: tuple[dict, ...] = ()
     contacts: tuple[dict, ...] = ()
+    when_down: WhenDown = WhenDown()
 
     def flow_for(self, called: str) -> Flow:
         """The flow of the dialed number; numbers not listed get the first flow."""

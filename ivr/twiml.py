@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from contactcenter.model import Node, Queue
+from contactcenter.model import Node, Queue, WhenDown
 
 from . import speech
 
@@ -132,12 +132,24 @@ def goodbye(text: str | None, node: Node) -> str:
     return str(resp)
 
 
-def fallback() -> str:
-    """Served when the service itself failed: needs neither Redis nor SQL."""
+def when_down(plan: WhenDown) -> str:
+    """Served when the router failed (Redis, SQL, a bug) and at Twilio's fallback URL: the apology,
+    then the backup number's <Dial> or a hang-up. Needs neither Redis nor SQL. The Dial has no action
+    (it would come back to the failing service): whatever becomes of it, Twilio reads on."""
     resp = VoiceResponse()
-    resp.say("We are sorry, we cannot take your call right now. Please call again later. Goodbye.")
+    kwargs = {k: v for k, v in (("language", plan.language), ("voice", plan.voice)) if v}
+    resp.say(plan.words(), **kwargs)
+    if plan.transfer:
+        resp.dial(plan.transfer)
+        if plan.say is None:        # the built-in English words (own words: the config's language only)
+            resp.say(WhenDown.AFTER_TRANSFER, **kwargs)
     resp.hangup()
     return str(resp)
+
+
+def fallback() -> str:
+    """The default when-down answer (no config needed)."""
+    return when_down(WhenDown())
 
 
 def empty() -> str:

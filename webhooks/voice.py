@@ -2,10 +2,18 @@
 
 Entry points (CONTRACT): /voice/incoming, /voice/status, /voice/fallback.
 Every other /voice/<step>?node=<node> URL is reached only through our TwiML.
+
+Whatever fails behind a step (Redis unreachable or hung, SQL, a bug, a refusal) the caller gets TwiML:
+the config's `when_down` answer (an apology, then a backup number or a goodbye), never an error
+page that Twilio would read out as an application error. Only a bad signature (403) and missing
+Twilio parameters (400) answer otherwise.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, request
+import logging
+
+from flask import Blueprint, Response, abort, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from ivr import twiml
 from ivr.calls import IvrCalls, Params
@@ -14,6 +22,7 @@ from .deps import services
 from .signature import is_valid
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
+log = logging.getLogger(__name__)
 MAX_PARAM_CHARS = 8192   # Twilio's own parameters are short; speech is cut in the engine
 
 
@@ -26,6 +35,32 @@ def require_twilio_signature():
 
 def _xml(body: str) -> Response:
     return Response(body, mimetype="text/xml")
+
+
+def _when_down() -> Response:
+    """The config's answer for when the router is down; it needs neither Redis nor SQL."""
+    try:
+        plan = services().cc.when_down
+    except Exception:  # noqa: BLE001 - the apology must come out whatever is broken
+        log.exception("no when_down plan; the default apology instead")
+        return _xml(twiml.fallback())
+    return _xml(twiml.when_down(plan))
+
+
+@bp.errorhandler(Exception)
+def failed(exc: Exception):
+    if isinstance(exc, HTTPException):
+        # 403 (signature), 400 (missing parameters) and the like: as the app answers them elsewhere
+        return jsonify(error=exc.description or exc.name), exc.code
+    log.exception("%s failed for call %s; answering with when_down", request.path, _call_sid())
+    return _when_down()
+
+
+def _call_sid() -> str:
+    try:
+        return (request.form.get("CallSid") or "?")[:64]
+    except Exception:  # noqa: BLE001 - only for the log line
+        return "?"
 
 
 def _form(name: str) -> str | None:
@@ -152,4 +187,4 @@ def status():
 @bp.post("/fallback")
 def fallback():
     # Twilio comes here when the service failed: touch neither Redis nor SQL.
-    return _xml(twiml.fallback())
+    return _when_down()
