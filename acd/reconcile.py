@@ -1,10 +1,12 @@
-"""After a restart: reconcile the calls Redis holds as live with Twilio's view of them.
+"""Calls Redis holds as live, reconciled with Twilio's view of them: Twilio is the source of truth.
 
-While the service was down, Twilio's status callbacks for callers who hung up went nowhere (Twilio
-does not retry them). Without this, such a caller would stay in line and be offered to an agent, or an
-agent would stay busy on a call that ended. Each worker runs it once as it starts (running it twice
-changes nothing): every call waiting, offered, connecting or connected is fetched through the REST
-API, and those Twilio says are over end now, as their status callback would have ended them.
+Twilio's status callbacks are not retried: one lost (the service down or restarting, Redis away, a
+network blip) would leave a caller in line to be offered to an agent, or an agent busy on a call that
+ended. So every worker reconciles as it starts, after any Redis outage its clock noticed, and one of
+them every minute (a lease in Redis): Twilio lists the calls it has not ended (three Calls lists,
+paged, whatever the number of calls), and only the calls Redis holds as live that are not among them
+are fetched one by one, to confirm they are over (a call that began after the listing is still live).
+Those end now, as their status callback would have ended them. Running it twice changes nothing.
 A callback request is checked by its customer's leg once it has one; before that nobody is on the line.
 Twilio unreachable, or any other answer than "over": the call is left as it is.
 """
@@ -20,6 +22,8 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 log = logging.getLogger(__name__)
 
 OVER = frozenset({"completed", "canceled", "failed", "busy", "no-answer"})
+STILL_LIVE = ("queued", "ringing", "in-progress")      # the statuses of calls Twilio has not ended
+PAGE_SIZE = 1000
 LIVE = frozenset({"waiting", "offered", "connecting", "connected"})
 
 
@@ -48,18 +52,43 @@ def twilio_status(acd, call_sid: str) -> str | None:
         return None
 
 
+def live_at_twilio(acd) -> set[str] | None:
+    """Sids of every call Twilio has not ended; None when Twilio could not be asked."""
+    try:
+        return {call.sid for status in STILL_LIVE
+                for call in acd.twilio().calls.stream(status=status, page_size=PAGE_SIZE)}
+    except (TwilioException, OSError) as exc:
+        log.warning("reconcile: could not list Twilio's live calls: %s", exc)
+        return None
+
+
+def reconcile_if_due(acd, calls, now: datetime, every_s: float, record_call: Callable[[str], None] | None = None,
+                     force: bool = False) -> list[str] | None:
+    """`reconcile` by the one worker that takes this period's lease (or at once with `force`); None
+    when another worker has it."""
+    if not force and not acd.r.set(acd.keys.reconcile_lease(), 1, nx=True, ex=max(1, int(every_s) - 1)):
+        return None
+    return reconcile(acd, calls, now, record_call)
+
+
 def reconcile(acd, calls, now: datetime, record_call: Callable[[str], None] | None = None) -> list[str]:
     """End the live calls Twilio says are over; their sids."""
     ended = []
     day = now.astimezone(ZoneInfo(acd.cc.timezone)).strftime("%Y%m%d")
-    for sid in live_calls(acd):
+    held = live_calls(acd)
+    if not held:
+        return ended
+    live = live_at_twilio(acd)
+    if live is None:
+        return ended
+    for sid in held:
         state = calls.load(sid) or {}
         if state.get("acd") not in LIVE:
             continue
         leg = state.get("callback_leg") if state.get("callback") else sid
-        if not leg:
+        if not leg or leg in live:
             continue
-        status = twilio_status(acd, leg)
+        status = twilio_status(acd, leg)      # not listed as live: confirm (it may have begun since)
         if status not in OVER:
             continue
         acd.caller_gone(sid, now)

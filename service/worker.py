@@ -5,8 +5,9 @@ The clock fires due timers (offer timeouts, wrap-up ends, escalations, max waits
 waits) every quarter second; each second, shift starts and ends, the waiting-callers sample and
 callers stranded by the last agent who could serve them logging out. Several workers may run: each
 timer is claimed by exactly one. As it starts, each worker rebuilds the routing index from the
-waiting lines (acd/lua/rebuild_index.lua) and ends the calls Twilio ended while the service was down
-(acd/reconcile.py).
+waiting lines (acd/lua/rebuild_index.lua). A second thread reconciles the live calls with Twilio
+(acd/reconcile.py): as the worker starts, once Redis answers again after the clock saw it fail, and
+every minute by whichever worker takes that minute's lease.
 
 Jobs run in the worker process itself (RQ's SimpleWorker), not in a process forked for each job:
 the jobs (call records, report intervals, CRM prefetches) are short, and a fork per job capped a
@@ -24,7 +25,7 @@ from datetime import datetime, timezone
 
 from rq import SimpleWorker
 
-from acd.reconcile import reconcile
+from acd.reconcile import reconcile_if_due
 from acd.series import sample_waiting
 from store.settings import from_env
 
@@ -37,6 +38,8 @@ TICK_S = 0.25
 # (a webhook's client gives up after 1 s). RQ's own dequeuing uses the connection RQ was given.
 REDIS_TIMEOUT_S = 10.0
 SHIFT_CHECK_S = 1.0
+RECONCILE_S = 60.0          # Twilio's view of the live calls, asked this often by one of the workers
+RECONCILE_LOOK_S = 2.0      # how often the reconciler looks whether a run is due
 
 
 class JobWorker(SimpleWorker):
@@ -60,26 +63,28 @@ class JobWorker(SimpleWorker):
 class TickingWorker(JobWorker):
     def work(self, *args, **kwargs):
         services = self.service_objects()
-        stop = threading.Event()
-        ticker = threading.Thread(target=tick_forever, args=(services, stop), name="acd-ticker", daemon=True)
-        ticker.start()
+        stop, recovered = threading.Event(), threading.Event()
+        threading.Thread(target=tick_forever, args=(services, stop, TICK_S, recovered), name="acd-ticker",
+                         daemon=True).start()
+        threading.Thread(target=reconcile_forever, args=(services, stop, recovered), name="acd-reconcile",
+                         daemon=True).start()
         try:
             return super().work(*args, **kwargs)
         finally:
             stop.set()
 
 
-def tick_forever(services: Services, stop: threading.Event, interval: float = TICK_S) -> None:
+def tick_forever(services: Services, stop: threading.Event, interval: float = TICK_S,
+                 recovered: threading.Event | None = None) -> None:
+    """The ACD's clock. `recovered` is set when a tick succeeds after one failed (Redis was away:
+    status callbacks may have been lost meanwhile)."""
     acd = services.acd
     try:
         indexed, dropped = acd.router.rebuild_index(datetime.now(timezone.utc))
         log.info("routing index rebuilt: %d requirement sets with callers, %d empty ones dropped", indexed, dropped)
     except Exception:  # noqa: BLE001 - the index heals on every change anyway; the clock must run
         log.exception("rebuilding the routing index failed")
-    try:
-        reconcile(acd, services.calls, datetime.now(timezone.utc), acd.record_call)
-    except Exception:  # noqa: BLE001 - a failed look at Twilio must not stop the clock
-        log.exception("reconciling live calls with Twilio failed")
+    failing = False
     last_shift_check = 0.0
     while not stop.wait(interval):
         now = datetime.now(timezone.utc)
@@ -90,5 +95,29 @@ def tick_forever(services: Services, stop: threading.Event, interval: float = TI
                 acd.refresh_shifts(now)
                 sample_waiting(services.redis, services.keys, services.cc, now)
                 acd.overflow_stranded(now)
+            if failing and recovered is not None:
+                recovered.set()
+            failing = False
         except Exception:  # noqa: BLE001 - Redis may blink; the next tick tries again
             log.exception("ACD tick failed")
+            failing = True
+
+
+def reconcile_forever(services: Services, stop: threading.Event, recovered: threading.Event,
+                      every_s: float = RECONCILE_S, look_s: float = RECONCILE_LOOK_S) -> None:
+    """Reconcile live calls with Twilio: now, after each outage the clock recovered from, and each
+    period by the worker that takes its lease (a slow Twilio delays this thread, never the timers)."""
+    acd, force, last = services.acd, True, 0.0
+    while True:
+        now = datetime.now(timezone.utc)
+        if force or recovered.is_set() or now.timestamp() - last >= every_s:
+            try:
+                reconcile_if_due(acd, services.calls, now, every_s, acd.record_call,
+                                 force=force or recovered.is_set())
+                recovered.clear()
+                force, last = False, now.timestamp()
+            except Exception:  # noqa: BLE001 - a failed look at Twilio or Redis: tried again later
+                log.exception("reconciling live calls with Twilio failed")
+                last = now.timestamp()
+        if stop.wait(look_s):
+            return

@@ -139,6 +139,10 @@ class Keys:
         """PSUBSCRIBE pattern of every agent's event channel (one listener per web process)."""
         return _glob_literal(self.prefix) + "agent-events:*"
 
+    def reconcile_lease(self) -> str:
+        """string with a TTL: a worker reconciles live calls with Twilio this period (one per period)."""
+        return f"{self.prefix}reconcile-lease"
+
     def callback_leg(self, leg_sid: str) -> str:
         """string: the queued call a callback's outbound call stands for."""
         return f"{self.prefix}leg:{leg_sid}"

@@ -47,3 +47,78 @@ def test_twilio_unreachable_leaves_every_call_alone(app, staffed, twilio, clock)
     rt = app.extensions["callrouter"]
     assert reconcile(rt.acd, rt.calls, clock.now) == []
     assert rt.calls.load(call.sid)["acd"] == "waiting"
+
+
+def floor_with_callers(make_app, clock, rest, sim, callers: int):
+    """The app on the simulator's REST stand-in, agents on break, `callers` calls live at Twilio and
+    waiting in line; (app, their sids)."""
+    app = make_app({"TWILIO_API_URL": rest.url})
+    rt = app.extensions["callrouter"]
+    with rt.sessions() as session:
+        seed(session, list(rt.cc.agents), list(rt.cc.contacts), default_timezone=rt.cc.timezone)
+    rt.agents.mirror_from_sql(rt.sessions, clock.now)
+    for agent in rt.cc.agents:
+        rt.acd.set_status(agent["id"], "break", clock.now)
+    twilio = TwilioTester(app.test_client(), AUTH_TOKEN)
+    sids = []
+    for i in range(callers):
+        number = f"+1312555{i:04d}"
+        sim.phone(number, answer_after=0, talk_for=None, script=CallerScript(talk_for=None))
+        live = sim.create_call(number, "+15005550006", twiml='<Response><Pause length="6000"/></Response>')
+        call = twilio.call(from_=number)
+        call.sid = live.sid
+        call.dial().press("1")
+        sids.append(live.sid)
+    return app, sids
+
+
+def test_only_calls_twilio_does_not_list_as_live_are_fetched_one_by_one(make_app, clock, monkeypatch):
+    import acd.reconcile as reconciling
+    sim = Simulator(ACCOUNT_SID, AUTH_TOKEN, time_scale=0.01)
+    with RestServer(sim) as rest:
+        app, sids = floor_with_callers(make_app, clock, rest, sim, 12)
+        rt = app.extensions["callrouter"]
+        fetched = []
+        real = reconciling.twilio_status
+        monkeypatch.setattr(reconciling, "twilio_status", lambda acd, sid: fetched.append(sid) or real(acd, sid))
+        assert reconciling.reconcile(rt.acd, rt.calls, clock.now) == [] and fetched == []   # three lists only
+        sim.calls[sids[3]].hang_up()                     # its status callback never reached the service
+        assert sim.calls[sids[3]].join(5)
+        assert reconciling.reconcile(rt.acd, rt.calls, clock.now) == [sids[3]] and fetched == [sids[3]]
+    sim.shutdown()
+
+
+def test_one_worker_a_period_reconciles_and_an_outage_forces_it(make_app, clock):
+    from acd.reconcile import reconcile_if_due
+    sim = Simulator(ACCOUNT_SID, AUTH_TOKEN, time_scale=0.01)
+    with RestServer(sim) as rest:
+        app, _ = floor_with_callers(make_app, clock, rest, sim, 1)
+        rt = app.extensions["callrouter"]
+        assert reconcile_if_due(rt.acd, rt.calls, clock.now, 60) == []           # took the period's lease
+        assert reconcile_if_due(rt.acd, rt.calls, clock.now, 60) is None         # another worker: not again
+        assert reconcile_if_due(rt.acd, rt.calls, clock.now, 60, force=True) == []
+    sim.shutdown()
+
+
+def test_the_worker_reconciles_again_after_redis_came_back(make_app, clock):
+    import threading
+
+    from service.worker import reconcile_forever
+    sim = Simulator(ACCOUNT_SID, AUTH_TOKEN, time_scale=0.01)
+    with RestServer(sim) as rest:
+        app, sids = floor_with_callers(make_app, clock, rest, sim, 2)
+        rt = app.extensions["callrouter"]
+        stop, recovered = threading.Event(), threading.Event()
+        worker = threading.Thread(target=reconcile_forever, args=(rt, stop, recovered, 3600, 0.05), daemon=True)
+        worker.start()                                   # reconciles at once, then not for an hour
+        sim.calls[sids[0]].hang_up()                     # its status callback lost (Redis was away)
+        assert sim.calls[sids[0]].join(5)
+        recovered.set()                                  # the clock's tick succeeded again
+        for _ in range(100):
+            if rt.calls.load(sids[0])["acd"] == "ended":
+                break
+            stop.wait(0.05)
+        stop.set()
+        worker.join(5)
+        assert rt.calls.load(sids[0])["acd"] == "ended" and rt.calls.load(sids[1])["acd"] == "waiting"
+    sim.shutdown()
