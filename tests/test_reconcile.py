@@ -2,6 +2,8 @@
 through the REST API — here the simulator's stand-in, never Twilio."""
 from __future__ import annotations
 
+import pytest
+
 from acd.reconcile import reconcile
 from store.seed import seed
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
@@ -49,9 +51,19 @@ def test_twilio_unreachable_leaves_every_call_alone(app, staffed, twilio, clock)
     assert rt.calls.load(call.sid)["acd"] == "waiting"
 
 
-def floor_with_callers(make_app, clock, rest, sim, callers: int):
-    """The app on the simulator's REST stand-in, agents on break, `callers` calls live at Twilio and
-    waiting in line; (app, their sids)."""
+@pytest.fixture
+def twilio_sim():
+    """The simulator and its REST stand-in: (sim, rest)."""
+    sim = Simulator(ACCOUNT_SID, AUTH_TOKEN, time_scale=0.01)
+    with RestServer(sim) as rest:
+        yield sim, rest
+    sim.shutdown()
+
+
+def floor_with_callers(make_app, clock, twilio_sim, callers: int):
+    """The service on the simulator's REST stand-in, agents on break, `callers` calls live at Twilio
+    and waiting in line; (its service objects, the calls' sids)."""
+    sim, rest = twilio_sim
     app = make_app({"TWILIO_API_URL": rest.url})
     rt = app.extensions["callrouter"]
     with rt.sessions() as session:
@@ -69,56 +81,46 @@ def floor_with_callers(make_app, clock, rest, sim, callers: int):
         call.sid = live.sid
         call.dial().press("1")
         sids.append(live.sid)
-    return app, sids
+    return rt, sids
 
 
-def test_only_calls_twilio_does_not_list_as_live_are_fetched_one_by_one(make_app, clock, monkeypatch):
+def test_only_calls_twilio_does_not_list_as_live_are_fetched_one_by_one(make_app, clock, twilio_sim, monkeypatch):
     import acd.reconcile as reconciling
-    sim = Simulator(ACCOUNT_SID, AUTH_TOKEN, time_scale=0.01)
-    with RestServer(sim) as rest:
-        app, sids = floor_with_callers(make_app, clock, rest, sim, 12)
-        rt = app.extensions["callrouter"]
-        fetched = []
-        real = reconciling.twilio_status
-        monkeypatch.setattr(reconciling, "twilio_status", lambda acd, sid: fetched.append(sid) or real(acd, sid))
-        assert reconciling.reconcile(rt.acd, rt.calls, clock.now) == [] and fetched == []   # three lists only
-        sim.calls[sids[3]].hang_up()                     # its status callback never reached the service
-        assert sim.calls[sids[3]].join(5)
-        assert reconciling.reconcile(rt.acd, rt.calls, clock.now) == [sids[3]] and fetched == [sids[3]]
-    sim.shutdown()
+    rt, sids = floor_with_callers(make_app, clock, twilio_sim, 12)
+    fetched = []
+    real = reconciling.twilio_status
+    monkeypatch.setattr(reconciling, "twilio_status", lambda acd, sid: fetched.append(sid) or real(acd, sid))
+    assert reconciling.reconcile(rt.acd, rt.calls, clock.now) == [] and fetched == []   # three lists only
+    sim = twilio_sim[0]
+    sim.calls[sids[3]].hang_up()                     # its status callback never reached the service
+    assert sim.calls[sids[3]].join(5)
+    assert reconciling.reconcile(rt.acd, rt.calls, clock.now) == [sids[3]] and fetched == [sids[3]]
 
 
-def test_one_worker_a_period_reconciles_and_an_outage_forces_it(make_app, clock):
+def test_one_worker_a_period_reconciles_and_an_outage_forces_it(make_app, clock, twilio_sim):
     from acd.reconcile import reconcile_if_due
-    sim = Simulator(ACCOUNT_SID, AUTH_TOKEN, time_scale=0.01)
-    with RestServer(sim) as rest:
-        app, _ = floor_with_callers(make_app, clock, rest, sim, 1)
-        rt = app.extensions["callrouter"]
-        assert reconcile_if_due(rt.acd, rt.calls, clock.now, 60) == []           # took the period's lease
-        assert reconcile_if_due(rt.acd, rt.calls, clock.now, 60) is None         # another worker: not again
-        assert reconcile_if_due(rt.acd, rt.calls, clock.now, 60, force=True) == []
-    sim.shutdown()
+    rt, _ = floor_with_callers(make_app, clock, twilio_sim, 1)
+    assert reconcile_if_due(rt.acd, rt.calls, clock.now, 60) == []           # took the period's lease
+    assert reconcile_if_due(rt.acd, rt.calls, clock.now, 60) is None         # another worker: not again
+    assert reconcile_if_due(rt.acd, rt.calls, clock.now, 60, force=True) == []
 
 
-def test_the_worker_reconciles_again_after_redis_came_back(make_app, clock):
+def test_the_worker_reconciles_again_after_redis_came_back(make_app, clock, twilio_sim):
     import threading
 
     from service.worker import reconcile_forever
-    sim = Simulator(ACCOUNT_SID, AUTH_TOKEN, time_scale=0.01)
-    with RestServer(sim) as rest:
-        app, sids = floor_with_callers(make_app, clock, rest, sim, 2)
-        rt = app.extensions["callrouter"]
-        stop, recovered = threading.Event(), threading.Event()
-        worker = threading.Thread(target=reconcile_forever, args=(rt, stop, recovered, 3600, 0.05), daemon=True)
-        worker.start()                                   # reconciles at once, then not for an hour
-        sim.calls[sids[0]].hang_up()                     # its status callback lost (Redis was away)
-        assert sim.calls[sids[0]].join(5)
-        recovered.set()                                  # the clock's tick succeeded again
-        for _ in range(100):
-            if rt.calls.load(sids[0])["acd"] == "ended":
-                break
-            stop.wait(0.05)
-        stop.set()
-        worker.join(5)
-        assert rt.calls.load(sids[0])["acd"] == "ended" and rt.calls.load(sids[1])["acd"] == "waiting"
-    sim.shutdown()
+    rt, sids = floor_with_callers(make_app, clock, twilio_sim, 2)
+    stop, recovered = threading.Event(), threading.Event()
+    worker = threading.Thread(target=reconcile_forever, args=(rt, stop, recovered, 3600, 0.05), daemon=True)
+    worker.start()                                   # reconciles at once, then not for an hour
+    sim = twilio_sim[0]
+    sim.calls[sids[0]].hang_up()                     # its status callback lost (Redis was away)
+    assert sim.calls[sids[0]].join(5)
+    recovered.set()                                  # the clock's tick succeeded again
+    for _ in range(100):
+        if rt.calls.load(sids[0])["acd"] == "ended":
+            break
+        stop.wait(0.05)
+    stop.set()
+    worker.join(5)
+    assert rt.calls.load(sids[0])["acd"] == "ended" and rt.calls.load(sids[1])["acd"] == "waiting"
