@@ -50,13 +50,14 @@ class Router:
 
     def answer(self, reservation_id: str, how: str, now: datetime,
                agent_id: str = "") -> tuple[bool, str | None, list[Offer]]:
-        """accept / reject / timeout: (won, call sid, offers made by re-routing)."""
+        """accept / reject / timeout: (won, call sid, offers made by re-routing). An accept after the
+        deadline loses and is the offer's timeout: (False, call sid, offers made by re-routing)."""
         if how not in ("accept", "reject", "timeout"):
             raise ValueError(how)
         result = self.scripts.run("answer_offer", now, reservation_id, how, agent_id)
         if not result or int(result[0]) == 0:
             return False, None, []
-        return True, _text(result[1]), _offers(result[2:])
+        return int(result[0]) == 1, _text(result[1]), _offers(result[2:])
 
     def call_gone(self, call_sid: str, now: datetime) -> tuple[str, list[Offer]]:
         result = self.scripts.run("call_gone", now, call_sid)

@@ -140,8 +140,9 @@ class AcdService:
 
     def accept(self, reservation_id: str, agent_id: str, now: datetime) -> tuple[int, str]:
         """(HTTP status, message). On accept the caller's live call is sent to dial the agent."""
-        won, call_sid, _ = self.router.answer(reservation_id, "accept", now, agent_id)
+        won, call_sid, offers = self.router.answer(reservation_id, "accept", now, agent_id)
         if not won:
+            self.after(offers, now)             # too late: it was the offer's timeout, the caller routed again
             return 409, "the offer is gone"
         if self._field(call_sid, "callback"):
             return self._call_back(call_sid, reservation_id, now)

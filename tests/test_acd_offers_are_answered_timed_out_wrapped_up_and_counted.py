@@ -154,3 +154,21 @@ def test_live_stats_follow_the_contract_definitions(floor, redis_client):
                                 "callbacks": 0, "callbacks_served": 0, "overflowed": 0}
     assert stats["agents"]["alice"]["calls"] == 1 and stats["agents"]["alice"]["talk_s"] == 100
     assert stats["agents"]["alice"]["status"] == "break"
+
+
+def test_an_accept_after_the_deadline_is_the_timeout_when_no_clock_fired_it(floor, redis_client):
+    q = queue("billing", skills={"billing": 1}, offer_timeout_s=15)
+    floor.agent("alice", {"billing": 1})
+    floor.agent("bob", {"billing": 1}, status="break")
+    sid, offers = floor.call(q)
+    rid = offers[0].reservation_id
+    floor.router.set_status("bob", "available", floor.now)                   # nobody waits for him yet
+    won, call, again = floor.router.answer(rid, "accept", floor.tick(15.5), "alice")   # within the grace
+    assert won and call == sid
+    sid2, offers = floor.call(q, sid="CA-second")
+    assert offers and offers[0].agent_id == "bob"
+    won, call, again = floor.router.answer(offers[0].reservation_id, "accept", floor.tick(30), "bob")
+    assert (won, call) == (False, sid2)                                      # too late: the workers' clocks were down
+    assert floor.status("bob") == "available" and floor.acd(sid2) == "waiting"
+    assert redis_client.hget(floor.keys.agent("bob"), "misses") == b"1"
+    assert floor.router.answer(offers[0].reservation_id, "accept", floor.now, "bob")[0] is False

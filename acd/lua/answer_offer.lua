@@ -3,12 +3,17 @@
 -- ARGV[4] reservation id   ARGV[5] 'accept' | 'reject' | 'timeout'   ARGV[6] agent id ('' = any)
 -- accept: the agent is busy and the call connecting. reject/timeout: the call goes back to its place
 -- in line, the agent to available (timeout: a miss; max_missed misses in a row: break), and both are
--- routed again at once. Returns {code, call sid, offers made...}: code 1 done, 0 the offer is gone.
+-- routed again at once. An accept more than a second after the offer's deadline is that timeout: the
+-- offer expired whether or not a worker's clock fired it (a dead worker's timers wait for another).
+-- Returns {code, call sid, offers made...}: code 1 done, 2 the accept came too late (handled as the
+-- timeout), 0 the offer is gone.
 local rid, how, who = ARGV[4], ARGV[5], ARGV[6]
 local offer = K('offer:' .. rid)
 if hget(offer, 'state') ~= 'pending' then return {0} end
 local sid, agent = hget(offer, 'call'), hget(offer, 'agent')
 if who ~= '' and who ~= agent then return {0} end
+local late = how == 'accept' and NOW > tonumber(hget(offer, 'deadline') or NOW) + ACCEPT_GRACE_S
+if late then how = 'timeout' end
 local call, agent_key = K('call:' .. sid), K('agent:' .. agent)
 redis.call('ZREM', K('timers'), 'offer:' .. rid)
 if how == 'accept' then
@@ -45,6 +50,6 @@ publish(agent, {event = 'status', status = next_status, since = NOW})
 event(how == 'timeout' and 'offer_timeout' or 'rejected', 'rid', rid, 'call', sid, 'agent', agent)
 wait_in_line(sid)
 local made = route({sid}, {agent})
-local out = {1, sid}
+local out = {late and 2 or 1, sid}
 for _, x in ipairs(made) do table.insert(out, x) end
 return out

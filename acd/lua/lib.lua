@@ -36,6 +36,10 @@ local function int(n) return string.format('%d', n) end
 
 local function K(name) return P .. name end
 
+-- An accept this long after an offer's deadline is too late (clocks of the web and worker boxes may
+-- differ a little; the timer itself fires within a quarter second of the deadline).
+local ACCEPT_GRACE_S = 1
+
 local function hget(key, field)
   local v = redis.call('HGET', key, field)
   if v == false then return nil end
