@@ -3,6 +3,11 @@
 The web process only enqueues; the worker reads the call from Redis and
 upserts the record, so no webhook waits on SQL. Upserts merge, so the job
 may run again for late callbacks (a transcription) and changes nothing twice.
+
+Records are never lost: the step that ends a call also puts it in an outbox in Redis
+(`Keys.records_pending`, store/lua/end_call.lua); a call leaves it only once SQL has its record.
+The worker's sweeper (`flush_due`) writes what is left there (the job failed, was lost, SQL was
+away), retrying with backoff, for as long as Redis keeps the ended call (a day).
 """
 from __future__ import annotations
 
@@ -26,6 +31,9 @@ REFRESH_LEASE_S = 120                  # a refresh job that died frees the way a
 MAX_SECONDS = 7 * 86400                # a call's duration, talk or wrap-up beyond this is taken as this
 LATEST_STAMP = 4_102_444_800           # 2100-01-01: a later "time" is garbage, not a time
 MAX_ID = 2**31 - 1                     # the SQL integer column's range
+FLUSH_BATCH = 50                       # outbox records the sweeper writes at a time
+RETRY_FIRST_S = 15                     # a record that failed is tried again after this, then twice as late
+RETRY_MAX_S = 600
 
 
 def record_fields(workspace: str, call_sid: str, state: dict[str, str], journey: list[dict]) -> dict:
@@ -76,6 +84,9 @@ def record_fields(workspace: str, call_sid: str, state: dict[str, str], journey:
         "recording_duration_s": number("recording_duration_s", int, high=MAX_SECONDS, clamp=True),
         "voicemail_transcript": state.get("voicemail_transcript") or None,
         "csat": number("csat", int, low=1, high=5),
+        # the wrap-up's, kept on the call too: a record written later by the sweeper still has them
+        "disposition": (state.get("disposition") or "")[:64] or None,
+        "notes": state.get("notes") or None,
         "talk_s": number("talk_s", high=MAX_SECONDS, clamp=True),
         "wrap_s": number("wrap_s", high=MAX_SECONDS, clamp=True),
     }
@@ -98,6 +109,7 @@ class CallRecords:
             data = record_fields(self.cc.workspace, call_sid, state, self.calls.journey(call_sid))
         elif not extra:
             log.warning("call %s is gone from Redis; nothing to record", call_sid)
+            self._written(call_sid)
             return "gone"
         data.update(extra or {})
         with self.sessions() as session:
@@ -106,11 +118,38 @@ class CallRecords:
             # the report intervals follow the records (reports never read Redis): marked here, rewritten
             # by one job for many calls, so a busy interval is not recomputed once per call
             starts = intervals_for_call(session, self.cc.workspace, call_sid)
+        self._written(call_sid)
         if starts:
             self.r.sadd(self.keys.reports_dirty(), *[int(s.timestamp()) for s in starts])
             if self.r.set(self.keys.reports_scheduled(), 1, nx=True, ex=REFRESH_LEASE_S):
                 self.schedule_refresh()
         return data.get("outcome") or "updated"
+
+    def flush_due(self, now: float, limit: int = FLUSH_BATCH) -> tuple[int, int]:
+        """The sweeper: write the records of ended calls still in the outbox whose time has come (the
+        record job failed, was lost, or SQL was away); a failure is tried again later, each time
+        twice as late (up to RETRY_MAX_S). (written, failed)."""
+        due = [x.decode() for x in self.r.zrangebyscore(self.keys.records_pending(), "-inf", now, 0, limit)]
+        written = failed = 0
+        for call_sid in due:
+            try:
+                self.sync(call_sid)
+                written += 1
+            except Exception as exc:  # noqa: BLE001 - SQL away or a bad row: this call waits, the others go on
+                tries = self.r.hincrby(self.keys.records_tries(), call_sid, 1)
+                retry = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (tries - 1))
+                self.r.zadd(self.keys.records_pending(), {call_sid: now + retry}, xx=True)
+                log.warning("record of %s not written (try %d, again in %d s): %s", call_sid, tries, retry,
+                            type(exc).__name__)
+                failed += 1
+        return written, failed
+
+    def _written(self, call_sid: str) -> None:
+        """SQL has the call's record (or there is nothing left to write): out of the outbox."""
+        with self.r.pipeline(transaction=False) as pipe:
+            pipe.zrem(self.keys.records_pending(), call_sid)
+            pipe.hdel(self.keys.records_tries(), call_sid)
+            pipe.execute()
 
     def refresh_intervals(self) -> int:
         """Rewrite every dirty report interval once; the number rewritten. New marks that arrive

@@ -7,7 +7,8 @@ callers stranded by the last agent who could serve them logging out. Several wor
 timer is claimed by exactly one. As it starts, each worker rebuilds the routing index from the
 waiting lines (acd/lua/rebuild_index.lua). A second thread reconciles the live calls with Twilio
 (acd/reconcile.py): as the worker starts, once Redis answers again after the clock saw it fail, and
-every minute by whichever worker takes that minute's lease.
+every minute by whichever worker takes that minute's lease. A third writes the call records left in
+the outbox (ivr/records.py).
 
 Jobs run in the worker process itself (RQ's SimpleWorker), not in a process forked for each job:
 the jobs (call records, report intervals, CRM prefetches) are short, and a fork per job capped a
@@ -40,6 +41,7 @@ REDIS_TIMEOUT_S = 10.0
 SHIFT_CHECK_S = 1.0
 RECONCILE_S = 60.0          # Twilio's view of the live calls, asked this often by one of the workers
 RECONCILE_LOOK_S = 2.0      # how often the reconciler looks whether a run is due
+SWEEP_S = 5.0               # how often the records outbox is looked at
 
 
 class JobWorker(SimpleWorker):
@@ -68,6 +70,7 @@ class TickingWorker(JobWorker):
                          daemon=True).start()
         threading.Thread(target=reconcile_forever, args=(services, stop, recovered), name="acd-reconcile",
                          daemon=True).start()
+        threading.Thread(target=sweep_forever, args=(services, stop), name="records-sweeper", daemon=True).start()
         try:
             return super().work(*args, **kwargs)
         finally:
@@ -121,3 +124,12 @@ def reconcile_forever(services: Services, stop: threading.Event, recovered: thre
                 last = now.timestamp()
         if stop.wait(look_s):
             return
+
+
+def sweep_forever(services: Services, stop: threading.Event, every_s: float = SWEEP_S) -> None:
+    """Write the records left in the outbox (the record job failed or SQL was away), with backoff."""
+    while not stop.wait(every_s):
+        try:
+            services.records.flush_due(datetime.now(timezone.utc).timestamp())
+        except Exception:  # noqa: BLE001 - Redis away: the next look tries again
+            log.exception("sweeping the records outbox failed")

@@ -16,6 +16,7 @@ from store.keys import Keys
 
 LIVE_TTL_S = 6 * 3600        # refreshed on every step; a call longer than this is unheard of
 ENDED_TTL_S = 24 * 3600
+RECORD_GRACE_S = 60          # the record job writes it first; the sweeper only after this
 CONTACT_FIELDS = ("first_name", "last_name", "name", "company", "tier")
 _LUA = Path(__file__).with_name("lua")
 
@@ -57,10 +58,13 @@ class CallState:
                 [LIVE_TTL_S, "1" if must_exist else "0", len(encoded), *encoded, len(created) // 2, *created, *flat])
 
     def end(self, sid: str, call_status: str, duration: str | None, now: float, day: str = "") -> str | None:
-        """Mark the call ended; the outcome when this call ended it, else None (unknown or repeat).
-        `day` (YYYYMMDD in the contact center's zone) names the counters it adds to."""
-        outcome = self._end(keys=[self.keys.call(sid), self.keys.journey(sid), self.keys.ivr_stats(day)],
-                            args=[round(now, 3), call_status, duration or "", ENDED_TTL_S])
+        """Mark the call ended and put it in the records outbox (`Keys.records_pending`), in one step;
+        the outcome when this call ended it, else None (unknown or repeat). `day` (YYYYMMDD in the
+        contact center's zone) names the counters it adds to."""
+        outcome = self._end(keys=[self.keys.call(sid), self.keys.journey(sid), self.keys.ivr_stats(day),
+                                  self.keys.records_pending()],
+                            args=[round(now, 3), call_status, duration or "", ENDED_TTL_S,
+                                  round(now + RECORD_GRACE_S, 3), sid])
         return outcome.decode() if outcome else None
 
     def journey(self, sid: str) -> list[dict]:

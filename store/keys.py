@@ -139,6 +139,15 @@ class Keys:
         """PSUBSCRIBE pattern of every agent's event channel (one listener per web process)."""
         return _glob_literal(self.prefix) + "agent-events:*"
 
+    def records_pending(self) -> str:
+        """zset: ended calls whose SQL record is not written yet -> when to (re)try; the outbox the
+        record job empties and the worker's sweeper retries with backoff."""
+        return f"{self.prefix}records:pending"
+
+    def records_tries(self) -> str:
+        """hash: call sid -> failed attempts to write its record (the sweeper's backoff)."""
+        return f"{self.prefix}records:tries"
+
     def reconcile_lease(self) -> str:
         """string with a TTL: a worker reconciles live calls with Twilio this period (one per period)."""
         return f"{self.prefix}reconcile-lease"
