@@ -8,7 +8,7 @@ from typing import Callable
 import redis
 
 from contactcenter.errors import Invalid, NotAllowed, NotFound
-from store.callstate import CallState
+from store.callstate import RECORD_GRACE_S, CallState
 from store.keys import Keys
 
 MAX_DISPOSITION = 64
@@ -39,6 +39,8 @@ class WrapUps:
         if notes is not None:
             fields["notes"] = notes[:MAX_NOTES]
         self.calls.apply(call_sid, [{"event": "wrapup", "agent": agent}], fields, now.timestamp())
+        # back in the records outbox: should the record job below fail, the sweeper writes the notes
+        self.r.zadd(self.keys.records_pending(), {call_sid: now.timestamp() + RECORD_GRACE_S})
         status = self.acd.end_wrapup(agent, call_sid, now)
         self.record_call(call_sid, {"agent_id": agent, **fields})
         current = self.r.hget(self.keys.agent(agent), "status")
