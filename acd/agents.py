@@ -39,12 +39,27 @@ class AgentStates:
         return status.decode()
 
     def mirror_from_sql(self, sessions, now: datetime) -> int:
-        """Copy every SQL agent's routing profile into Redis (at start and after seeding)."""
+        """Copy every SQL agent's routing profile and token hash into Redis (at start, after seeding)."""
         with sessions() as session:
-            agents = [as_dict(a) for a in list_agents(session)]
+            rows = list_agents(session)
+            agents = [as_dict(a) for a in rows]
+            hashes = {a.id: a.token_hash for a in rows if a.token_hash}
         for agent in agents:
             self.sync(agent, now)
+        if hashes:
+            self.r.hset(self.keys.token_hashes(), mapping=hashes)
         return len(agents)
+
+    def remember_token(self, agent_id: str, token_hash: str) -> None:
+        self.r.hset(self.keys.token_hashes(), agent_id, token_hash)
+
+    def forget_token(self, agent_id: str) -> None:
+        self.r.hdel(self.keys.token_hashes(), agent_id)
+
+    def token_hash(self, agent_id: str) -> str | None:
+        """The cached hash of the agent's token; None when Redis does not know it (ask SQL)."""
+        known = self.r.hget(self.keys.token_hashes(), agent_id)
+        return known.decode() if known else None
 
     def remove(self, agent_id: str) -> str:
         """'removed', or the status that forbids it (reserved, busy)."""

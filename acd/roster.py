@@ -52,6 +52,7 @@ class Roster:
             except IntegrityError:
                 raise Conflict(f"agent {data['id']!r} exists") from None
             self.agents.sync(agent_store.as_dict(agent), self.clock())
+            self.agents.remember_token(agent.id, agent.token_hash)
             return self._payload(agent, self.agents.get(agent.id)), token
 
     def update(self, agent_id: str, body: dict) -> dict:
@@ -75,12 +76,15 @@ class Roster:
                 raise Conflict(f"agent {agent_id!r} is {result}; try again when the call is over")
             db.delete(agent)
             db.commit()
+        self.agents.forget_token(agent_id)
 
     def new_token(self, agent_id: str) -> str:
         """A new API token for the agent; the old one stops working."""
         with self.sessions() as db:
-            token = agent_store.issue_token(_load(db, agent_id))
+            agent = _load(db, agent_id)
+            token = agent_store.issue_token(agent)
             db.commit()
+            self.agents.remember_token(agent_id, agent.token_hash)
         return token
 
     def softphone_token(self, agent_id: str) -> str:

@@ -8,14 +8,39 @@ from __future__ import annotations
 
 import hmac
 
-from store.agents import agent_for_token
+from sqlalchemy.exc import SQLAlchemyError
+
+from contactcenter.errors import Away
+from store.agents import agent_for_token, token_hash
 from store.models import Agent
 from store.settings import Settings
 
+from .agents import AgentStates
+
 
 class SignIns:
-    def __init__(self, sessions, settings: Settings):
-        self.sessions, self.settings = sessions, settings
+    def __init__(self, sessions, settings: Settings, agents: AgentStates):
+        self.sessions, self.settings, self.agents = sessions, settings, agents
+
+    def agent_id_for_token(self, token: str) -> str | None:
+        """The agent whose API token this is, else None. Answered from Redis's copy of the token's
+        hash, so an agent's requests (accept, status, wrap-up, the event stream) keep working with
+        SQL away; SQL is asked (and the copy made) only for an agent Redis does not know yet."""
+        agent_id, dot, _ = token.partition(".")
+        if not dot or not agent_id:
+            return None
+        known = self.agents.token_hash(agent_id)
+        if known is None:
+            try:
+                with self.sessions() as db:
+                    agent = db.get(Agent, agent_id)
+                    known = agent.token_hash if agent is not None else None
+            except SQLAlchemyError:
+                raise Away("the database is away and this token is not known yet; try again shortly") from None
+            if not known:
+                return None
+            self.agents.remember_token(agent_id, known)
+        return agent_id if hmac.compare_digest(known, token_hash(token)) else None
 
     def agent(self, agent_id: object, token: object) -> Agent | None:
         """The agent whose id and token these are (detached from its SQL session), else None.

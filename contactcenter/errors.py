@@ -33,3 +33,7 @@ class Conflict(Refusal):
 
 class Unavailable(Refusal):
     """A part the request needs (Twilio) did not answer; nothing was lost."""
+
+
+class Away(Refusal):
+    """A store the request needs (SQL) is away for now: try again in a while."""

@@ -125,4 +125,4 @@ def build(settings: Settings, cc: ContactCenter | None = None, redis_client: red
                             schedule_refresh=lambda: job_functions.schedule_refresh(jobs)),
         ivr=ivr, surveys=surveys, connections=Connections(ivr, acd, surveys, record_call, clock),
         board=Board(cc, redis_client, keys, engine, agents, clock), reports=Reports(cc, sessions, clock),
-        sign_ins=SignIns(sessions, settings))
+        sign_ins=SignIns(sessions, settings, agents))

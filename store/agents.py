@@ -17,13 +17,14 @@ from .models import Agent
 PROFILE_FIELDS = ("name", "skills", "timezone", "schedule", "languages", "auto_accept")
 
 
-def _hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """What is stored of a token (SQL, and Redis's cache of it): its SHA-256."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def issue_token(agent: Agent) -> str:
     token = f"{agent.id}.{secrets.token_urlsafe(24)}"
-    agent.token_hash = _hash(token)
+    agent.token_hash = token_hash(token)
     return token
 
 
@@ -34,7 +35,7 @@ def agent_for_token(session: Session, token: str) -> Agent | None:
     agent = session.get(Agent, agent_id)
     if agent is None or not agent.token_hash:
         return None
-    return agent if hmac.compare_digest(agent.token_hash, _hash(token)) else None
+    return agent if hmac.compare_digest(agent.token_hash, token_hash(token)) else None
 
 
 def as_dict(agent: Agent) -> dict:

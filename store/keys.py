@@ -44,6 +44,11 @@ class Keys:
         """zset: agents holding the skill -> level."""
         return f"{self.prefix}skill:{name}"
 
+    def token_hashes(self) -> str:
+        """hash: agent id -> the SHA-256 of their API token, SQL's value cached, so that an agent's
+        requests are authenticated with SQL away (changed with the token, dropped with the agent)."""
+        return f"{self.prefix}token-hashes"
+
     def agent_channel(self, agent_id: str) -> str:
         """pub/sub channel of one agent's events (offers, status), feeding their SSE stream."""
         return f"{self.prefix}agent-events:{agent_id}"

@@ -11,16 +11,18 @@ from datetime import timedelta
 
 from flask import Flask, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from contactcenter.errors import Conflict, Invalid, NotAllowed, NotFound, Refusal, Unavailable
+from contactcenter.errors import Away, Conflict, Invalid, NotAllowed, NotFound, Refusal, Unavailable
 
 from . import agents_api, api, calls_api, console, console_api, metrics, reports_api, supervisor, voice
 from .auth import check_csrf
 from .deps import HUB, SERVICES
 from .streams import EventHub
 
-STATUS_OF_REFUSAL = {Invalid: 400, NotAllowed: 403, NotFound: 404, Conflict: 409, Unavailable: 502}
+STATUS_OF_REFUSAL = {Invalid: 400, NotAllowed: 403, NotFound: 404, Conflict: 409, Unavailable: 502, Away: 503}
+RETRY_AFTER_S = 30          # what a client is told to wait when SQL is away
 
 
 class NoSessionForTwilio(SecureCookieSessionInterface):
@@ -61,7 +63,15 @@ def _answer_errors(app: Flask) -> None:
 
     @app.errorhandler(Refusal)
     def refused(exc: Refusal):
-        return jsonify(error=exc.reason, **exc.details), STATUS_OF_REFUSAL.get(type(exc), 400)
+        status = STATUS_OF_REFUSAL.get(type(exc), 400)
+        headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else {}
+        return jsonify(error=exc.reason, **exc.details), status, headers
+
+    @app.errorhandler(SQLAlchemyError)
+    def sql_away(exc: SQLAlchemyError):
+        # pages and API calls that really need SQL; routing, offers and agents' actions do not
+        app.logger.warning("SQL unavailable for %s: %s", request.path, type(exc).__name__)
+        return jsonify(error="the database is away; try again shortly"), 503, {"Retry-After": str(RETRY_AFTER_S)}
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 
 from flask import abort, request, session
 
-from store.agents import agent_for_token
-
 from .deps import services
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -75,11 +73,10 @@ def principal() -> Principal:
     rt = services()
     if hmac.compare_digest(token.encode(), rt.settings.admin_token.encode()):
         return Principal("admin", via_session=via_session)
-    with rt.sessions() as db:
-        agent = agent_for_token(db, token)
-    if agent is None:
+    agent_id = rt.sign_ins.agent_id_for_token(token)
+    if agent_id is None:
         abort(401, "invalid token")
-    return Principal("agent", agent.id, via_session=via_session)
+    return Principal("agent", agent_id, via_session=via_session)
 
 
 def require_admin() -> Principal:
