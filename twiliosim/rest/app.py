@@ -34,6 +34,7 @@ class Api:
     def __init__(self, app: Flask, sim):
         self.app, self.sim = app, sim
         self.wall_offset = time.time() - time.monotonic()       # monotonic -> wall clock, captured once
+        self.deleted_calls: set[str] = set()      # call records DELETEd over REST: gone from the API
 
     def view(self) -> AccountView:
         return AccountView(self.sim.account_sid, self.sim.time_scale, self.wall_offset, time.monotonic())
@@ -83,7 +84,11 @@ def http_error(exc: HTTPException):
     if exc.code == 404:
         return not_found().response()
     if exc.code == 405:
-        return method_not_allowed().response()
+        reply = method_not_allowed().response()
+        allowed = getattr(exc, "valid_methods", None)
+        if allowed:
+            reply.headers["Allow"] = ", ".join(sorted(allowed))
+        return reply
     return TwilioError(exc.code or 500, exc.code or 500, exc.description or exc.name).response()
 
 

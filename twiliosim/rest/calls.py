@@ -1,26 +1,43 @@
-"""The Calls resource over HTTP: list and create (`Calls.json`), fetch and
-update (`Calls/{Sid}.json`): parameter checks with Twilio's error codes, then
-the Simulator's `create_call` / `update_call`. The JSON is `serializers.py`'s."""
+"""The Calls resource over HTTP: list and create (`Calls.json`), fetch, update
+and delete (`Calls/{Sid}.json`): parameter checks with Twilio's error codes,
+then the Simulator's `create_call` / `update_call`. The JSON is `serializers.py`'s.
+
+The list takes Twilio's filters (`To`, `From`, `ParentCallSid`, `Status`, and the
+dates `StartTime`, `EndTime` with their `<` on-or-before and `>` on-or-after forms)
+and pages with `PageToken`, as `GET Calls.json` is described in twilio_api_v2010.json."""
 from __future__ import annotations
 
 import re
+from datetime import date, timezone
+from email.utils import parsedate_to_datetime
 
-from flask import request
+from flask import Response, request
 
 from ..outcomes import CallEnded
-from .errors import bad, not_found
-from .params import form, int_param, method_param, reply
-from .serializers import accepted_call_resource, call_resource
+from .errors import TwilioError, bad, not_found
+from .params import date_param, form, int_param, method_param, page_params, reply
+from .serializers import BadPageToken, accepted_call_resource, call_resource, token_page_body
 
 # The list filters: query parameter -> field of the call's JSON.
 FILTERS = (("To", "to"), ("From", "from"), ("Status", "status"), ("ParentCallSid", "parent_call_sid"))
+# Twilio's call statuses (call_enum_status), the values `Status` may filter on.
+STATUSES = ("queued", "ringing", "in-progress", "canceled", "completed", "failed", "busy", "no-answer")
+# The date filters: query parameter -> (field of the call's JSON, how the call's UTC date must compare).
+DATE_FILTERS = tuple((f"{name}{suffix}", field, test)
+                     for name, field in (("StartTime", "start_time"), ("EndTime", "end_time"))
+                     for suffix, test in (("", date.__eq__), ("<", date.__le__), (">", date.__ge__)))
 
 
-def find_call(sim, sid: str):
+def find_call(sim, sid: str, deleted: set[str] | frozenset[str] = frozenset()):
+    """The call `sid`, or 404 (also for a record in `deleted`, the ones DELETEd over REST)."""
     call = sim.calls.get(sid)
-    if call is None:
+    if call is None or sid in deleted:
         raise not_found()
     return call
+
+
+def utc_date(rfc2822: str | None) -> date | None:
+    return None if rfc2822 is None else parsedate_to_datetime(rfc2822).astimezone(timezone.utc).date()
 
 
 def register(api) -> None:
@@ -34,15 +51,30 @@ def register(api) -> None:
 
     def list_calls():
         wanted = {key: request.args.get(key) for key, _ in FILTERS}
+        if wanted["Status"] and wanted["Status"] not in STATUSES:
+            raise bad(20001, f"Invalid parameter: Status must be one of {', '.join(STATUSES)}, "
+                             f"not {wanted['Status']!r}")
+        dates = {key: date_param(key) for key, _, _ in DATE_FILTERS}
+        number, size = page_params()
         with sim._lock:
             every = list(sim.calls.values())
+        position = {c.sid: i for i, c in enumerate(every)}        # creation order, for PageToken
         view = api.view()
-        rows = [call_resource(c, view) for c in every]
+        rows = [call_resource(c, view) for c in every if c.sid not in api.deleted_calls]
         for key, field in FILTERS:
             if wanted[key]:
                 rows = [r for r in rows if r[field] == wanted[key]]
+        for key, field, test in DATE_FILTERS:
+            if dates[key] is not None:
+                rows = [r for r in rows if r[field] is not None and test(utc_date(r[field]), dates[key])]
         rows.reverse()                     # newest first, as Twilio lists calls
-        return api.page("calls", rows, "Calls.json", wanted)
+        echoed = {**wanted, **{key: request.args.get(key) for key, _, _ in DATE_FILTERS}}
+        try:
+            body = token_page_body("calls", rows, view.uri("Calls.json"), number, size, echoed,
+                                   request.args.get("PageToken"), position)
+        except BadPageToken:
+            raise bad(20001, "Invalid parameter: PageToken") from None
+        return reply(body)
 
     def create_call():
         to, from_ = form("To"), form("From")
@@ -66,12 +98,22 @@ def register(api) -> None:
                                fallback_url=form("FallbackUrl"))
         return reply(accepted_call_resource(call, api.view()), 201)
 
-    @api.route("Calls/<sid:sid>", ("GET", "POST"))
+    @api.route("Calls/<sid:sid>", ("GET", "POST", "DELETE"))
     def call_instance(sid: str):
-        call = find_call(sim, sid)
+        call = find_call(sim, sid, api.deleted_calls)
         if request.method == "GET":
             return reply(call_resource(call, api.view()))
+        if request.method == "DELETE":
+            return delete_call(call)
         return update_call(call)
+
+    def delete_call(call):
+        """Twilio deletes only the records of ended calls; a live one is refused (20009) and
+        keeps going. Deleted, the record is gone from the API: fetch, update and list."""
+        if not call.ended:
+            raise TwilioError(400, 20009, "Cannot delete this resource before it is complete")
+        api.deleted_calls.add(call.sid)
+        return Response(status=204)
 
     def update_call(call):
         status = form("Status")

@@ -4,6 +4,7 @@ form-encoded); an empty field counts as absent, as on Twilio."""
 from __future__ import annotations
 
 import json
+from datetime import date, datetime, timezone
 
 from flask import Response, request
 
@@ -59,3 +60,21 @@ def friendly_name_param(required: bool) -> str | None:
     if len(name) > 64:
         raise bad(20002, "Invalid FriendlyName: it can be up to 64 characters long")
     return name
+
+
+def date_param(name: str) -> date | None:
+    """A date filter of a list request (`StartTime`, `EndTime<`, ...): `YYYY-MM-DD` in UTC as Twilio
+    documents, or an ISO 8601 date-time (what the twilio client sends for a datetime or date), read
+    as its UTC date."""
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        if len(raw) == 10:
+            return date.fromisoformat(raw)
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise bad(20001, f"Invalid parameter: {name} must be a date as YYYY-MM-DD") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.date()

@@ -151,3 +151,41 @@ def page_body(key: str, items: list, list_uri: str, number: int, size: int, filt
             "previous_page_uri": uri(number - 1) if number > 0 else None,
             "page": number, "page_size": size, "start": start,
             "end": start + max(len(chunk), 1) - 1, "uri": uri(number)}
+
+
+class BadPageToken(ValueError):
+    """A PageToken this stand-in did not hand out (or for a record it no longer knows)."""
+
+
+def token_page_body(key: str, rows: list[dict], list_uri: str, number: int, size: int, filters: dict[str, str],
+                    token: str | None, position: dict[str, int]) -> dict:
+    """A list reply paged as Twilio pages Calls: `next_page_uri` carries `PageToken=PA<sid>` (the page
+    after the last row shown) and `previous_page_uri` `PageToken=PB<sid>` (the page before the first).
+    `rows` are newest first; `position[sid]` is each record's creation order (also for records filtered
+    out or deleted since), so a token still points at the same place when calls arrive or change status
+    between pages. Without a token, `Page` selects the slice. `Page` is otherwise only client state."""
+    filters = {k: v for k, v in filters.items() if v}
+    if token:
+        if len(token) < 3 or token[:2] not in ("PA", "PB") or token[2:] not in position:
+            raise BadPageToken(token)
+        mark = position[token[2:]]
+        if token.startswith("PA"):
+            chunk = [r for r in rows if position[r["sid"]] < mark][:size]
+        else:
+            chunk = [r for r in rows if position[r["sid"]] > mark][-size:]
+    else:
+        chunk = rows[number * size:number * size + size]
+    start = number * size
+
+    def uri(n: int, page_token: str | None) -> str:
+        query = {**filters, "PageSize": size, "Page": n}
+        if page_token:
+            query["PageToken"] = page_token
+        return f"{list_uri}?{urlencode(query)}"
+    older = bool(chunk) and any(position[r["sid"]] < position[chunk[-1]["sid"]] for r in rows)
+    newer = bool(chunk) and any(position[r["sid"]] > position[chunk[0]["sid"]] for r in rows)
+    return {key: chunk, "first_page_uri": uri(0, None),
+            "next_page_uri": uri(number + 1, "PA" + chunk[-1]["sid"]) if older else None,
+            "previous_page_uri": uri(max(number - 1, 0), "PB" + chunk[0]["sid"]) if newer else None,
+            "page": number, "page_size": size, "start": start,
+            "end": start + max(len(chunk), 1) - 1, "uri": uri(number, token)}
