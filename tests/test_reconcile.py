@@ -12,18 +12,25 @@ from twiliosim import CallerScript, Simulator
 from twiliosim.rest import RestServer
 
 
+def on_twilio_sim(make_app, clock, rest):
+    """The app on the simulator's REST stand-in, the demo's agents logged in on break (callers queue)."""
+    app = make_app({"TWILIO_API_URL": rest.url})
+    rt = app.extensions["callrouter"]
+    with rt.sessions() as session:
+        seed(session, list(rt.cc.agents), list(rt.cc.contacts), default_timezone=rt.cc.timezone)
+    rt.agents.mirror_from_sql(rt.sessions, clock.now)
+    for agent in rt.cc.agents:
+        rt.acd.set_status(agent["id"], "break", clock.now)
+    return app
+
+
 def test_callers_who_hung_up_while_the_service_was_down_leave_the_line(make_app, clock):
     sim = Simulator(ACCOUNT_SID, AUTH_TOKEN, time_scale=0.01)
     sim.phone("+13125550100", answer_after=0)
     sim.phone("+13125550101", answer_after=0, talk_for=None, script=CallerScript(talk_for=None))
     with RestServer(sim) as rest:
-        app = make_app({"TWILIO_API_URL": rest.url})
+        app = on_twilio_sim(make_app, clock, rest)
         rt = app.extensions["callrouter"]
-        with rt.sessions() as session:
-            seed(session, list(rt.cc.agents), list(rt.cc.contacts), default_timezone=rt.cc.timezone)
-        rt.agents.mirror_from_sql(rt.sessions, clock.now)
-        for agent in rt.cc.agents:
-            rt.acd.set_status(agent["id"], "break", clock.now)      # logged in: callers may queue
         gone = sim.create_call("+13125550100", "+15005550006", twiml="<Response><Hangup/></Response>")
         live = sim.create_call("+13125550101", "+15005550006", twiml='<Response><Pause length="6000"/></Response>')
         assert gone.join(5)
@@ -64,13 +71,8 @@ def floor_with_callers(make_app, clock, twilio_sim, callers: int):
     """The service on the simulator's REST stand-in, agents on break, `callers` calls live at Twilio
     and waiting in line; (its service objects, the calls' sids)."""
     sim, rest = twilio_sim
-    app = make_app({"TWILIO_API_URL": rest.url})
+    app = on_twilio_sim(make_app, clock, rest)
     rt = app.extensions["callrouter"]
-    with rt.sessions() as session:
-        seed(session, list(rt.cc.agents), list(rt.cc.contacts), default_timezone=rt.cc.timezone)
-    rt.agents.mirror_from_sql(rt.sessions, clock.now)
-    for agent in rt.cc.agents:
-        rt.acd.set_status(agent["id"], "break", clock.now)
     twilio = TwilioTester(app.test_client(), AUTH_TOKEN)
     sids = []
     for i in range(callers):
