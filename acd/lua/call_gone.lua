@@ -23,7 +23,7 @@ end
 
 local call = K('call:' .. sid)
 if redis.call('EXISTS', call) == 0 then return {'unknown'} end
-if not hget(call, 'gone') then redis.call('HSET', call, 'gone', NOW) end
+redis.call('HSETNX', call, 'gone', NOW)
 local state = hget(call, 'acd')
 if state == nil or state == 'ended' then return {state or 'ivr'} end
 -- A callback's caller hung up as asked; the request keeps its place (and its offer, if any).

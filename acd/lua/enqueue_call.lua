@@ -17,9 +17,9 @@
 local sid = ARGV[4]
 local call = K('call:' .. sid)
 if redis.call('EXISTS', call) == 0 then return {'unknown'} end
-local gone = redis.call('HMGET', call, 'gone', 'ended_at')
-if gone[1] or gone[2] then return {'ended'} end
-local state = hget(call, 'acd')
+local f = redis.call('HMGET', call, 'gone', 'ended_at', 'acd')
+if f[1] or f[2] then return {'ended'} end
+local state = f[3]
 if state == 'waiting' or state == 'offered' or state == 'connecting' or state == 'connected' then
   return {'already'}
 end

@@ -20,7 +20,7 @@ if not outcome then
   end
 end
 redis.call('HSET', KEYS[1], 'ended_at', ARGV[1], 'call_status', ARGV[2], 'outcome', outcome, 'status', 'ended')
-if redis.call('HEXISTS', KEYS[1], 'gone') == 0 then redis.call('HSET', KEYS[1], 'gone', ARGV[1]) end
+redis.call('HSETNX', KEYS[1], 'gone', ARGV[1])
 if redis.call('HEXISTS', KEYS[1], 'queue') == 0 then
   redis.call('HINCRBY', KEYS[3], 'self_service', 1)    -- ended in the IVR without queueing
   redis.call('EXPIRE', KEYS[3], 40 * 86400)
