@@ -30,22 +30,21 @@ LISTENER_CONNECT_TIMEOUT_S = 2.0
 def connect(url: str, **kwargs) -> redis.Redis:
     """The client of requests and jobs: short timeouts, no retries. `kwargs` (or the URL's query,
     `?socket_timeout=2`, which wins) override them."""
-    options = {"socket_connect_timeout": CONNECT_TIMEOUT_S, "socket_timeout": SOCKET_TIMEOUT_S,
-               "retry": Retry(NoBackoff(), 0), **_keepalive(url), **kwargs}
-    return redis.Redis.from_url(url, **options)
+    return _client(url, CONNECT_TIMEOUT_S, SOCKET_TIMEOUT_S, **kwargs)
 
 
 def connect_listener(url: str, **kwargs) -> redis.Redis:
     """A client for calls that block until something happens (pub/sub listen): no read timeout
     (TCP keep-alives notice a dead peer), a short connect timeout, no retries (its user reconnects)."""
-    options = {"socket_connect_timeout": LISTENER_CONNECT_TIMEOUT_S, "socket_timeout": None,
-               "retry": Retry(NoBackoff(), 0), **_keepalive(url), **kwargs}
+    return _client(url, LISTENER_CONNECT_TIMEOUT_S, None, **kwargs)
+
+
+def _client(url: str, connect_timeout: float, read_timeout: float | None, **kwargs) -> redis.Redis:
+    """No retries, TCP keep-alives (a unix socket has none); `kwargs` and the URL's query win."""
+    keepalive = {} if url.lower().startswith("unix://") else {"socket_keepalive": True}
+    options = {"socket_connect_timeout": connect_timeout, "socket_timeout": read_timeout,
+               "retry": Retry(NoBackoff(), 0), **keepalive, **kwargs}
     return redis.Redis.from_url(url, **options)
-
-
-def _keepalive(url: str) -> dict:
-    """TCP keep-alives (a unix socket has none)."""
-    return {} if url.lower().startswith("unix://") else {"socket_keepalive": True}
 
 
 def _embedded_paths(instance: Path) -> dict[str, Path]:
