@@ -109,12 +109,24 @@ def app(make_app):
     return make_app()
 
 
-@pytest.fixture
-def seeded(app):
+def seed_demo(rt) -> None:
+    """The config's agents and CRM contacts into SQL (service objects `rt`)."""
     from store.seed import seed
-    rt = app.extensions["callrouter"]
     with rt.sessions() as session:
         seed(session, list(rt.cc.agents), list(rt.cc.contacts), default_timezone=rt.cc.timezone)
+
+
+def staff_on_break(rt, now) -> None:
+    """The seeded agents mirrored into Redis and logged in on break: queues hold callers, nobody is
+    offered yet."""
+    rt.agents.mirror_from_sql(rt.sessions, now)
+    for agent in rt.cc.agents:
+        rt.acd.set_status(agent["id"], "break", now)
+
+
+@pytest.fixture
+def seeded(app):
+    seed_demo(app.extensions["callrouter"])
     return app
 
 
@@ -123,12 +135,8 @@ def services(settings_env, redis_client, clock):
     """The service objects without Flask, for the use cases: the demo's agents seeded, mirrored and
     logged in on break (queues hold callers, nobody is offered yet)."""
     built = build(from_env(settings_env), redis_client=redis_client, clock=clock)
-    from store.seed import seed
-    with built.sessions() as session:
-        seed(session, list(built.cc.agents), list(built.cc.contacts), default_timezone=built.cc.timezone)
-    built.agents.mirror_from_sql(built.sessions, clock.now)
-    for agent in built.cc.agents:
-        built.acd.set_status(agent["id"], "break", clock.now)
+    seed_demo(built)
+    staff_on_break(built, clock.now)
     yield built
     built.engine.dispose()
 
@@ -152,10 +160,7 @@ def run_jobs(app, redis_client):
 @pytest.fixture
 def staffed(seeded, clock):
     """The demo's agents logged in but on break: queues hold callers, nobody is offered yet."""
-    rt = seeded.extensions["callrouter"]
-    rt.agents.mirror_from_sql(rt.sessions, clock.now)
-    for agent in rt.cc.agents:
-        rt.acd.set_status(agent["id"], "break", clock.now)
+    staff_on_break(seeded.extensions["callrouter"], clock.now)
     return seeded
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from acd.reconcile import reconcile
-from store.seed import seed
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, seed_demo, staff_on_break
 from tests.twilio import TwilioTester
 from twiliosim import CallerScript, Simulator
 from twiliosim.rest import RestServer
@@ -15,12 +14,8 @@ from twiliosim.rest import RestServer
 def on_twilio_sim(make_app, clock, rest):
     """The app on the simulator's REST stand-in, the demo's agents logged in on break (callers queue)."""
     app = make_app({"TWILIO_API_URL": rest.url})
-    rt = app.extensions["callrouter"]
-    with rt.sessions() as session:
-        seed(session, list(rt.cc.agents), list(rt.cc.contacts), default_timezone=rt.cc.timezone)
-    rt.agents.mirror_from_sql(rt.sessions, clock.now)
-    for agent in rt.cc.agents:
-        rt.acd.set_status(agent["id"], "break", clock.now)
+    seed_demo(app.extensions["callrouter"])
+    staff_on_break(app.extensions["callrouter"], clock.now)
     return app
 
 
