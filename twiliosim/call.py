@@ -22,6 +22,11 @@ from .signing import geo, new_sid
 # (call, verbs, document URL, context) -> the next action or None: `document.run_document`.
 Interpreter = Callable[..., "tuple | None"]
 
+# What `_request` reports instead of a problem: the chaos gave the answer up as too slow (error 11205,
+# on to the fallback URL), or the request left after the hang-up and its answer is moot.
+TIMED_OUT = "no answer within 15 s (error 11205; chaos)"
+SENT_LATE = "sent after the hang-up (chaos)"
+
 
 class SimCall:
     def __init__(self, sim, from_: str, to: str, direction: str, *, interpreter: Interpreter,
@@ -158,7 +163,9 @@ class SimCall:
     def fetch(self, url: str, method: str = "POST", allowed: frozenset[str] | None = None, where: str = "",
               **extra) -> tuple[list, str] | None:
         """Fetch and parse a TwiML document; on failure try the fallback URL as Twilio does."""
-        response, problem = self.sim.webhook(self, url, method, self.params(**extra))
+        response, problem = self._request(url, method, self.params(**extra), allowed)
+        if problem is SENT_LATE:
+            return None
         # Twilio's error codes: 11205 no connection/response in time, 11200 HTTP retrieval failure,
         # 12300 invalid Content-Type, 12100 document parse failure (all used to be 11200/11205).
         code = "11205" if response is None else "11200"
@@ -173,7 +180,7 @@ class SimCall:
             except twiml.TwimlError as exc:
                 problem, code = str(exc), "12100"
         self.log("webhook_error", url=url, reason=problem, status=getattr(response, "status_code", None),
-                 code=code)
+                 code=code, **({"chaos": True} if problem is TIMED_OUT else {}))
         if response is not None and response.status_code == 403:
             self.rejected_by_service = True
         if self.fallback_url and url != self.fallback_url and allowed is None:
@@ -188,16 +195,60 @@ class SimCall:
         return None
 
     def status_event(self, event: str, **extra) -> None:
-        """Status callback for `event` (initiated, ringing, answered, completed)."""
+        """Status callback for `event` (initiated, ringing, answered, completed). With chaos it goes
+        out on its own, maybe late, maybe twice, maybe never."""
         if not self.status_callback or event not in self.status_events:
             return
         params = self.params(CallbackSource="call-progress-events", SequenceNumber=str(self._seq),
                              Timestamp=time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime()), **extra)
         self._seq += 1
+        dice = self.sim.chaos
+        if dice is None:
+            self._send_status(event, params)
+            return
+        plan = dice.status_plan()
+        if plan is None:
+            self.log("status_callback", status=event, dropped=True, chaos=True)
+            return
+        for n, delay in enumerate(plan):
+            self.sim.deliver_later(delay, self._send_status, event, params, n > 0)
+
+    def _send_status(self, event: str, params: dict, repeat: bool = False) -> None:
         response, problem = self.sim.webhook(self, self.status_callback, "POST", params, twiml_expected=False)
-        self.log("status_callback", status=event, http=getattr(response, "status_code", None), problem=problem)
+        self.log("status_callback", status=event, http=getattr(response, "status_code", None), problem=problem,
+                 **({"repeat": True} if repeat else {}))
         if response is not None and response.status_code == 403:
             self.rejected_by_service = True
+
+    def _request(self, url: str, method: str, params: dict, allowed) -> tuple:
+        """A TwiML request: (response or None, problem or None). With chaos it may leave late (the
+        caller meanwhile in silence), be sent twice (the first answer counts), be given up as too
+        slow after the service acted on it (TIMED_OUT: the fallback URL next), or, when the call ends
+        while it is on its way or it is the action Twilio posts after a hang-up, arrive on its own
+        after the hang-up (SENT_LATE)."""
+        dice = self.sim.chaos
+        if dice is None or url == self.fallback_url:
+            return self.sim.webhook(self, url, method, params)
+        plan = dice.twiml_plan()
+        for delay in plan[1:]:
+            self.sim.deliver_later(delay, self._send_ignored, url, method, params, "repeat")
+        if self.hung_up or (plan[0] > 0 and self.wait(plan[0], interruptible=False) == "hangup"):
+            dice.after_hangup()
+            self.sim.deliver_later(0.0, self._send_ignored, url, method, params, "after_hangup")
+            return None, SENT_LATE
+        if allowed is None and dice.times_out():
+            response, _ = self.sim.webhook(self, url, method, params)
+            try:
+                ignored = [v.tag for v in twiml.parse(response.content)] if response is not None else []
+            except twiml.TwimlError:
+                ignored = []
+            self.log("chaos_timeout", url=url, ignored=ignored)
+            return None, TIMED_OUT
+        return self.sim.webhook(self, url, method, params)
+
+    def _send_ignored(self, url: str, method: str, params: dict, why: str) -> None:
+        response, problem = self.sim.webhook(self, url, method, params)
+        self.log("late_request", url=url, why=why, http=getattr(response, "status_code", None), problem=problem)
 
     # -- life cycle --------------------------------------------------------------
     def start(self, first: tuple) -> "SimCall":

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import requests
 
 from .call import SimCall
+from .chaos import Chaos, ChaosDice
 from .document import run_document
 from .outcomes import CallEnded
 from .parties import CallerScript, Phone, Softphone
@@ -28,7 +29,8 @@ from .twiml import TWIML_TYPES, resolve
 class Simulator:
     def __init__(self, account_sid: str | None = None, auth_token: str | None = None, *,
                  time_scale: float = 1.0, webhook_timeout: float = 15.0, api_url: str | None = None,
-                 words_per_second: float = 2.5, play_seconds: float = 5.0, transcription_delay: float = 2.0):
+                 words_per_second: float = 2.5, play_seconds: float = 5.0, transcription_delay: float = 2.0,
+                 chaos: Chaos | None = None):
         self.account_sid = account_sid or os.environ.get("TWILIO_ACCOUNT_SID") or "AC" + "0" * 32
         self.auth_token = auth_token or os.environ.get("TWILIO_AUTH_TOKEN") or "callrouter-development-auth-token"
         self.time_scale = time_scale
@@ -47,6 +49,9 @@ class Simulator:
         self._lock = threading.RLock()
         self._finished = threading.Condition(self._lock)
         self._timers: list[threading.Timer] = []
+        # Twilio's delivery model on purpose (twiliosim/chaos.py): None delivers every webhook at once, in order.
+        self.chaos = ChaosDice(chaos) if chaos is not None and chaos.active else None
+        self._in_flight = 0                     # deliveries `deliver_later` has not finished
 
     # -- time ----------------------------------------------------------------------
     def real(self, sim_seconds: float) -> float:
@@ -62,6 +67,32 @@ class Simulator:
         with self._lock:
             self._timers.append(timer)
         return timer
+
+    def deliver_later(self, sim_seconds: float, send, *args) -> None:
+        """Send a webhook on its own thread after `sim_seconds`, as Twilio sends callbacks: apart from
+        the call's progress, so that it may cross others. `wait_deliveries` waits for them all."""
+        with self._lock:
+            self._in_flight += 1
+
+        def deliver():
+            try:
+                send(*args)
+            finally:
+                with self._finished:
+                    self._in_flight -= 1
+                    self._finished.notify_all()
+        self.later(sim_seconds, deliver)
+
+    def wait_deliveries(self, timeout: float) -> bool:
+        """Wait (real seconds) until every late, repeated or crossing webhook has been sent."""
+        deadline = time.monotonic() + timeout
+        with self._finished:
+            while self._in_flight:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._finished.wait(min(remaining, 0.1))
+        return True
 
     # -- HTTP to the service -------------------------------------------------------------
     def http_session(self) -> requests.Session:
