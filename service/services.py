@@ -21,6 +21,7 @@ from sqlalchemy.orm import sessionmaker
 
 from acd.agents import AgentStates
 from acd.board import Board
+from acd.history import CallHistory
 from acd.reporting import Reports
 from acd.roster import Roster
 from acd.routing import Router
@@ -76,6 +77,7 @@ class Services:
     connections: Connections
     board: Board
     reports: Reports
+    history: CallHistory
     sign_ins: SignIns
 
 
@@ -125,4 +127,5 @@ def build(settings: Settings, cc: ContactCenter | None = None, redis_client: red
                             schedule_refresh=lambda: job_functions.schedule_refresh(jobs)),
         ivr=ivr, surveys=surveys, connections=Connections(ivr, acd, surveys, record_call, clock),
         board=Board(cc, redis_client, keys, engine, agents, clock), reports=Reports(cc, sessions, clock),
+        history=CallHistory(cc, sessions, clock),
         sign_ins=SignIns(sessions, settings, agents))

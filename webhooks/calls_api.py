@@ -1,13 +1,23 @@
 """Offers and calls through the JSON API: accept or reject a reservation, end
-wrap-up with a disposition and notes, read a call's screen pop (CONTRACT.md, "JSON API")."""
+wrap-up with a disposition and notes, read a call's screen pop (CONTRACT.md, "JSON API"), and list
+past calls (`GET /api/calls?from&to&queue&agent&outcome&limit&cursor`, admin: acd/history.py)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, request
 
-from .auth import principal
+from .auth import principal, require_admin
 from .deps import now, services
 
 bp = Blueprint("calls_api", __name__, url_prefix="/api")
+
+
+@bp.get("/calls")
+def history():
+    require_admin()
+    args = request.args
+    return jsonify(services().history.page(args.get("from"), args.get("to"), queue=args.get("queue"),
+                                           agent=args.get("agent"), outcome=args.get("outcome"),
+                                           limit=args.get("limit"), cursor=args.get("cursor")))
 
 
 @bp.post("/reservations/<rid>/accept")

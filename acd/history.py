@@ -1,0 +1,110 @@
+"""Past calls, one record each, for supervisors and programs: `GET /api/calls` (admin).
+
+The call records of some of the contact center's days (its time zone), newest first, narrowed by
+queue, agent or outcome, paged with an opaque cursor: a page ends where the next one starts, so a
+call written while someone reads neither repeats nor slips between two pages (the order is the
+arrival time, then the call sid). Reports sum these same records (acd/reporting.py); this is the
+list behind the sums, and what a load run checks for lost records (twiliosim/truth.py).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import date, datetime, time, timedelta
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, or_, select
+
+from contactcenter.errors import Invalid
+from contactcenter.model import ContactCenter
+from store.models import CALL_OUTCOMES, CallRecord
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+# Days a reader may ask for: beyond these a day's bounds leave what datetimes hold.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
+
+
+class CallHistory:
+    def __init__(self, cc: ContactCenter, sessions, clock: Callable[[], datetime]):
+        self.cc, self.sessions, self.clock = cc, sessions, clock
+
+    def page(self, since: str | None = None, until: str | None = None, *, queue: str | None = None,
+             agent: str | None = None, outcome: str | None = None, limit: str | int | None = None,
+             cursor: str | None = None) -> dict:
+        """{"from", "to", "timezone", "calls": [...], "next": cursor or None}."""
+        tz = ZoneInfo(self.cc.timezone)
+        today = self.clock().astimezone(tz).date()
+        first, last = _day("from", since, today), _day("to", until, today)
+        if last < first:
+            raise Invalid("to must not be before from")
+        if outcome is not None and outcome not in CALL_OUTCOMES:
+            raise Invalid(f"outcome must be one of {', '.join(CALL_OUTCOMES)}")
+        size = _limit(limit)
+        query = select(CallRecord).where(
+            CallRecord.workspace == self.cc.workspace,
+            CallRecord.arrived_at >= datetime.combine(first, time(), tz),
+            CallRecord.arrived_at < datetime.combine(last + timedelta(days=1), time(), tz))
+        for column, value in ((CallRecord.queue, queue), (CallRecord.agent_id, agent), (CallRecord.outcome, outcome)):
+            if value is not None:
+                query = query.where(column == value)
+        if cursor:
+            at, sid = _decode(cursor)
+            query = query.where(or_(CallRecord.arrived_at < at,
+                                    and_(CallRecord.arrived_at == at, CallRecord.call_sid < sid)))
+        query = query.order_by(CallRecord.arrived_at.desc(), CallRecord.call_sid.desc()).limit(size + 1)
+        with self.sessions() as db:
+            records = db.execute(query).scalars().all()
+            calls = [_call(rec) for rec in records[:size]]
+        more = len(records) > size
+        return {"from": first.isoformat(), "to": last.isoformat(), "timezone": self.cc.timezone, "calls": calls,
+                "next": _encode(records[size - 1]) if more else None}
+
+
+def _day(name: str, raw: str | None, default: date) -> date:
+    if not raw:
+        return default
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise Invalid(f"{name} must be a date YYYY-MM-DD, not {raw[:40]!r}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise Invalid(f"{name} must be between {FIRST_DAY} and {LAST_DAY}")
+    return day
+
+
+def _limit(raw: str | int | None) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_LIMIT
+    text = str(raw)
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
+        raise Invalid(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    return int(text)
+
+
+def _encode(rec: CallRecord) -> str:
+    raw = f"{rec.arrived_at.isoformat()}|{rec.call_sid}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, sid = raw.split("|", 1)
+        return datetime.fromisoformat(at), sid
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise Invalid("cursor is not one this service gave") from None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _call(rec: CallRecord) -> dict:
+    return {"call_sid": rec.call_sid, "from": rec.from_number, "to": rec.to_number, "queue": rec.queue,
+            "outcome": rec.outcome, "agent_id": rec.agent_id, "arrived_at": _iso(rec.arrived_at),
+            "enqueued_at": _iso(rec.enqueued_at), "offered_at": _iso(rec.offered_at),
+            "answered_at": _iso(rec.answered_at), "ended_at": _iso(rec.ended_at), "duration_s": rec.duration_s,
+            "talk_s": rec.talk_s, "wrap_s": rec.wrap_s, "disposition": rec.disposition, "notes": rec.notes,
+            "ivr_path": list(rec.ivr_path or [])}
