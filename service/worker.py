@@ -68,8 +68,8 @@ class TickingWorker(JobWorker):
         stop, recovered = threading.Event(), threading.Event()
         threading.Thread(target=tick_forever, args=(services, stop, TICK_S, recovered), name="acd-ticker",
                          daemon=True).start()
-        threading.Thread(target=reconcile_forever, args=(services, stop, recovered), name="acd-reconcile",
-                         daemon=True).start()
+        threading.Thread(target=reconcile_forever, args=(services, stop, recovered, services.settings.reconcile_s),
+                         name="acd-reconcile", daemon=True).start()
         threading.Thread(target=sweep_forever, args=(services, stop), name="records-sweeper", daemon=True).start()
         try:
             return super().work(*args, **kwargs)

@@ -46,6 +46,8 @@ class Settings:
     crm_url: str | None = None
     crm_auth_header: str | None = None     # "Name: value", sent with every lookup
     crm_timeout_s: float = 2.0
+    # How often one worker reconciles the live calls with Twilio's list (acd/reconcile.py).
+    reconcile_s: float = 60.0
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -104,10 +106,22 @@ def from_env(env: dict[str, str] | None = None, instance_path: Path | None = Non
         crm_url=crm_url,
         crm_auth_header=crm_auth,
         crm_timeout_s=crm_timeout,
+        reconcile_s=_seconds(env, "RECONCILE_EVERY_S", 60.0, 5.0, 3600.0),
     )
 
 
 CRM_PLACEHOLDERS = ("e164", "digits")
+
+
+def _seconds(env: dict[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name) or str(default)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not low <= value <= high:
+        raise SystemExit(f"{name} must be between {low:g} and {high:g} seconds, not {raw!r}")
+    return value
 
 
 def _crm_settings(env: dict[str, str]) -> tuple[str | None, str | None, float]:

@@ -121,3 +121,12 @@ def test_the_worker_reconciles_again_after_redis_came_back(make_app, clock, twil
     stop.set()
     worker.join(5)
     assert rt.calls.load(sids[0])["acd"] == "ended" and rt.calls.load(sids[1])["acd"] == "waiting"
+
+
+def test_how_often_to_reconcile_comes_from_the_environment():
+    from store.settings import from_env
+    assert from_env({}).reconcile_s == 60.0
+    assert from_env({"RECONCILE_EVERY_S": "10"}).reconcile_s == 10.0
+    for bad, reason in (("soon", "must be a number"), ("1", "between 5 and 3600")):
+        with pytest.raises(SystemExit, match=reason):
+            from_env({"RECONCILE_EVERY_S": bad})
