@@ -10,7 +10,14 @@ Or offer a load to it (agents, Poisson callers) and compare with Erlang C (`load
     python -m twiliosim load --url http://127.0.0.1:8000 --rate 5/s --calls 500 --agents 20 \\
         --handle 3s --patience 60s --api-port 8790
 
-Exit codes: 0 the run completed; 1 it could not start or calls failed; 3 signature rejected.
+With --chaos (or any --chaos-* option) webhooks come as Twilio may deliver them (late, out of order,
+twice, dropped, timed out) and the end of the run compares the service with the callers' truth:
+
+    python -m twiliosim load --url http://127.0.0.1:8000 --rate 5/s --calls 1000 --agents 20 \\
+        --handle 3s --patience 60s --chaos
+
+Exit codes: 0 the run completed (and, checked, the service agreed with the callers); 1 it could not
+start, calls failed or the service disagreed; 3 signature rejected.
 """
 from __future__ import annotations
 
@@ -19,6 +26,7 @@ import json
 import sys
 from urllib.parse import urljoin
 
+from .chaos import DEFAULTS, Chaos
 from .parties import CallerScript, Press, RecordMessage, Silence, Speak
 from .sim import Simulator
 
@@ -61,8 +69,43 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--time-scale", type=float, default=0.1, help="real seconds per simulated second")
     call.add_argument("--timeout", type=float, default=120.0, help="real seconds to wait for the call to end")
     call.add_argument("--json", action="store_true", help="print the transcript as JSON lines")
+    _add_chaos_args(call)
     _add_load_parser(sub)
     return parser
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a probability from 0 to 1, not {text!r}")
+    return value
+
+
+def _add_chaos_args(parser) -> None:
+    group = parser.add_argument_group(
+        "chaos", "deliver webhooks as Twilio may: late, out of order, twice, never (status callbacks), or an "
+        "answer given up as too slow (the fallback URL next). --chaos turns on "
+        + ", ".join(f"{k} {v:g}" for k, v in DEFAULTS.items()) + "; the others set one probability each.")
+    group.add_argument("--chaos", action="store_true", help="the default mix of faults")
+    for name, meaning in (("delay", "a webhook is late"), ("repeat", "a webhook is sent twice"),
+                          ("drop", "a status callback never comes"), ("timeout", "a TwiML answer is given up")):
+        group.add_argument(f"--chaos-{name}", type=_probability, default=None, metavar="P", help=f"P({meaning})")
+    group.add_argument("--chaos-max-delay", type=_positive_duration, default=None,
+                       help="a late webhook comes within this (simulated; default 3s)")
+    group.add_argument("--chaos-seed", default="1", help="seed of the faults (default 1)")
+
+
+def chaos_from(args) -> Chaos | None:
+    chosen = {name: getattr(args, f"chaos_{name}") for name in ("delay", "repeat", "drop", "timeout")}
+    chosen = {k: v for k, v in chosen.items() if v is not None}
+    if args.chaos_max_delay is not None:
+        chosen["max_delay_s"] = args.chaos_max_delay
+    if not (args.chaos or chosen):
+        return None
+    return Chaos.default(seed=args.chaos_seed, **chosen) if args.chaos else Chaos(seed=args.chaos_seed, **chosen)
 
 
 LOAD_HELP = """\
@@ -173,6 +216,13 @@ def _add_load_parser(sub) -> None:
     load.add_argument("--auth-token", help="default: TWILIO_AUTH_TOKEN")
     load.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     load.add_argument("--quiet", action="store_true", help="no progress bar")
+    load.add_argument("--check", action="store_true",
+                      help="compare the service with the callers' truth at the end: ghosts, double bookings, "
+                           "lost records, counters (on with any chaos option; needs GET /api/calls)")
+    load.add_argument("--settle", type=_positive_duration, default=None,
+                      help="real time the service has to agree after the last call (default 20s; 75s when "
+                           "status callbacks are dropped: the service's RECONCILE_EVERY_S plus a margin)")
+    _add_chaos_args(load)
 
 
 def run_load_command(args) -> int:
@@ -190,7 +240,8 @@ def run_load_command(args) -> int:
     if not admin:
         print("twiliosim load: --admin-token (or ADMIN_TOKEN) is required", file=sys.stderr)
         return 1
-    sim = Simulator(args.account_sid, args.auth_token, time_scale=args.time_scale)
+    chaos = chaos_from(args)
+    sim = Simulator(args.account_sid, args.auth_token, time_scale=args.time_scale, chaos=chaos)
     rest = RestServer(sim, port=args.api_port)
     try:
         rest.start()
@@ -212,7 +263,8 @@ def run_load_command(args) -> int:
                           agents=args.agents, handle_s=args.handle, patience_s=args.patience, press=args.press,
                           skills=args.skills, seed=args.seed, patience_dist=args.patience_dist,
                           target_s=args.target, wrapup_s=args.wrapup, answer_after=args.answer_after,
-                          run_id=args.run_id, timeout=args.timeout, progress=show)
+                          run_id=args.run_id, timeout=args.timeout, progress=show,
+                          check=args.check or chaos is not None, settle_s=args.settle)
     except LoadError as exc:
         print(f"{chr(10) if shown[0] else ''}twiliosim load: {exc}", file=sys.stderr)
         return 1
@@ -237,7 +289,7 @@ def run_load_command(args) -> int:
 
 
 def run_call(args) -> int:
-    sim = Simulator(args.account_sid, args.auth_token, time_scale=args.time_scale)
+    sim = Simulator(args.account_sid, args.auth_token, time_scale=args.time_scale, chaos=chaos_from(args))
     sim.number(args.to, args.url, status_callback=args.status_callback or urljoin(args.url, "status"),
                fallback_url=args.fallback_url or urljoin(args.url, "fallback"))
     script = CallerScript(inputs=list(args.inputs or []), patience=args.patience, hold_keys=args.hold_key,
@@ -246,6 +298,7 @@ def run_call(args) -> int:
     call = sim.dial(args.to, args.from_, script=script)
     finished = call.join(args.timeout)
     sim.wait_idle(5)
+    sim.wait_deliveries(sim.real(60) + 5)      # late and repeated webhooks, with chaos
     for entry in call.transcript:
         if args.json:
             print(json.dumps(entry, ensure_ascii=False))
@@ -260,7 +313,7 @@ def run_call(args) -> int:
     if not finished:
         print(f"twiliosim: the call was still live after {args.timeout:g} s", file=sys.stderr)
         return 1
-    return 1 if call.events("webhook_error") else 0
+    return 1 if [e for e in call.events("webhook_error") if not e.get("chaos")] else 0
 
 
 def main(argv=None) -> int:

@@ -59,6 +59,8 @@ from .crew import API_TIMEOUT_S, LoadError, LoadRun, SimAgent
 from .parties import CallerScript, Press
 from .results import CallResult, LoadProgress, LoadReport, Tracker, analyse, build_report, progress_bar
 from .sim import Simulator
+from .truth import check as check_truth
+from .truth import queue_counters, stats
 
 __all__ = ["CallResult", "LoadError", "LoadProgress", "LoadReport", "progress_bar", "run_load"]
 
@@ -68,13 +70,19 @@ def run_load(service_url: str, admin_token: str, sim: Simulator, number: str, *,
              skills: dict[str, int] | None = None, seed: int | str = 1, patience_dist: str = "exponential",
              target_s: float = 20.0, wrapup_s: float = 0.0, answer_after: float = 0.1,
              run_id: str | None = None, timeout: float | None = None,
-             progress: Callable[[LoadProgress], None] | None = None, progress_every: float = 0.25) -> LoadReport:
+             progress: Callable[[LoadProgress], None] | None = None, progress_every: float = 0.25,
+             check: bool = False, settle_s: float | None = None) -> LoadReport:
     """Offer `calls` Poisson callers to the queue behind `press` and serve them with `agents` agents.
 
     Times are simulated seconds except `timeout` (real seconds to wait for the calls to end; by default
     enough for the arrivals, the IVR, the patience and a margin). `patience_s=None`: callers never give
     up; `patience_dist` "exponential" (mean patience_s) or "fixed". The number must be the service's
     (it is configured in `sim` when it is not yet). Raises LoadError when the run cannot start.
+
+    `check`: once the calls are over, compare the service with the callers' truth (twiliosim/truth.py:
+    ghosts, double bookings, lost records, counters) and put it in `report.truth`, waiting up to
+    `settle_s` real seconds for the service to agree (default 20 s; 75 s when the simulator drops
+    status callbacks, which the service learns by reconciling with Twilio once a minute).
     """
     if rate_per_s <= 0 or calls < 1 or agents < 1 or handle_s <= 0:
         raise ValueError("rate_per_s, calls, agents and handle_s must be positive")
@@ -102,7 +110,9 @@ def run_load(service_url: str, admin_token: str, sim: Simulator, number: str, *,
     crew: list[SimAgent] = []
     placed: list[tuple] = []
     tracker = Tracker()
+    truth = None
     try:
+        before = queue_counters(stats(run.admin, base)) if check else {}
         for i in range(agents):
             agent_id = f"load-{run_id}-{i}"
             crew.append(SimAgent(run, agent_id, run.create_agent(agent_id, skills)))
@@ -162,6 +172,11 @@ def run_load(service_url: str, admin_token: str, sim: Simulator, number: str, *,
         while time.monotonic() < settle and not wrapped_up(run, placed):
             time.sleep(0.05)
         results = analyse(sim, run, t0, placed)
+        if check:
+            if settle_s is None:
+                settle_s = 75.0 if sim.chaos is not None and sim.chaos.chaos.drop > 0 else 20.0
+            truth = check_truth(base, run.admin, sim, placed, results, run_id=run_id,
+                                agent_ids=[agent.id for agent in crew], before=before, settle_s=settle_s)
     finally:
         for _, call, *_ in placed:
             if not call.ended:
@@ -175,8 +190,10 @@ def run_load(service_url: str, admin_token: str, sim: Simulator, number: str, *,
             agent.close()
             sim.softphones.pop(agent.id, None)
         run.admin.close()
-    return build_report(run, results, agents=agents, rate_per_s=rate_per_s, handle_s=handle_s, target_s=target_s,
-                   real_seconds=time.monotonic() - started)
+    report = build_report(run, results, agents=agents, rate_per_s=rate_per_s, handle_s=handle_s, target_s=target_s,
+                          real_seconds=time.monotonic() - started)
+    report.truth = truth
+    return report
 
 
 def wrapped_up(run: LoadRun, placed: list) -> bool:

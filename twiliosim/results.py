@@ -13,6 +13,7 @@ from .sim import Simulator
 
 if TYPE_CHECKING:
     from .crew import LoadRun
+    from .truth import Truth
 
 
 @dataclass
@@ -79,15 +80,18 @@ class LoadReport:
     real_seconds: float
     calls: list[CallResult] = field(repr=False, default_factory=list)
     problems: list[str] = field(default_factory=list)
+    truth: Truth | None = None          # the service against the callers (twiliosim/truth.py), when checked
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and (self.truth is None or self.truth.ok)
 
     def as_dict(self, with_calls: bool = False) -> dict:
-        out = {k: v for k, v in self.__dict__.items() if k not in ("calls", "erlang_nominal", "erlang_measured")}
+        out = {k: v for k, v in self.__dict__.items()
+               if k not in ("calls", "erlang_nominal", "erlang_measured", "truth")}
         out["erlang_nominal"] = self.erlang_nominal.as_dict()
         out["erlang_measured"] = self.erlang_measured.as_dict() if self.erlang_measured else None
+        out["truth"] = self.truth.as_dict() if self.truth is not None else None
         if with_calls:
             out["calls"] = [c.__dict__ for c in self.calls]
         return out
@@ -135,6 +139,8 @@ class LoadReport:
         if self.replay_asa_s is not None:
             lines.append(f"  as they entered the queue, holding the agent as measured: wait {s(self.replay_asa_s)}, "
                          f"within {self.target_s:g} s {pct(self.replay_service_level)}")
+        if self.truth is not None:
+            lines += self.truth.lines()
         for problem in self.problems[:20]:
             lines.append(f"problem: {problem}")
         if len(self.problems) > 20:
@@ -209,8 +215,12 @@ def analyse(sim: Simulator, run: LoadRun, t0: float, placed: list[tuple[int, obj
         if "offer" in marks and "wrapped" in marks:
             r.occupancy_s = (marks["wrapped"] - marks["offer"]) / sim.time_scale
         for entry in transcript:
-            if entry["event"] in ("webhook_error", "simulator_error"):
+            if entry["event"] in ("webhook_error", "simulator_error") and not entry.get("chaos"):
                 r.problems.append(f"{entry['event']}: {entry.get('reason') or entry.get('error')}")
+            elif entry["event"] == "late_request" and (entry.get("http") is None or entry["http"] >= 500):
+                r.problems.append(f"a {entry['why']} request to {entry['url']}: {entry.get('problem')}")
+            elif entry["event"] == "status_callback" and (entry.get("http") or 0) >= 500:
+                r.problems.append(f"the {entry['status']} status callback: {entry.get('problem')}")
         if not call.ended:
             r.outcome = "live"
         elif r.bridged_at is not None:
