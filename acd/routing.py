@@ -12,6 +12,11 @@ from datetime import datetime
 
 from .scripts import Scripts
 
+# A claimed timer comes back for another ticker this long after its ticker died without handling it
+# (acd/lua/claim_timers.lua): a dead worker's offer times out at most this late. Longer than a tick's
+# batch takes (a slow Twilio in an overflow), or its timers are handled twice, harmlessly but twice.
+TIMER_LEASE_S = 5
+
 
 @dataclass(frozen=True)
 class Offer:
@@ -35,14 +40,15 @@ class Router:
 
     def enqueue(self, call_sid: str, fields: dict, timers: list[tuple[str, float]], now: datetime,
                 from_number: str = "", preferred_wait_s: float = 0) -> tuple[str, list[Offer]]:
-        """('queued', offers) | ('already' | 'nobody' | 'unknown' | 'ended', []): see enqueue_call.lua."""
+        """('queued', offers) | ('already' | 'nobody' | 'unknown' | 'ended' | 'stale', []): see enqueue_call.lua."""
         script, keys, args = self.enqueue_call(call_sid, fields, timers, now, from_number, preferred_wait_s)
         return self.enqueued(script(keys=keys, args=args))
 
     def enqueue_call(self, call_sid: str, fields: dict, timers: list[tuple[str, float]], now: datetime,
-                     from_number: str = "", preferred_wait_s: float = 0) -> tuple:
+                     from_number: str = "", preferred_wait_s: float = 0, turn: str = "") -> tuple:
         return self.scripts.call("enqueue_call", now, call_sid, json.dumps(fields),
-                                 json.dumps([[m, round(t, 3)] for m, t in timers]), from_number, preferred_wait_s)
+                                 json.dumps([[m, round(t, 3)] for m, t in timers]), from_number, preferred_wait_s,
+                                 turn)
 
     @staticmethod
     def enqueued(result) -> tuple[str, list[Offer]]:
@@ -111,8 +117,13 @@ class Router:
         indexed, dropped = self.scripts.run("rebuild_index", now, *lists)
         return int(indexed), int(dropped)
 
-    def claim_timers(self, now: datetime, limit: int = 500) -> list[str]:
-        return [_text(x) for x in self.scripts.run("claim_timers", now, limit)]
+    def claim_timers(self, now: datetime, limit: int = 500, lease_s: float = TIMER_LEASE_S) -> list[str]:
+        """The due timers, leased to this ticker: due again after `lease_s` unless acked."""
+        return [_text(x) for x in self.scripts.run("claim_timers", now, limit, lease_s)]
+
+    def ack_timers(self, members: list[str], now: datetime, lease_s: float = TIMER_LEASE_S) -> int:
+        """The timers claimed at `now` are handled: they go (those claimed since by another stay)."""
+        return int(self.scripts.run("ack_timers", now, lease_s, *members)) if members else 0
 
     def shift_change(self, agent_id: str, on_shift: bool, now: datetime) -> tuple[bool, list[Offer]]:
         result = self.scripts.run("shift_change", now, agent_id, "1" if on_shift else "0")

@@ -72,14 +72,16 @@ class AcdService:
         return self.enqueued(script(keys=keys, args=args), now)
 
     def enqueue_call(self, call_sid: str, node: Node, from_number: str, now: datetime,
-                     region: str | None = None, tier: str | None = None) -> tuple:
+                     region: str | None = None, tier: str | None = None, turn: str = "") -> tuple:
         """`enqueue` as (script, keys, args), to run in one round trip with the IVR's turn;
-        hand its result to `enqueued`. `tier`: the caller's CRM tier (VIP callers go ahead)."""
+        hand its result to `enqueued`. `tier`: the caller's CRM tier (VIP callers go ahead); `turn`:
+        the IVR request's token (a stale copy of a menu answer queues nobody)."""
         queue = self.cc.queues[node.queue]
         fields, timers = enqueue_fields(queue, node, from_number, now, call_sid=call_sid, region=region,
                                         priority_bonus=vip_bonus(tier))
         fields["node"] = node.name
-        return self.router.enqueue_call(call_sid, fields, timers, now, from_number, queue.preferred_agent_wait_s)
+        return self.router.enqueue_call(call_sid, fields, timers, now, from_number, queue.preferred_agent_wait_s,
+                                        turn)
 
     def enqueued(self, result, now: datetime) -> bool:
         """False when nobody who could serve is logged in (the caller goes to the overflow)."""
@@ -261,13 +263,15 @@ class AcdService:
 
     # -- timers --------------------------------------------------------------------
     def tick(self, now: datetime) -> int:
-        """Handle every due timer; safe to run from several workers (each claimed once)."""
+        """Handle every due timer; safe to run from several workers (each claimed by one, leased: a
+        worker that dies before the ack leaves its timers to another)."""
         due = self.router.claim_timers(now)
         for member in due:
             try:
                 self._fire(member, now)
             except Exception:  # noqa: BLE001 - one bad timer must not stop the others
                 log.exception("timer %s failed", member)
+        self.router.ack_timers(due, now)         # a failed one too: tried again, it would fail every lease
         return len(due)
 
     def refresh_shifts(self, now: datetime) -> int:

@@ -8,6 +8,7 @@ caller is never left with an error.
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
@@ -23,6 +24,7 @@ from . import twiml
 log = logging.getLogger(__name__)
 TERMINAL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 MAX_TRANSCRIPT_CHARS = 10_000
+STALE = "stale"         # `_keep`: the request answers a node the call has left; nothing was kept
 
 
 @dataclass
@@ -85,7 +87,11 @@ class IvrCalls:
         call = engine.Call(p.call_sid, p.from_number, p.to_number, flow, now, contact,
                            tries={node: max(0, tries)}, country=p.from_country)
         turn = engine.on_gather(self.cc, call, node, p.digits, p.speech, p.confidence)
-        document = self._keep(call, turn, now, must_exist=True)
+        # A copy of an answer already taken (Twilio retried, a proxy repeated it, it came late) finds
+        # the call gone on from this menu: it gets the same answer and changes nothing.
+        document = self._keep(call, turn, now, must_exist=True, at_node=node)
+        if document is STALE:
+            return turn.twiml
         return document if document is not None else self.incoming(p)
 
     def recorded(self, p: Params, node: str, recording_url: str | None, duration: str | None) -> str:
@@ -188,20 +194,23 @@ class IvrCalls:
         return twiml_out
 
     def _keep(self, call: engine.Call, turn: engine.Turn, now: datetime, new_call: dict | None = None,
-              must_exist: bool = False) -> str | None:
+              must_exist: bool = False, at_node: str = "") -> str | None:
         """Store the turn; a turn that queues the caller hands them to the ACD in the same round trip,
-        and a new call's first turn asks for its screen-pop prefetch in that round trip too."""
-        kept = self.calls.apply_call(call.sid, turn.steps, turn.state, now.timestamp(), new_call, must_exist)
+        and a new call's first turn asks for its screen-pop prefetch in that round trip too. None when
+        `must_exist` and the call is unknown; STALE when the call has left `at_node` (nothing kept)."""
+        token = uuid.uuid4().hex if at_node else ""
+        kept = self.calls.apply_call(call.sid, turn.steps, turn.state, now.timestamp(), new_call, must_exist,
+                                     at_node, token)
         prefetch_for = call.sid if new_call is not None else None
         if turn.state.get("status") != "queued" or self.acd is None:
             applied, = self._run(prefetch_for, kept)
-            return turn.twiml if int(applied) >= 0 else None
+            return _kept(applied, turn)
         node = call.flow.nodes[turn.state["node"]]
         handing_over = self.acd.enqueue_call(call.sid, node, call.from_number, now, call.country,
-                                             tier=self._tier(call))
+                                             tier=self._tier(call), turn=token)
         applied, enqueued = self._run(prefetch_for, kept, handing_over)
         if int(applied) < 0:
-            return None
+            return _kept(applied, turn)
         if enqueued and enqueued[0] == b"unknown":
             # The turn's script had to be reloaded and ran after the hand-over: hand over again.
             script, keys, args = handing_over
@@ -248,3 +257,9 @@ class IvrCalls:
         if reloaded:            # Redis forgot the scripts: the job may have found no call yet
             self.prefetch(prefetch_for)
         return results
+
+
+def _kept(applied, turn: engine.Turn) -> str | None:
+    """The turn's TwiML once kept; None for an unknown call that had to exist (-1), STALE (-2)."""
+    applied = int(applied)
+    return turn.twiml if applied >= 0 else STALE if applied == -2 else None

@@ -49,13 +49,16 @@ class CallState:
         return int(script(keys=keys, args=args))
 
     def apply_call(self, sid: str, steps: list[dict], state: dict, now: float, new_call: dict | None = None,
-                   must_exist: bool = False) -> tuple:
-        """`apply` as (script, keys, args), to run in one round trip with another script."""
+                   must_exist: bool = False, at_node: str = "", turn: str = "") -> tuple:
+        """`apply` as (script, keys, args), to run in one round trip with another script. `at_node`:
+        the node the request answers; a call that has left it makes the request stale (-2, nothing
+        written). `turn`: the request's token, kept for the ACD's hand-over (see apply_turn.lua)."""
         encoded = [json.dumps({**s, "at": round(now, 3)}, ensure_ascii=False) for s in steps]
         created = [str(x) for kv in (new_call or {}).items() if kv[1] is not None for x in kv]
         flat = [str("" if x is None else x) for kv in state.items() for x in kv]
         return (self._apply, [self.keys.call(sid), self.keys.journey(sid)],
-                [LIVE_TTL_S, "1" if must_exist else "0", len(encoded), *encoded, len(created) // 2, *created, *flat])
+                [LIVE_TTL_S, "1" if must_exist else "0", at_node, turn, len(encoded), *encoded, len(created) // 2,
+                 *created, *flat])
 
     def end(self, sid: str, call_status: str, duration: str | None, now: float, day: str = "") -> str | None:
         """Mark the call ended and put it in the records outbox (`Keys.records_pending`), in one step;

@@ -125,7 +125,7 @@ def double_bookings(sim, placed: list) -> list[str]:
             talks.setdefault(entry.get("to") or "?", []).append((start, end, call.sid))
     for agent, spans in talks.items():
         spans.sort()
-        for (_, end, sid), (start, _, other) in zip(spans, spans[1:]):
+        for (_, end, sid), (start, _, other) in zip(spans, spans[1:], strict=False):
             if start < end:
                 found.append(f"{agent} talked to {sid} and {other} at once")
     return found

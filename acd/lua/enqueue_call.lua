@@ -6,19 +6,25 @@
 --   callback request from the IVR (a `callback` node), which waits in line like a caller who pressed *
 -- ARGV[6] timers JSON [[member, due], ...] (escalations, max wait)
 -- ARGV[7] caller's number   ARGV[8] seconds to wait for the caller's last agent (0: none)
+-- ARGV[9] the IVR request's turn token ('' none): the IVR's turn, run just before in the same round
+--   trip, kept it as the call's `turn` unless the request was stale (apply_turn.lua)
 -- Returns {'queued', offers made: rid, sid, agent, ...}; {'already'} for a call already waiting,
 -- offered or connected (Twilio retries, a failed connect); {'nobody'} when no logged-in agent (any
 -- status but offline, on shift or not) holds the requirements, now or after an escalation step: the
 -- caller is not queued then;
 -- {'unknown'} when the call hash does not exist (the IVR's turn, run just before, refused it);
+-- {'stale'} when the call's `turn` is another request's: this one repeats a menu answer Twilio sent
+-- before (a retry, a late copy), which must not put the caller in line a second time, whatever
+-- became of them since (waiting, talking, talked, overflowed);
 -- {'ended'} when the caller is gone (a hang-up was learned: call_gone.lua's `gone`, or the IVR's
 -- `ended_at`): Twilio may deliver a menu answer after the final status, and an ended call never
 -- waits, is offered or connects again.
 local sid = ARGV[4]
 local call = K('call:' .. sid)
 if redis.call('EXISTS', call) == 0 then return {'unknown'} end
-local f = redis.call('HMGET', call, 'gone', 'ended_at', 'acd')
+local f = redis.call('HMGET', call, 'gone', 'ended_at', 'acd', 'turn')
 if f[1] or f[2] then return {'ended'} end
+if ARGV[9] and ARGV[9] ~= '' and f[4] ~= ARGV[9] then return {'stale'} end
 local state = f[3]
 if state == 'waiting' or state == 'offered' or state == 'connecting' or state == 'connected' then
   return {'already'}
