@@ -1,8 +1,9 @@
 """Calls Redis holds as live, reconciled with Twilio's view of them: Twilio is the source of truth.
 
 Twilio's status callbacks are not retried: one lost (the service down or restarting, Redis away, a
-network blip) would leave a caller in line to be offered to an agent, or an agent busy on a call that
-ended. So every worker reconciles as it starts, after any Redis outage its clock noticed, and one of
+network blip) would leave a caller in line to be offered to an agent, an agent busy on a call that
+ended, or a call that never gets its record (every call is in `Keys.open_calls` from its first turn
+until its end is learned). So every worker reconciles as it starts, after any Redis outage its clock noticed, and one of
 them every minute (a lease in Redis): Twilio lists the calls it has not ended (three Calls lists,
 paged, whatever the number of calls), and only the calls Redis holds as live that are not among them
 are fetched one by one, to confirm they are over (a call that began after the listing is still live).
@@ -28,8 +29,9 @@ LIVE = frozenset({"waiting", "offered", "connecting", "connected"})
 
 
 def live_calls(acd) -> list[str]:
-    """Sids of the calls the ACD holds as live: in line, or held by an agent's offer or call."""
-    sids: list[str] = []
+    """Sids of the calls the service holds as live: begun and not ended (in the IVR, in line, talking,
+    hearing goodbye), and any a queue or an agent's offer or call still holds."""
+    sids: list[str] = [x.decode() for x in acd.r.zrange(acd.keys.open_calls(), 0, -1)]
     for name in acd.cc.queues:
         sids.extend(x.decode() for x in acd.r.zrange(acd.keys.queue(name), 0, -1))
     for state in acd.agents.all().values():
@@ -82,9 +84,14 @@ def reconcile(acd, calls, now: datetime, record_call: Callable[[str], None] | No
     if live is None:
         return ended
     for sid in held:
-        state = calls.load(sid) or {}
-        if state.get("acd") not in LIVE:
+        state = calls.load(sid)
+        if state is None or state.get("ended_at"):
+            acd.r.zrem(acd.keys.open_calls(), sid)      # ended, or forgotten long ago: nothing to end
+            if state is not None and state.get("acd") in LIVE:
+                acd.caller_gone(sid, now)               # ended, yet still held by a queue or an agent
             continue
+        if state.get("acd") not in LIVE and state.get("callback"):
+            continue                                    # a callback request that left the line
         leg = state.get("callback_leg") if state.get("callback") else sid
         if not leg or leg in live:
             continue

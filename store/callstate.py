@@ -56,16 +56,16 @@ class CallState:
         encoded = [json.dumps({**s, "at": round(now, 3)}, ensure_ascii=False) for s in steps]
         created = [str(x) for kv in (new_call or {}).items() if kv[1] is not None for x in kv]
         flat = [str("" if x is None else x) for kv in state.items() for x in kv]
-        return (self._apply, [self.keys.call(sid), self.keys.journey(sid)],
-                [LIVE_TTL_S, "1" if must_exist else "0", at_node, turn, len(encoded), *encoded, len(created) // 2,
-                 *created, *flat])
+        return (self._apply, [self.keys.call(sid), self.keys.journey(sid), self.keys.open_calls()],
+                [LIVE_TTL_S, "1" if must_exist else "0", at_node, turn, sid, round(now, 3), len(encoded), *encoded,
+                 len(created) // 2, *created, *flat])
 
     def end(self, sid: str, call_status: str, duration: str | None, now: float, day: str = "") -> str | None:
         """Mark the call ended and put it in the records outbox (`Keys.records_pending`), in one step;
         the outcome when this call ended it, else None (unknown or repeat). `day` (YYYYMMDD in the
         contact center's zone) names the counters it adds to."""
         outcome = self._end(keys=[self.keys.call(sid), self.keys.journey(sid), self.keys.ivr_stats(day),
-                                  self.keys.records_pending()],
+                                  self.keys.records_pending(), self.keys.open_calls()],
                             args=[round(now, 3), call_status, duration or "", ENDED_TTL_S,
                                   round(now + RECORD_GRACE_S, 3), sid])
         return outcome.decode() if outcome else None

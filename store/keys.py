@@ -144,6 +144,11 @@ class Keys:
         """PSUBSCRIBE pattern of every agent's event channel (one listener per web process)."""
         return _glob_literal(self.prefix) + "agent-events:*"
 
+    def open_calls(self) -> str:
+        """zset: calls begun and not yet ended -> when they began. A call leaves it when its final
+        status is learned; the reconciler asks Twilio about those still here (a lost status callback)."""
+        return f"{self.prefix}calls:open"
+
     def records_pending(self) -> str:
         """zset: ended calls whose SQL record is not written yet -> when to (re)try; the outbox the
         record job empties and the worker's sweeper retries with backoff."""

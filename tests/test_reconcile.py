@@ -130,3 +130,40 @@ def test_how_often_to_reconcile_comes_from_the_environment():
     for bad, reason in (("soon", "must be a number"), ("1", "between 5 and 3600")):
         with pytest.raises(SystemExit, match=reason):
             from_env({"RECONCILE_EVERY_S": bad})
+
+
+def test_calls_whose_final_status_was_lost_outside_any_queue_are_ended_and_recorded(make_app, clock):
+    # One hung up in the menu, one left the line (its queue result came, its final status did not):
+    # neither is in a queue nor with an agent, and each would otherwise never get its record.
+    sim = Simulator(ACCOUNT_SID, AUTH_TOKEN, time_scale=0.01)
+    sim.phone("+13125550100", answer_after=0)
+    with RestServer(sim) as rest:
+        app = on_twilio_sim(make_app, clock, rest)
+        rt = app.extensions["callrouter"]
+        twilio = TwilioTester(app.test_client(), AUTH_TOKEN)
+        sids = []
+        for what in ("menu", "left the line"):
+            gone = sim.create_call("+13125550100", "+15005550006", twiml="<Response><Hangup/></Response>")
+            assert gone.join(5)
+            call = twilio.call(from_="+13125550100")
+            call.sid = gone.sid
+            call.dial()
+            if what == "left the line":
+                call.press("1").queue_result("hangup")
+            sids.append(gone.sid)
+        assert rt.redis.zcard(rt.keys.open_calls()) == 2
+        recorded = []
+        assert sorted(reconcile(rt.acd, rt.calls, clock.now, recorded.append)) == sorted(sids) == sorted(recorded)
+        assert [rt.calls.load(sid)["outcome"] for sid in sids] == ["ivr_hangup", "abandoned"]
+        assert rt.redis.zcard(rt.keys.open_calls()) == 0
+        assert reconcile(rt.acd, rt.calls, clock.now) == []
+    sim.shutdown()
+
+
+def test_a_call_ended_by_its_status_callback_is_no_longer_open(staffed, twilio):
+    rt = staffed.extensions["callrouter"]
+    call = twilio.call().dial()
+    assert rt.redis.zscore(rt.keys.open_calls(), call.sid) is not None
+    call.hangup()
+    call.hangup()                                    # a repeat finds it closed already
+    assert rt.redis.zcard(rt.keys.open_calls()) == 0

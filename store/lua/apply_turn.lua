@@ -1,11 +1,12 @@
 -- Keep what one IVR turn did: append journey steps, set call fields, refresh retention.
--- KEYS[1] call hash   KEYS[2] journey list
+-- KEYS[1] call hash   KEYS[2] journey list   KEYS[3] open calls (zset: a new call joins it)
 -- ARGV[1] live ttl s   ARGV[2] '1': the call must exist already (else nothing is written)
 -- ARGV[3] the node the request answers ('' any): a call elsewhere makes the request stale
 -- ARGV[4] the request's turn token ('' none): kept as `turn`, so that the ACD's hand-over in the same
 --   round trip (enqueue_call.lua) can tell this request's turn from a stale copy's
--- ARGV[5] number of journey steps n   ARGV[6..5+n] steps (JSON)
--- ARGV[6+n] number of fields m that only a new call takes   ARGV[7+n..6+n+2m] those field, value pairs
+-- ARGV[5] call sid   ARGV[6] now (epoch s)
+-- ARGV[7] number of journey steps n   ARGV[8..7+n] steps (JSON)
+-- ARGV[8+n] number of fields m that only a new call takes   ARGV[9+n..8+n+2m] those field, value pairs
 -- the rest: field, value pairs for the call hash
 -- One round trip per webhook: a new call is created by its first turn (Twilio may retry
 -- /voice/incoming: the call's own fields are then kept). An ended call keeps its (shorter) ended
@@ -13,8 +14,8 @@
 -- existed, -1 when it had to exist and did not (the caller's step then restarts the flow), -2 when
 -- the call is no longer at the node the request answers (a repeated or late menu answer: Twilio
 -- moved on long ago) and nothing was written.
-local n = tonumber(ARGV[5])
-local m = tonumber(ARGV[6 + n])
+local n = tonumber(ARGV[7])
+local m = tonumber(ARGV[8 + n])
 local new = redis.call('EXISTS', KEYS[1]) == 0
 if new and ARGV[2] == '1' then return -1 end
 if not new and ARGV[3] ~= '' then
@@ -22,14 +23,15 @@ if not new and ARGV[3] ~= '' then
   if at and at ~= ARGV[3] then return -2 end
 end
 if new and m > 0 then
-  redis.call('HSET', KEYS[1], unpack(ARGV, 7 + n, 6 + n + 2 * m))
+  redis.call('HSET', KEYS[1], unpack(ARGV, 9 + n, 8 + n + 2 * m))
   redis.call('DEL', KEYS[2])
+  redis.call('ZADD', KEYS[3], 'NX', ARGV[6], ARGV[5])
 end
 if n > 0 then
-  redis.call('RPUSH', KEYS[2], unpack(ARGV, 6, 5 + n))
+  redis.call('RPUSH', KEYS[2], unpack(ARGV, 8, 7 + n))
 end
-if #ARGV > 6 + n + 2 * m then
-  redis.call('HSET', KEYS[1], unpack(ARGV, 7 + n + 2 * m, #ARGV))
+if #ARGV > 8 + n + 2 * m then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 9 + n + 2 * m, #ARGV))
 end
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'turn', ARGV[4]) end
 if redis.call('HEXISTS', KEYS[1], 'ended_at') == 1 then

@@ -1,10 +1,12 @@
 -- A call ended (terminal status callback). Idempotent: Twilio repeats and reorders callbacks.
 -- KEYS[1] call hash   KEYS[2] journey list   KEYS[3] today's IVR counters   KEYS[4] records outbox
 -- (zset: the call joins it in this same step, due at ARGV[5], and leaves it once SQL has its record)
+-- KEYS[5] open calls (zset: the call leaves it, whatever else this step finds)
 -- ARGV[1] ended_at (epoch s)   ARGV[2] Twilio CallStatus   ARGV[3] CallDuration or ''
 -- ARGV[4] ttl seconds to keep the ended call for late callbacks (transcriptions)
 -- ARGV[5] when the sweeper may write the record if the record job has not (epoch s)   ARGV[6] call sid
 -- Returns the outcome when this callback ended the call, false when unknown or already ended.
+redis.call('ZREM', KEYS[5], ARGV[6])
 if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'ended_at') == 1 then
   return false
 end
