@@ -13,7 +13,6 @@ from .sim import Simulator
 
 if TYPE_CHECKING:
     from .crew import LoadRun
-    from .truth import Truth
 
 
 @dataclass
@@ -80,7 +79,9 @@ class LoadReport:
     real_seconds: float
     calls: list[CallResult] = field(repr=False, default_factory=list)
     problems: list[str] = field(default_factory=list)
-    truth: Truth | None = None          # the service against the callers (twiliosim/truth.py), when checked
+    # The service against the callers, when checked: a twiliosim.truth.Truth (which reads this module's
+    # CallResult, hence no import of it here).
+    truth: object | None = None
 
     @property
     def ok(self) -> bool:
