@@ -1,14 +1,15 @@
 """`make run`: validate the config, migrate, seed, start Redis if embedded,
-then run the Procfile (gunicorn web + rq worker) until interrupted.
+then run the Procfile's web (gunicorn) and CALLROUTER_WORKERS rq workers (2 unless set) under
+service/supervise.py, which starts again whichever of them dies, until SIGTERM or SIGINT.
 
-Stops with exit code 2 and the file/path/reason when the config is invalid.
+Two workers by default: their clocks share the timers (each claimed by one, leased: see
+acd/lua/claim_timers.lua), so while one is dead or restarting the other keeps offers timing out.
+
+Stops with exit code 2 and the file/path/reason when the config or CALLROUTER_WORKERS is invalid.
 """
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,13 +21,25 @@ from store.seed import seed
 from store.settings import PROJECT_ROOT, from_env
 
 from .services import build
+from .supervise import Supervisor, procfile
+
+DEFAULT_WORKERS = 2
+
+
+def worker_count() -> int:
+    """CALLROUTER_WORKERS: how many rq workers to run (0: the web alone, the workers run elsewhere)."""
+    text = os.environ.get("CALLROUTER_WORKERS", "").strip() or str(DEFAULT_WORKERS)
+    if not text.isdigit():
+        raise ValueError(f"CALLROUTER_WORKERS must be a whole number of workers (0 or more), not {text!r}")
+    return int(text)
 
 
 def main() -> int:
     settings = from_env()
     try:
         cc = load_config(settings.config_path)
-    except ConfigError as exc:
+        workers = worker_count()
+    except (ConfigError, ValueError) as exc:
         print(f"callrouter: {exc}", file=sys.stderr)
         return 2
     migrate(settings.database_url)
@@ -57,21 +70,18 @@ callrouter serving workspace '{cc.workspace}' from {settings.config_path}
   Status callback URL (POST):    {base}/voice/status
   Fallback URL (POST):           {base}/voice/fallback
   Admin token:  {settings.admin_token}
+  Workers:      {workers} (CALLROUTER_WORKERS), each started again if it dies
 """, flush=True)
     if settings.dev_credentials:
         print("  warning: TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN unset; using the development pair\n", flush=True)
 
-    honcho = shutil.which("honcho", path=env["PATH"])
-    proc = subprocess.Popen([honcho, "-f", str(PROJECT_ROOT / "Procfile"), "-d", str(PROJECT_ROOT),
-                             "start", "-p", str(settings.port)], env=env)
-
-    def forward(signum, _frame):
-        proc.send_signal(signum)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
+    # the Procfile says how each process starts; make run says how many, and keeps them running
+    commands = procfile(PROJECT_ROOT / "Procfile")
+    supervisor = Supervisor([("web.1", commands["web"])]
+                            + [(f"worker.{i}", commands["worker"]) for i in range(1, workers + 1)],
+                            env, PROJECT_ROOT)
     try:
-        return proc.wait()
+        return supervisor.run()
     finally:
         if started_redis:
             redis_conn.stop_embedded(settings.instance_path)
