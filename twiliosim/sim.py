@@ -109,12 +109,22 @@ class Simulator:
         else:
             headers = {"X-Twilio-Signature": signature(self.auth_token, url, params)}
             kwargs = {"url": url, "data": params}
-        try:
-            response = call.session.request(method, headers=headers, timeout=self.webhook_timeout, **kwargs)
-        except requests.Timeout:
-            return None, f"no answer within {self.webhook_timeout:g} s (error 11205)"
-        except requests.RequestException as exc:
-            return None, f"request failed: {type(exc).__name__}"
+        for attempt in (1, 2):
+            try:
+                response = call.session.request(method, headers=headers, timeout=self.webhook_timeout, **kwargs)
+                break
+            except requests.Timeout:
+                return None, f"no answer within {self.webhook_timeout:g} s (error 11205)"
+            except requests.ConnectionError as exc:
+                # The server closed a kept-alive connection just as this request went out on it (its
+                # keep-alive timeout): the request was never read, and any HTTP client sends it again on
+                # a new connection. A refused or failing connection is a failure.
+                if attempt == 1 and "Connection aborted" in str(exc):
+                    call.log("webhook_resent", url=url, reason=str(exc)[:200])
+                    continue
+                return None, f"request failed: {type(exc).__name__}: {str(exc)[:200]}"
+            except requests.RequestException as exc:
+                return None, f"request failed: {type(exc).__name__}"
         if not 200 <= response.status_code < 300:
             return response, f"HTTP {response.status_code}"
         content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
