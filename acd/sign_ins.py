@@ -11,7 +11,7 @@ import hmac
 from sqlalchemy.exc import SQLAlchemyError
 
 from contactcenter.errors import Away
-from store.agents import agent_for_token, token_hash
+from store.agents import token_hash
 from store.models import Agent
 from store.settings import Settings
 
@@ -43,22 +43,26 @@ class SignIns:
         return agent_id if hmac.compare_digest(known, token_hash(token)) else None
 
     def agent(self, agent_id: object, token: object) -> Agent | None:
-        """The agent whose id and token these are (detached from its SQL session), else None.
-        Takes what a cookie holds, so anything but two strings is no one."""
-        if not isinstance(token, str) or not isinstance(agent_id, str):
+        """The agent whose id and token these are, else None: a transient Agent with the id, name and
+        time zone the console shows, read from Redis's mirror of the agents (SQL away, the console still
+        opens and reloads), from SQL only for an agent not mirrored yet. Takes what a cookie holds, so
+        anything but two strings is no one."""
+        if not isinstance(token, str) or not isinstance(agent_id, str) or not agent_id:
             return None
+        if self.agent_id_for_token(token) != agent_id:
+            return None
+        profile = self.agents.get(agent_id) or {}
+        if profile.get("name"):
+            return Agent(id=agent_id, name=profile["name"], timezone=profile.get("timezone") or None)
         with self.sessions() as db:
-            agent = agent_for_token(db, token)
-            if agent is None or agent.id != agent_id:
-                return None
-            db.expunge(agent)
+            agent = db.get(Agent, agent_id)
+            if agent is not None:
+                db.expunge(agent)
             return agent
 
     def is_agent(self, agent_id: str, token: str) -> bool:
-        """Whether the token is this agent's (a login form's question)."""
-        with self.sessions() as db:
-            agent = agent_for_token(db, token)
-            return agent is not None and agent.id == agent_id
+        """Whether the token is this agent's (a login form's question): Redis's copy of its hash."""
+        return bool(agent_id) and self.agent_id_for_token(token) == agent_id
 
     def is_admin(self, token: object) -> bool:
         """Whether `token` is the admin token, compared in constant time; an empty one never is."""

@@ -6,7 +6,6 @@ leak gives no usable token, and the id prefix finds the row without a scan.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 
 from sqlalchemy import select
@@ -26,16 +25,6 @@ def issue_token(agent: Agent) -> str:
     token = f"{agent.id}.{secrets.token_urlsafe(24)}"
     agent.token_hash = token_hash(token)
     return token
-
-
-def agent_for_token(session: Session, token: str) -> Agent | None:
-    agent_id, dot, _ = token.partition(".")
-    if not dot or not agent_id:
-        return None
-    agent = session.get(Agent, agent_id)
-    if agent is None or not agent.token_hash:
-        return None
-    return agent if hmac.compare_digest(agent.token_hash, token_hash(token)) else None
 
 
 def as_dict(agent: Agent) -> dict:

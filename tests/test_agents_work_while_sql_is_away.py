@@ -56,3 +56,19 @@ def test_new_credentials_end_the_old_token_in_redis_too(seeded):
     assert client.get("/api/agents/erin", headers={"Authorization": f"Bearer {new}"}).status_code == 200
     assert client.delete("/api/agents/erin", headers=ADMIN).status_code == 200
     assert seeded.extensions["callrouter"].agents.token_hash("erin") is None
+
+
+def test_the_agent_console_logs_in_and_reloads_with_sql_away(make_app, seeded):
+    token = seeded.test_client().post("/api/agents", json=NEW, headers=ADMIN).get_json()["token"]
+    client = make_app(SQL_AWAY).test_client()
+    page = client.get("/agent")
+    csrf = page.get_data(as_text=True).split('name="csrf" value="')[1].split('"')[0]
+    logged_in = client.post("/agent/login", data={"agent_id": "erin", "token": token, "csrf": csrf})
+    assert logged_in.status_code == 303
+    console = client.get("/agent")
+    assert console.status_code == 200 and "Erin Diaz" in console.get_data(as_text=True)
+    assert client.get("/agent/current").get_json()["status"] == "offline"
+    wrong = make_app(SQL_AWAY).test_client()
+    csrf = wrong.get("/agent").get_data(as_text=True).split('name="csrf" value="')[1].split('"')[0]
+    refused = wrong.post("/agent/login", data={"agent_id": "erin", "token": token + "x", "csrf": csrf})
+    assert refused.status_code == 401
