@@ -39,6 +39,11 @@ def _set_sqlite_pragmas(dbapi_conn, _record) -> None:
         cursor.close()
 
 
+PG_CONNECT_TIMEOUT_S = 5
+PG_POOL_TIMEOUT_S = 10
+PG_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+
+
 def make_engine(url: str, **engine_kwargs: Any) -> Engine:
     """Create an engine for ``url``; extra keyword arguments go to create_engine.
 
@@ -58,6 +63,16 @@ def make_engine(url: str, **engine_kwargs: Any) -> Engine:
         return engine
     # Long-lived worker processes outlive server-side idle timeouts.
     engine_kwargs.setdefault("pool_pre_ping", True)
+    if parsed.get_backend_name() == "postgresql":
+        # A database that does not answer (a host gone, a network blackhole) must cost a request a few
+        # seconds and a 503, not a web worker for minutes: libpq's connect timeout, TCP keepalives that
+        # notice a dead peer on an open connection in ~25 s, and a bounded wait for a pooled connection.
+        if "connect_timeout" not in parsed.query:
+            connect_args.setdefault("connect_timeout", PG_CONNECT_TIMEOUT_S)
+        for name, value in PG_KEEPALIVES.items():
+            if name not in parsed.query:
+                connect_args.setdefault(name, value)
+        engine_kwargs.setdefault("pool_timeout", PG_POOL_TIMEOUT_S)
     return create_engine(url, connect_args=connect_args, **engine_kwargs)
 
 

@@ -49,3 +49,23 @@ def test_whole_call_is_recorded(backend_app, redis_client):
         assert rec.ivr_inputs[0]["value"].startswith("请帮我处理帐单")
         assert rec.voicemail_transcript.startswith("Bonjour, c'est Zoë")
         assert rec.arrived_at.tzinfo is not None and rec.ended_at >= rec.arrived_at
+
+
+def test_a_postgresql_that_never_answers_costs_seconds_not_minutes():
+    # A socket that takes connections and never says a word: the database host is hung.
+    import socket
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
+    from store.db import PG_CONNECT_TIMEOUT_S, make_engine
+
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(8)
+        engine = make_engine(f"postgresql+psycopg://nobody@127.0.0.1:{hung.getsockname()[1]}/none")
+        started = time.monotonic()
+        with pytest.raises(OperationalError):
+            engine.connect()
+        assert time.monotonic() - started < PG_CONNECT_TIMEOUT_S + 3
+        engine.dispose()
