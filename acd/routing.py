@@ -90,6 +90,7 @@ class Router:
         return int(self.scripts.run("dial_completed", now, call_sid, "" if talk_s is None else talk_s)) == 1
 
     def dial_failed(self, call_sid: str, now: datetime) -> tuple[bool, list[Offer]]:
+        """(whether the caller is back in line, offers made): see dial_failed.lua."""
         result = self.scripts.run("dial_failed", now, call_sid)
         return int(result[0]) == 1, _offers(result[1:])
 

@@ -303,6 +303,8 @@ class AcdService:
             self.overflow(rest, now)
         elif kind == "preferred":
             self.after(self.router.reroute(now, calls=[rest]), now)
+        elif kind == "leaving":                  # the caller hung up while connecting; no Dial end came
+            self.after(self.router.dial_failed(rest, now)[1], now)
 
     def overflow(self, call_sid: str, now: datetime) -> None:
         """Send a waiting caller to the queue's overflow node (max wait passed). A callback request

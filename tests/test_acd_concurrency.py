@@ -60,6 +60,11 @@ def _hammer(seed: int, ops: int, out) -> None:
                     floor.router.dial_failed(call.decode(), floor.now)
             elif state == "connected":
                 floor.router.talk_ended(call.decode(), floor.now)
+            elif state == "leaving":            # the caller hung up while connecting: the Dial's end
+                if rnd.random() < 0.5:
+                    floor.router.dial_completed(call.decode(), rnd.choice([None, 3.0]), floor.now)
+                else:
+                    floor.router.dial_failed(call.decode(), floor.now)
         elif op < 0.78 and mine:
             sid = mine.pop(rnd.randrange(len(mine)))
             floor.router.call_gone(sid, floor.now)
@@ -115,6 +120,11 @@ def test_random_hammering_keeps_every_invariant(redis_client):
     calls = [sid for r in results for sid in r[3]]
     for sid in calls:
         floor.router.call_gone(sid, datetime.now(timezone.utc))
+        if floor.acd(sid) == "leaving":         # hung up while connecting: the Dial's end says how it went
+            if rnd.random() < 0.5:
+                floor.router.dial_completed(sid, 2.0, datetime.now(timezone.utc))
+            else:
+                floor.router.dial_failed(sid, datetime.now(timezone.utc))
     outcomes = {}
     for sid in calls:
         state = redis_client.hmget(floor.keys.call(sid), "acd", "outcome")

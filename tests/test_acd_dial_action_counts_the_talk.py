@@ -4,6 +4,8 @@ puts the agent in wrap-up, whether the leg's `answered` callback came before, af
 change nothing (CONTRACT.md, "When parts fail")."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from acd.service import twilio_seconds
@@ -68,3 +70,40 @@ def test_without_a_duration_the_talk_runs_from_the_answer_until_now(floor):
                                          ("²", None), ("1e9", None), ("9" * 40, 86_400.0)])
 def test_twilio_durations_are_whole_seconds_of_at_most_a_day(sent, taken):
     assert twilio_seconds(sent) == taken
+
+
+def test_a_hang_up_before_the_dial_action_with_the_answer_lost_still_counts_the_talk(floor):
+    sid = accepted_call(floor)
+    floor.router.call_gone(sid, floor.tick(12))          # the caller's final status overtook the Dial action
+    assert floor.acd(sid) == "leaving" and floor.status("alice") == "busy"
+    assert "abandoned" not in floor.stats("billing")
+    floor.router.call_gone(sid, floor.tick(1))           # repeated: still waiting for the Dial's end
+    assert floor.router.dial_completed(sid, 9, floor.tick(1)) is True
+    stats = floor.stats("billing")
+    assert stats["answered"] == 1 and stats["talk_s"] == 9 and "abandoned" not in stats
+    assert floor.status("alice") == "wrapup" and floor.acd(sid) == "ended"
+    assert floor.r.zscore(floor.keys.timers(), f"leaving:{sid}") is None
+
+
+def test_a_hang_up_while_the_agent_phone_rang_is_abandoned_once_the_dial_says_so(floor):
+    sid = accepted_call(floor)
+    floor.router.call_gone(sid, floor.tick(2))
+    back_in_line, _ = floor.router.dial_failed(sid, floor.tick(1))          # DialCallStatus=canceled
+    assert back_in_line is False and floor.acd(sid) == "ended"
+    stats = floor.stats("billing")
+    assert stats["abandoned"] == 1 and "answered" not in stats
+    assert floor.status("alice") == "available" and floor.r.hget(floor.keys.agent("alice"), "misses") is None
+
+
+def test_when_no_dial_end_ever_comes_the_leaving_timer_abandons_the_call(staffed, twilio, clock):
+    rt = staffed.extensions["callrouter"]
+    rt.acd.set_status("alice", "available", clock.now)
+    call = twilio.call(from_="+12125550123").dial().press("1")
+    assert rt.router.answer(rt.agents.get("alice")["offer"], "accept", clock.now, "alice")[0]
+    call.hangup()                                          # the caller's final status; no Dial action follows
+    assert rt.calls.load(call.sid)["acd"] == "leaving"
+    rt.acd.tick(clock.now + timedelta(seconds=5))          # not yet: the Dial action may still come
+    assert rt.calls.load(call.sid)["acd"] == "leaving" and rt.agents.get("alice")["status"] == "busy"
+    rt.acd.tick(clock.now + timedelta(seconds=11))         # the worker's clock: the `leaving:` timer is due
+    assert rt.calls.load(call.sid)["acd"] == "ended" and rt.calls.load(call.sid)["outcome"] == "abandoned"
+    assert rt.agents.get("alice")["status"] == "available"

@@ -1,25 +1,19 @@
 -- The caller hung up (status callback, or the queue's action with QueueResult=hangup).
 -- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets   ARGV[4] call sid
 -- Waiting: out of line, abandoned. Offered: the offer is withdrawn, the agent freed and routed again,
--- so no agent is ever rung for a caller who is gone. Connecting (accepted, agent's phone not yet
--- answered): abandoned too, the agent freed. Connected: talk time counted, the agent to wrap-up.
+-- so no agent is ever rung for a caller who is gone. Connecting (accepted; the agent's phone ringing,
+-- or answered with its `answered` callback lost or still on its way): only the Dial's end tells, so
+-- the call is `leaving` and the agent held until the Dial action or the agent leg's final callback
+-- says (dial_completed.lua: it was answered, the talk counted; dial_failed.lua: abandoned, the agent
+-- freed), or, when neither comes within LEAVING_S, the `leaving:` timer abandons it (dial_failed.lua).
+-- Connected: talk time counted, the agent to wrap-up.
 -- A pending callback stays in line (the caller hung up as asked). Idempotent.
 -- Whatever the state, the call is marked `gone` in this same step: from now on nothing queues it
 -- again (enqueue_call.lua refuses it), even a menu answer that Twilio delivers after the hang-up.
 -- Returns {what happened, offers made...}.
 local sid = ARGV[4]
 
-local function abandon(id)
-  local c = K('call:' .. id)
-  local queue = hget(c, 'queue') or ''
-  local waited = NOW - tonumber(hget(c, 'enqueued_at') or NOW)
-  redis.call('HSET', c, 'acd', 'ended', 'outcome', 'abandoned', 'abandoned_at', NOW)
-  count(queue, 'abandoned')
-  count(queue, 'abandon_wait_s', waited)
-  count_max(queue, 'longest_wait_s', waited)
-  if waited < 5 then count(queue, 'short_abandoned') end
-  event('abandoned', 'call', id, 'queue', queue, 'waited', waited)
-end
+local LEAVING_S = 10     -- Twilio posts the Dial action within moments of the hang-up
 
 local call = K('call:' .. sid)
 if redis.call('EXISTS', call) == 0 then return {'unknown'} end
@@ -43,13 +37,10 @@ elseif state == 'offered' then
     free_agent(agent, out)
   end
 elseif state == 'connecting' then
-  -- accepted, but the agent's phone had not answered yet: the agent is free again
-  abandon(sid)
-  local agent = hget(call, 'agent')
-  if agent and hget(K('agent:' .. agent), 'call') == sid then
-    publish(agent, {event = 'offer_canceled', call_sid = sid, reason = 'caller_hung_up'})
-    free_agent(agent, out)
-  end
+  redis.call('HSET', call, 'acd', 'leaving')
+  redis.call('ZADD', K('timers'), NOW + LEAVING_S, 'leaving:' .. sid)
+elseif state == 'leaving' then
+  -- a repeated hang-up: the Dial's end (or the timer) decides
 else
   end_talk(sid)
 end

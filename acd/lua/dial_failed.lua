@@ -1,10 +1,19 @@
 -- The agent's <Client> did not answer (no-answer, busy, failed) after an accept: the caller goes back
 -- to their original place in line, the agent is freed (a miss), and both are routed again at once.
 -- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets   ARGV[4] call sid
--- Returns {1, offers made...}, or {0} when the call is not connecting.
+-- A call `leaving` (its caller hung up while the agent's phone rang, call_gone.lua; or nothing said
+-- within LEAVING_S: the `leaving:` timer) is abandoned instead, the agent freed without a miss.
+-- Returns {1, offers made...} (back in line), {2, offers made...} (abandoned: the caller had left), or
+-- {0} when the call is not connecting.
 local sid = ARGV[4]
 local call = K('call:' .. sid)
-if hget(call, 'acd') ~= 'connecting' then return {0} end
+local state = hget(call, 'acd')
+if state == 'leaving' then
+  local out = {2}
+  let_go(sid, out)
+  return out
+end
+if state ~= 'connecting' then return {0} end
 local agent = hget(call, 'agent')
 local out = {1}
 redis.call('HDEL', call, 'agent')

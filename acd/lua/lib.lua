@@ -542,3 +542,27 @@ local function free_agent(agent, out)
     for _, x in ipairs(route({}, {agent})) do table.insert(out, x) end
   end
 end
+
+-- The caller left the line without talking to anyone: counted abandoned, with the wait they had.
+local function abandon(id)
+  local c = K('call:' .. id)
+  local queue = hget(c, 'queue') or ''
+  local waited = NOW - tonumber(hget(c, 'enqueued_at') or NOW)
+  redis.call('HSET', c, 'acd', 'ended', 'outcome', 'abandoned', 'abandoned_at', NOW)
+  count(queue, 'abandoned')
+  count(queue, 'abandon_wait_s', waited)
+  count_max(queue, 'longest_wait_s', waited)
+  if waited < 5 then count(queue, 'short_abandoned') end
+  event('abandoned', 'call', id, 'queue', queue, 'waited', waited)
+end
+
+-- A caller who hung up before the agent's phone answered: abandoned, the agent free again (no miss).
+local function let_go(sid, out)
+  abandon(sid)
+  redis.call('ZREM', K('timers'), 'leaving:' .. sid)
+  local agent = hget(K('call:' .. sid), 'agent')
+  if agent and hget(K('agent:' .. agent), 'call') == sid then
+    publish(agent, {event = 'offer_canceled', call_sid = sid, reason = 'caller_hung_up'})
+    free_agent(agent, out)
+  end
+end

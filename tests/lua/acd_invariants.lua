@@ -31,9 +31,14 @@ for _, id in ipairs(agents) do
   elseif status == 'busy' then
     local sid = hget(a, 'call')
     local st = sid and hget(K('call:' .. sid), 'acd')
-    if st ~= 'connecting' and st ~= 'connected' then fail('busy agent ' .. id .. ' with call in ' .. tostring(st)) end
+    if st ~= 'connecting' and st ~= 'connected' and st ~= 'leaving' then
+      fail('busy agent ' .. id .. ' with call in ' .. tostring(st))
+    end
+    if st == 'leaving' and not (ended(sid) and redis.call('ZSCORE', K('timers'), 'leaving:' .. sid)) then
+      fail('call ' .. sid .. ' leaving without its hang-up or its timer')
+    end
     if sid and hget(K('call:' .. sid), 'agent') ~= id then fail('busy agent ' .. id .. ' not the call\'s agent') end
-    if sid and ended(sid) then fail('ended call ' .. sid .. ' is ' .. tostring(st) .. ' with ' .. id) end
+    if sid and ended(sid) and st ~= 'leaving' then fail('ended call ' .. sid .. ' is ' .. tostring(st) .. ' with ' .. id) end
   end
 end
 
