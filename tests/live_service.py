@@ -28,8 +28,11 @@ def _die_with_parent() -> None:
 
 @contextmanager
 def live_service(tmp: Path, *, account_sid: str, auth_token: str, admin_token: str, api_url: str,
-                 redis_url: str, adjust_config=None):
-    """Yield (base URL, log path, config dict); the service and its Redis database are gone after."""
+                 redis_url: str, adjust_config=None, database_url: str | None = None,
+                 env: dict[str, str] | None = None):
+    """Yield (base URL, log path, config dict); the service and its Redis database are gone after.
+    `database_url` replaces the SQLite file under `tmp` (the fault suite's PostgreSQL behind a proxy),
+    `env` adds or overrides variables of the service's environment."""
     config = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
     # Open around the clock, so the tests do not depend on when they run.
     config["hours"]["support"] = {"timezone": "UTC", "weekly": {"mon-sun": "00:00-24:00"}}
@@ -40,12 +43,14 @@ def live_service(tmp: Path, *, account_sid: str, auth_token: str, admin_token: s
     (tmp / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
     redis_lib.Redis.from_url(redis_url).flushdb()
     port = free_port()
+    extra = env or {}
     env = {**os.environ, "PORT": str(port), "REDIS_URL": redis_url,
-           "DATABASE_URL": f"sqlite:///{tmp / 'instance' / 'callrouter.db'}",
+           "DATABASE_URL": database_url or f"sqlite:///{tmp / 'instance' / 'callrouter.db'}",
            "TWILIO_ACCOUNT_SID": account_sid, "TWILIO_AUTH_TOKEN": auth_token,
            "CALLROUTER_CONFIG": str(tmp / "config.yaml"), "CALLROUTER_INSTANCE": str(tmp / "instance"),
            "ADMIN_TOKEN": admin_token, "SECRET_KEY": "e2e", "WEB_CONCURRENCY": "2", "TWILIO_API_URL": api_url}
     env.pop("PUBLIC_URL", None)
+    env.update(extra)
     log = tmp / "service.log"
     proc = start_serving(env, log, preexec_fn=_die_with_parent)
     try:
