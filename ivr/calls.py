@@ -211,8 +211,10 @@ class IvrCalls:
         applied, enqueued = self._run(prefetch_for, kept, handing_over)
         if int(applied) < 0:
             return _kept(applied, turn)
-        if enqueued and enqueued[0] == b"unknown":
-            # The turn's script had to be reloaded and ran after the hand-over: hand over again.
+        if enqueued and enqueued[0] in (b"unknown", b"stale"):
+            # The turn's script had to be reloaded (a Redis restarted from its append-only file keeps
+            # the ACD's functions but not the scripts) and ran after the hand-over, which found no
+            # call or the previous turn's token: hand over again. (A really stale copy returned above.)
             script, keys, args = handing_over
             enqueued = script(keys=keys, args=args)
         if not self.acd.enqueued(enqueued, now):

@@ -74,3 +74,27 @@ def test_an_invalid_answer_repeated_asks_again_without_counting_a_try_twice(staf
     again = copy.copy(menu).press("7")
     assert again.xml == first.xml and "Gather" in again.verbs
     assert again._gather().get("action").endswith("try=1")
+
+
+def test_a_menu_answer_right_after_redis_forgot_its_scripts_still_queues_the_caller(staffed, twilio, clock):
+    # A Redis restarted from its append-only file keeps the ACD's functions but not the IVR's scripts:
+    # the turn is reloaded and runs after the hand-over, which must then be made again.
+    rt = staffed.extensions["callrouter"]
+    menu = twilio.call(from_="+12125550123").dial()
+    rt.redis.script_flush()
+    assert "Enqueue" in menu.press("1").verbs
+    assert rt.redis.zscore(rt.keys.queue("billing"), menu.sid) is not None
+    assert rt.calls.load(menu.sid)["acd"] == "waiting" and offered_today(rt, clock) == 1
+
+
+def test_a_menu_answer_between_the_two_steps_of_a_hang_up_is_an_ivr_hang_up(staffed, twilio, clock):
+    # The status callback marks the caller gone, then ends the call: a menu answer landing between
+    # the two writes `queued`, the ACD refuses it; the record must not say the caller queued.
+    rt = staffed.extensions["callrouter"]
+    menu = twilio.call(from_="+12125550123").dial()
+    rt.acd.caller_gone(menu.sid, clock.now)
+    copy.copy(menu).press("1")
+    rt.calls.end(menu.sid, "completed", "12", clock.now.timestamp(), clock.now.strftime("%Y%m%d"))
+    state = rt.calls.load(menu.sid)
+    assert state["outcome"] == "ivr_hangup" and "queue" not in state and "enqueued_at" not in state
+    assert offered_today(rt, clock) == 0

@@ -13,6 +13,13 @@ end
 local outcome = redis.call('HGET', KEYS[1], 'outcome')
 if not outcome then
   local status = redis.call('HGET', KEYS[1], 'status')
+  -- In line only if the ACD took them. A menu answer that crossed the hang-up may have set `queued`
+  -- after the caller was gone, and the ACD refused it: they hung up in the IVR, and the record and
+  -- the reports must not say they queued.
+  if status == 'queued' and redis.call('HEXISTS', KEYS[1], 'acd') == 0 then
+    redis.call('HDEL', KEYS[1], 'queue', 'enqueued_at')
+    status = 'ivr'
+  end
   if status == 'queued' then
     outcome = 'abandoned'
   elseif ARGV[2] == 'busy' or ARGV[2] == 'failed' or ARGV[2] == 'no-answer' or ARGV[2] == 'canceled' then
