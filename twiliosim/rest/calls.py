@@ -15,7 +15,7 @@ from flask import Response, request
 
 from ..outcomes import CallEnded
 from .errors import TwilioError, bad, not_found
-from .params import date_param, form, int_param, method_param, page_params, reply
+from .params import check_kinds, date_param, form, int_param, method_param, page_params, reply
 from .serializers import BadPageToken, accepted_call_resource, call_resource, token_page_body
 
 # The list filters: query parameter -> field of the call's JSON.
@@ -26,6 +26,31 @@ STATUSES = ("queued", "ringing", "in-progress", "canceled", "completed", "failed
 DATE_FILTERS = tuple((f"{name}{suffix}", field, test)
                      for name, field in (("StartTime", "start_time"), ("EndTime", "end_time"))
                      for suffix, test in (("", date.__eq__), ("<", date.__le__), (">", date.__ge__)))
+# The kinds of the parameters Twilio's description types (params.check_kinds), whether the simulator
+# acts on them or not (ApplicationSid, Byoc, answering machine detection, recording, TimeLimit: not).
+CREATE_KINDS = {"ApplicationSid": "sid:AP", "Byoc": "sid:BY", "Record": "bool",
+                **dict.fromkeys(("Url", "FallbackUrl", "StatusCallback", "AsyncAmdStatusCallback",
+                                 "ClientNotificationUrl"), "url"),
+                **dict.fromkeys(("Method", "FallbackMethod", "StatusCallbackMethod", "RecordingStatusCallbackMethod",
+                                 "AsyncAmdStatusCallbackMethod"), "method"),
+                **dict.fromkeys(("TimeLimit", "MachineDetectionTimeout", "MachineDetectionSpeechThreshold",
+                                 "MachineDetectionSpeechEndThreshold", "MachineDetectionSilenceTimeout"), "int")}
+UPDATE_KINDS = {"Url": "url", "FallbackUrl": "url", "StatusCallback": "url", "Method": "method",
+                "FallbackMethod": "method", "StatusCallbackMethod": "method", "TimeLimit": "int"}
+# The events StatusCallbackEvent and RecordingStatusCallbackEvent may name, as Twilio documents them.
+CALL_EVENTS = ("initiated", "ringing", "answered", "completed")
+RECORDING_EVENTS = ("in-progress", "completed", "absent")
+
+
+def events_param(name: str, allowed: tuple[str, ...]) -> list[str]:
+    """The events of a repeated (or space- or comma-separated) parameter; one Twilio does not know is 400 20001."""
+    events: list[str] = []
+    for value in request.form.getlist(name):
+        events.extend(value.replace(",", " ").split())
+    unknown = [event for event in events if event not in allowed]
+    if unknown:
+        raise bad(20001, f"Invalid parameter: {name} must name events of {', '.join(allowed)}, not {unknown[0]!r}")
+    return events
 
 
 def find_call(sim, sid: str, deleted: set[str] | frozenset[str] = frozenset()):
@@ -51,6 +76,7 @@ def register(api) -> None:
 
     def list_calls():
         wanted = {key: request.args.get(key) for key, _ in FILTERS}
+        check_kinds(request.args, {"ParentCallSid": "sid:CA"})
         if wanted["Status"] and wanted["Status"] not in STATUSES:
             raise bad(20001, f"Invalid parameter: Status must be one of {', '.join(STATUSES)}, "
                              f"not {wanted['Status']!r}")
@@ -88,9 +114,9 @@ def register(api) -> None:
         if not (url or twiml):
             raise bad(21205, "Url parameter is required.")
         method = method_param()
-        events: list[str] = []
-        for value in request.form.getlist("StatusCallbackEvent"):
-            events.extend(value.replace(",", " ").split())
+        check_kinds(request.form, CREATE_KINDS)
+        events = events_param("StatusCallbackEvent", CALL_EVENTS)
+        events_param("RecordingStatusCallbackEvent", RECORDING_EVENTS)
         timeout = int_param(request.form, "Timeout", 60, 1, 600)
         call = sim.create_call(to, from_, url=url, twiml=None if url else twiml, method=method,
                                status_callback=form("StatusCallback"),
@@ -121,6 +147,7 @@ def register(api) -> None:
             raise bad(20001, f"Invalid parameter: Status must be completed or canceled, not {status!r}")
         url, twiml = form("Url"), form("Twiml")
         method = method_param()
+        check_kinds(request.form, UPDATE_KINDS)
         not_live = bad(21220, "Call is not in-progress. Cannot redirect.")
         if call.ended:
             raise not_live

@@ -8,7 +8,7 @@ import time
 from flask import request
 
 from .errors import bad, not_found
-from .params import form, friendly_name_param, int_param, method_param, reply
+from .params import check_kinds, form, friendly_name_param, int_param, method_param, reply
 from .serializers import member_resource, queue_resource
 
 MAX_QUEUE_SIZE = 5000          # Twilio's ceiling for a queue's MaxSize
@@ -80,6 +80,7 @@ def register(api) -> None:
         url = form("Url")
         if not url:
             raise bad(21205, "Url parameter is required.")
+        check_kinds(request.form, {"Url": "url", "Method": "method"})
         if sim.dequeue(queue.sid, member.sid, url, method_param()) is None:
             raise not_found()
         return reply(found)
