@@ -22,7 +22,7 @@ from contactcenter.model import ContactCenter
 from store.callstate import CallState
 from store.intervals import intervals_for_call, refresh
 from store.keys import Keys
-from store.records import upsert_call_record
+from store.records import insert_call_record_if_absent, upsert_call_record
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,20 @@ class CallRecords:
             if self.r.set(self.keys.reports_scheduled(), 1, nx=True, ex=REFRESH_LEASE_S):
                 self.schedule_refresh()
         return data.get("outcome") or "updated"
+
+    def router_away(self, call_sid: str, from_number: str | None, to_number: str | None, at: datetime,
+                    path: str, call_status: str | None = None) -> None:
+        """A webhook of `call_sid` failed (Redis away, a bug) and the caller heard the config's
+        `when_down`: the call leaves a trace in SQL, outcome `failed`, unless it has a record already.
+        A call that began while Redis was away lives nowhere else. The full record, once Redis holds
+        the call again and it ends, merges over this one."""
+        ended = at if call_status in ("completed", "busy", "failed", "no-answer", "canceled") else None
+        with self.sessions() as session:
+            insert_call_record_if_absent(session, {
+                "call_sid": call_sid[:34], "workspace": self.cc.workspace, "from_number": from_number,
+                "to_number": to_number, "arrived_at": at, "ended_at": ended, "outcome": "failed",
+                "journey": [{"event": "router_away", "path": path[:64], "at": round(at.timestamp(), 3)}]})
+            session.commit()
 
     def flush_due(self, now: float, limit: int = FLUSH_BATCH) -> tuple[int, int]:
         """The sweeper: write the records of ended calls still in the outbox whose time has come (the

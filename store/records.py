@@ -76,6 +76,13 @@ def _insert_if_absent(session: Session, call_sid: str, values: dict[str, Any]) -
     session.execute(stmt)
 
 
+def insert_call_record_if_absent(session: Session, data: dict[str, Any]) -> None:
+    """Insert the call record ``data["call_sid"]`` unless one exists (then nothing changes); does not
+    commit. For what is known while the full record cannot be written (the call's state is away)."""
+    call_sid, values = _normalise(data)
+    _insert_if_absent(session, call_sid, values)
+
+
 def upsert_call_record(session: Session, data: dict[str, Any]) -> CallRecord:
     """Insert or merge the call record ``data["call_sid"]``; does not commit.
 

@@ -117,6 +117,22 @@ def test_redis_unreachable_every_step_apologises_and_hangs_up(make_app):
     assert_every_step_answers_when_down(TwilioTester(app.test_client(), AUTH_TOKEN))
 
 
+def test_a_call_that_began_while_redis_was_away_is_recorded_as_failed(make_app):
+    from store.records import get_call_record
+    app = make_app({"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
+    tw = TwilioTester(app.test_client(), AUTH_TOKEN)
+    post(tw, "/voice/incoming", {"CallStatus": "ringing"})
+    post(tw, "/voice/status", {"CallStatus": "completed", "CallDuration": "9"})      # a second failure: one record
+    deadline = time.monotonic() + 5
+    record = None
+    while record is None and time.monotonic() < deadline:           # written beside the answer, not before it
+        with app.extensions["callrouter"].sessions() as db:
+            record = get_call_record(db, SID)
+        time.sleep(0.05)
+    assert record is not None and record.outcome == "failed" and record.from_number == BASE["From"]
+    assert record.journey[0]["event"] == "router_away" and record.journey[0]["path"] == "/voice/incoming"
+
+
 def test_redis_unreachable_with_a_backup_number_every_step_dials_it(make_app):
     app = make_app({"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"},
                    CONTACT_CENTER=with_when_down(transfer=BACKUP))

@@ -11,6 +11,7 @@ Twilio parameters (400) answer otherwise.
 from __future__ import annotations
 
 import logging
+import threading
 
 from flask import Blueprint, Response, abort, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -18,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from ivr import twiml
 from ivr.calls import IvrCalls, Params
 
-from .deps import services
+from .deps import now, services
 from .signature import is_valid
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
@@ -53,7 +54,29 @@ def failed(exc: Exception):
         # 403 (signature), 400 (missing parameters) and the like: as the app answers them elsewhere
         return jsonify(error=exc.description or exc.name), exc.code
     log.exception("%s failed for call %s; answering with when_down", request.path, _call_sid())
+    _leave_a_trace()
     return _when_down()
+
+
+def _leave_a_trace() -> None:
+    """The call's record, written on the side (SQL may be slow or away too, and Twilio must have its
+    TwiML within 2 s): a call that began while Redis was away is known nowhere else."""
+    form = request.form
+    sid = form.get("CallSid")
+    if not sid or request.path == "/voice/fallback":
+        return
+    try:
+        records, at = services().records, now()
+    except Exception:  # noqa: BLE001 - no services, no record: the log line above says why
+        return
+    args = (sid, form.get("From"), form.get("To"), at, request.path, form.get("CallStatus"))
+
+    def write():
+        try:
+            records.router_away(*args)
+        except Exception:  # noqa: BLE001 - SQL away as well: the log is all that is left
+            log.exception("could not record call %s after %s failed", sid, args[4])
+    threading.Thread(target=write, name="router-away-record", daemon=True).start()
 
 
 def _call_sid() -> str:
