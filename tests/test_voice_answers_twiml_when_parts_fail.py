@@ -123,6 +123,7 @@ def test_a_call_that_began_while_redis_was_away_is_recorded_as_failed(make_app):
     tw = TwilioTester(app.test_client(), AUTH_TOKEN)
     post(tw, "/voice/incoming", {"CallStatus": "ringing"})
     post(tw, "/voice/status", {"CallStatus": "completed", "CallDuration": "9"})      # a second failure: one record
+    post(tw, "/voice/agent-leg", {"CallSid": "CA" + "e" * 32, "ParentCallSid": SID, "CallStatus": "completed"})
     deadline = time.monotonic() + 5
     record = None
     while record is None and time.monotonic() < deadline:           # written beside the answer, not before it
@@ -131,6 +132,9 @@ def test_a_call_that_began_while_redis_was_away_is_recorded_as_failed(make_app):
         time.sleep(0.05)
     assert record is not None and record.outcome == "failed" and record.from_number == BASE["From"]
     assert record.journey[0]["event"] == "router_away" and record.journey[0]["path"] == "/voice/incoming"
+    time.sleep(0.3)
+    with app.extensions["callrouter"].sessions() as db:
+        assert get_call_record(db, "CA" + "e" * 32) is None                 # an agent's leg is no call of its own
 
 
 def test_redis_unreachable_with_a_backup_number_every_step_dials_it(make_app):

@@ -24,7 +24,8 @@ from .signature import is_valid
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 log = logging.getLogger(__name__)
-MAX_PARAM_CHARS = 8192   # Twilio's own parameters are short; speech is cut in the engine
+MAX_PARAM_CHARS = 8192
+NOT_A_CALL_OF_ITS_OWN = frozenset({"/voice/fallback", "/voice/agent-leg", "/voice/callback-status"})   # Twilio's own parameters are short; speech is cut in the engine
 
 
 @bp.before_request
@@ -63,7 +64,8 @@ def _leave_a_trace() -> None:
     TwiML within 2 s): a call that began while Redis was away is known nowhere else."""
     form = request.form
     sid = form.get("CallSid")
-    if not sid or request.path == "/voice/fallback":
+    # An agent's or a callback's leg is no call of its own: its caller's call is recorded.
+    if not sid or form.get("ParentCallSid") or request.path in NOT_A_CALL_OF_ITS_OWN:
         return
     try:
         records, at = services().records, now()
