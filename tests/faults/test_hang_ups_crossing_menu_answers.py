@@ -113,12 +113,5 @@ def test_crossing_hang_ups_leave_no_caller_waiting_and_no_agent_held(crossed):
     assert verdict.ghosts(crossed[0]) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the hang-up's two steps straddle the menu answer: ivr/calls.py status() marks the call gone "
-    "(acd caller_gone, line 164) and ends it (calls.end, line 167) in two round trips; the menu "
-    "answer between them keeps its turn (apply_turn.lua does not refuse a gone call: status 'queued', "
-    "journey 'enqueued') while enqueue_call.lua refuses the hand-over ('ended'), so end_call.lua "
-    "(line 16: status 'queued' -> 'abandoned') records an abandoned call the ACD never counted "
-    "offered nor abandoned"))
 def test_crossing_hang_ups_keep_one_record_per_call_and_count_the_truth(crossed):
     assert verdict.losses(crossed[0]) == []

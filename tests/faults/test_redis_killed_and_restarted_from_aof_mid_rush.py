@@ -35,12 +35,5 @@ def test_a_redis_killed_mid_rush_leaves_no_caller_waiting_and_no_agent_held(foun
     assert verdict.ghosts(found) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "calls that arrive while Redis is down leave no record at all: webhooks/voice.py failed() answers "
-    "when_down and writes nothing, and a call exists only in Redis until its record job runs; and the "
-    "first menu answer after the restart can strand its caller: apply_turn.lua is gone from Redis's "
-    "script cache (NOSCRIPT) while the routing functions survived, so enqueue_call.lua runs first and "
-    "answers 'stale' (acd/lua/enqueue_call.lua:27), which ivr/calls.py _keep (line 214) does not hand "
-    "over again (only 'unknown'): the caller hears <Enqueue> but was never put in line nor counted"))
 def test_a_redis_killed_mid_rush_loses_no_call_and_counts_the_truth(found):
     assert verdict.losses(found) == []

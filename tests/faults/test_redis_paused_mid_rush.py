@@ -34,10 +34,5 @@ def test_a_redis_paused_mid_rush_leaves_no_caller_waiting_and_no_agent_held(foun
     assert verdict.ghosts(found) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "calls that arrive during the pause leave no record at all (webhooks/voice.py failed() answers "
-    "when_down and writes nothing); and a menu answer whose Redis commands timed out (1 s) is "
-    "answered when_down, yet Redis runs them on SIGCONT: the caller, who heard the apology and hung "
-    "up, is put in line, offered to an agent and counted offered and abandoned (record 'abandoned')"))
 def test_a_redis_paused_mid_rush_loses_no_call_and_counts_the_truth(found):
     assert verdict.losses(found) == []
