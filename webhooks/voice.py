@@ -24,8 +24,9 @@ from .signature import is_valid
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 log = logging.getLogger(__name__)
-MAX_PARAM_CHARS = 8192
-NOT_A_CALL_OF_ITS_OWN = frozenset({"/voice/fallback", "/voice/agent-leg", "/voice/callback-status"})   # Twilio's own parameters are short; speech is cut in the engine
+MAX_PARAM_CHARS = 8192   # Twilio's own parameters are short; speech is cut in the engine
+# Legs that belong to a caller's call (fallback, agent's leg, callback's status) leave no record of their own.
+NOT_A_CALL_OF_ITS_OWN = frozenset({"/voice/fallback", "/voice/agent-leg", "/voice/callback-status"})
 
 
 @bp.before_request
