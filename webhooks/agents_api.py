@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, jsonify, request
 
-from .auth import require_admin, require_agent_or_admin
+from .auth import require_admin, require_agent_or_admin, require_self_or_supervisor, require_supervisor
 from .deps import hub, now, services
 from .streams import agent_stream
 
@@ -20,7 +20,7 @@ def _json() -> dict:
 
 @bp.get("/agents")
 def list_agents():
-    require_admin()
+    require_supervisor()
     return jsonify(agents=services().roster.list())
 
 
@@ -33,7 +33,7 @@ def create_agent():
 
 @bp.get("/agents/<agent_id>")
 def get_agent(agent_id):
-    require_agent_or_admin(agent_id)
+    require_self_or_supervisor(agent_id)
     return jsonify(agent=services().roster.get(agent_id))
 
 
@@ -52,7 +52,7 @@ def delete_agent(agent_id):
 
 @bp.post("/agents/<agent_id>/status")
 def set_status(agent_id):
-    require_agent_or_admin(agent_id)
+    require_self_or_supervisor(agent_id)
     return jsonify(status=services().acd.change_status(agent_id, _json().get("status"), now()))
 
 
@@ -73,7 +73,7 @@ def softphone_token(agent_id):
 @bp.get("/agents/<agent_id>/events")
 def agent_events(agent_id):
     """Server-Sent Events: status, offer (with the screen pop), offer_canceled, connected, ended."""
-    require_agent_or_admin(agent_id)
+    require_self_or_supervisor(agent_id)
     stream = agent_stream(hub(), services(), agent_id)
     if stream is None:
         abort(404, f"unknown agent {agent_id!r}")

@@ -7,7 +7,7 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from .auth import require_admin
+from .auth import require_supervisor
 from .deps import services
 from .streams import sse
 
@@ -24,14 +24,14 @@ def health():
 
 @bp.get("/stats")
 def stats():
-    require_admin()
+    require_supervisor()
     return jsonify(services().board.figures())
 
 
 @bp.get("/stats/intervals")
 def stats_intervals():
     """Today's (or `day`'s) 15-minute intervals per queue, for the supervisor's chart."""
-    require_admin()
+    require_supervisor()
     return jsonify(services().board.day_intervals(request.args.get("day")))
 
 
@@ -53,6 +53,6 @@ def _figure_changes(app):
 @bp.get("/stats/stream")
 def stats_stream():
     """The same figures as Server-Sent Events, once a second (and only when they changed)."""
-    require_admin()
+    require_supervisor()
     return Response(_figure_changes(current_app._get_current_object()), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -25,7 +25,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 @dataclass(frozen=True)
 class Principal:
-    kind: str                 # "admin" or "agent"
+    kind: str                 # "admin", "supervisor" or "agent"
     agent_id: str | None = None
     via_session: bool = False  # authenticated by the console's session cookie
 
@@ -83,6 +83,22 @@ def require_admin() -> Principal:
     who = principal()
     if who.kind != "admin":
         abort(403, "admin only")
+    return who
+
+
+def require_supervisor() -> Principal:
+    """A supervisor or an admin: the board, stats, reports, call history (CONTRACT v3)."""
+    who = principal()
+    if who.kind not in ("admin", "supervisor"):
+        abort(403, "supervisors and admins only")
+    return who
+
+
+def require_self_or_supervisor(agent_id: str) -> Principal:
+    """The agent itself, a supervisor or an admin: reading an agent, changing its status."""
+    who = principal()
+    if who.kind not in ("admin", "supervisor") and who.agent_id != agent_id:
+        abort(403, "an agent token acts only for its own agent")
     return who
 
 

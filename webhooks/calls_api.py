@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, request
 
-from .auth import principal, require_admin
+from .auth import principal, require_supervisor
 from .deps import now, services
 
 bp = Blueprint("calls_api", __name__, url_prefix="/api")
@@ -13,7 +13,7 @@ bp = Blueprint("calls_api", __name__, url_prefix="/api")
 
 @bp.get("/calls")
 def history():
-    require_admin()
+    require_supervisor()
     args = request.args
     return jsonify(services().history.page(args.get("from"), args.get("to"), queue=args.get("queue"),
                                            agent=args.get("agent"), outcome=args.get("outcome"),
@@ -46,4 +46,4 @@ def wrapup(call_sid):
 def call_context(call_sid):
     """The screen pop of a call: the admin, or an agent the call was offered to."""
     who = principal()
-    return jsonify(services().screenpops.for_viewer(call_sid[:64], who.kind == "admin", who.agent_id))
+    return jsonify(services().screenpops.for_viewer(call_sid[:64], who.kind in ("admin", "supervisor"), who.agent_id))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from .auth import principal, require_agent_or_admin
+from .auth import principal, require_self_or_supervisor
 from .deps import services
 
 bp = Blueprint("console_api", __name__, url_prefix="/api")
@@ -27,5 +27,5 @@ def queues():
 
 @bp.get("/agents/<agent_id>/calls")
 def agent_calls(agent_id):
-    require_agent_or_admin(agent_id)
+    require_self_or_supervisor(agent_id)
     return jsonify(services().reports.agent_day(agent_id, request.args.get("day", "today")))

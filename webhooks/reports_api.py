@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from .auth import require_admin
+from .auth import require_supervisor
 from .deps import services
 
 bp = Blueprint("reports_api", __name__, url_prefix="/api")
@@ -13,7 +13,7 @@ bp = Blueprint("reports_api", __name__, url_prefix="/api")
 
 @bp.get("/reports")
 def reports():
-    require_admin()
+    require_supervisor()
     args = request.args
     found = services().reports.report(args.get("by", "day"), args.get("from"), args.get("to"),
                                       queue=args.get("queue") or None, agent=args.get("agent") or None)
