@@ -37,3 +37,15 @@ class Unavailable(Refusal):
 
 class Away(Refusal):
     """A store the request needs (SQL) is away for now: try again in a while."""
+
+
+class Unauthenticated(Refusal):
+    """Who asks could not be told apart from anyone (a wrong password, a dead session)."""
+
+
+class Throttled(Refusal):
+    """Too many tries: wait `retry_after_s` before the next."""
+
+    def __init__(self, reason: str, retry_after_s: int, **details):
+        super().__init__(reason, **details)
+        self.retry_after_s = max(1, int(retry_after_s))

@@ -14,14 +14,25 @@ from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from contactcenter.errors import Away, Conflict, Invalid, NotAllowed, NotFound, Refusal, Unavailable
+from contactcenter.errors import (
+    Away,
+    Conflict,
+    Invalid,
+    NotAllowed,
+    NotFound,
+    Refusal,
+    Throttled,
+    Unauthenticated,
+    Unavailable,
+)
 
 from . import agents_api, api, calls_api, console, console_api, metrics, reports_api, supervisor, voice
 from .auth import check_csrf
 from .deps import HUB, SERVICES
 from .streams import EventHub
 
-STATUS_OF_REFUSAL = {Invalid: 400, NotAllowed: 403, NotFound: 404, Conflict: 409, Unavailable: 502, Away: 503}
+STATUS_OF_REFUSAL = {Invalid: 400, Unauthenticated: 401, NotAllowed: 403, NotFound: 404, Conflict: 409,
+                     Throttled: 429, Unavailable: 502, Away: 503}
 RETRY_AFTER_S = 30          # what a client is told to wait when SQL is away
 
 
@@ -65,6 +76,8 @@ def _answer_errors(app: Flask) -> None:
     def refused(exc: Refusal):
         status = STATUS_OF_REFUSAL.get(type(exc), 400)
         headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else {}
+        if isinstance(exc, Throttled):
+            headers = {"Retry-After": str(exc.retry_after_s)}
         return jsonify(error=exc.reason, **exc.details), status, headers
 
     @app.errorhandler(SQLAlchemyError)
