@@ -237,3 +237,45 @@ class IntervalStat(Base):
 
     def __repr__(self) -> str:
         return f"<IntervalStat {self.start:%Y-%m-%d %H:%M} {self.queue or '-'} {self.agent or '-'}>"
+
+
+USER_ROLES = ("agent", "supervisor", "admin")
+
+
+class User(TimestampMixin, Base):
+    """A person who signs in: agents to /agent, supervisors and admins to /supervisor. Only the argon2
+    hash of the password is kept; `totp_secret` is set once a second factor is confirmed (the pending
+    one waits in `totp_pending` until the first code proves the authenticator app holds it)."""
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(256), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    agent_id: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("agents.id", ondelete="SET NULL"), nullable=True, index=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), nullable=False)
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_pending: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The last TOTP step used: a code is good once (a replayed code within its 30 s is refused).
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+
+class AuditEntry(Base):
+    """One state-changing request by a person or a token: who, in which role, what, on what, when and
+    from where, and how it was answered."""
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    actor: Mapped[str] = mapped_column(String(64), nullable=False, index=True)   # username, "admin-token", agent id
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    action: Mapped[str] = mapped_column(String(64), nullable=False, index=True)  # e.g. "agent.status"
+    target: Mapped[str] = mapped_column(String(200), nullable=False)
+    method: Mapped[str] = mapped_column(String(8), nullable=False)
+    path: Mapped[str] = mapped_column(String(300), nullable=False)
+    status: Mapped[int] = mapped_column(Integer, nullable=False)
+    address: Mapped[str] = mapped_column(String(64), nullable=False)
