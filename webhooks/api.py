@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 
-from .auth import require_supervisor
+from .answers import EVENT_STREAM, Figures, Health, Intervals, Media
 from .deps import services
+from .openapi import description, operation
+from .schemas import IntervalsQuery
 from .streams import sse
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -16,6 +18,7 @@ log = logging.getLogger(__name__)
 
 
 @bp.get("/health")
+@operation(summary="Whether Redis and SQL answer", auth="anyone", answers={200: Health, 503: Health})
 def health():
     board = services().board
     report = board.health()
@@ -23,16 +26,17 @@ def health():
 
 
 @bp.get("/stats")
+@operation(summary="The live figures per queue and agent", auth="supervisor", answers={200: Figures})
 def stats():
-    require_supervisor()
     return jsonify(services().board.figures())
 
 
 @bp.get("/stats/intervals")
-def stats_intervals():
+@operation(summary="A day's 15-minute intervals per queue", auth="supervisor", query=IntervalsQuery,
+           answers={200: Intervals})
+def stats_intervals(query: IntervalsQuery):
     """Today's (or `day`'s) 15-minute intervals per queue, for the supervisor's chart."""
-    require_supervisor()
-    return jsonify(services().board.day_intervals(request.args.get("day")))
+    return jsonify(services().board.day_intervals(query.day))
 
 
 def _figure_changes(app):
@@ -51,8 +55,17 @@ def _figure_changes(app):
 
 
 @bp.get("/stats/stream")
+@operation(summary="The live figures as Server-Sent Events", auth="supervisor", answers={200: EVENT_STREAM})
 def stats_stream():
-    """The same figures as Server-Sent Events, once a second (and only when they changed)."""
-    require_supervisor()
+    """The same figures as Server-Sent Events (`stats`), once a second (and only when they changed)."""
     return Response(_figure_changes(current_app._get_current_object()), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@bp.get("/openapi.json")
+@operation(summary="This description (OpenAPI 3.1)", auth="anyone",
+           answers={200: Media("application/json", "the OpenAPI 3.1 description of every /api operation",
+                               {"type": "object", "required": ["openapi", "paths"]})})
+def openapi():
+    """Every /api operation: its auth, parameters, request and answer bodies and errors."""
+    return jsonify(description(current_app))

@@ -7,17 +7,20 @@
 """
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
-from .auth import principal, require_self_or_supervisor
+from .answers import AgentDay, Queues
 from .deps import services
+from .openapi import operation
+from .schemas import AgentCallsQuery
 
 bp = Blueprint("console_api", __name__, url_prefix="/api")
 
 
 @bp.get("/queues")
+@operation(summary="Each queue's dispositions, timers and service-level target", auth="signed_in",
+           answers={200: Queues})
 def queues():
-    principal()
     return jsonify(queues={
         name: {"dispositions": list(q.dispositions), "offer_timeout_s": q.offer_timeout_s, "wrapup_s": q.wrapup_s,
                # the supervisor board's alerts: service level under target, a wait past service_level_s
@@ -26,6 +29,8 @@ def queues():
 
 
 @bp.get("/agents/<agent_id>/calls")
-def agent_calls(agent_id):
-    require_self_or_supervisor(agent_id)
-    return jsonify(services().reports.agent_day(agent_id, request.args.get("day", "today")))
+@operation(summary="An agent's calls of one day, newest first", auth="self_or_supervisor", query=AgentCallsQuery,
+           answers={200: AgentDay}, errors=(503,))
+def agent_calls(agent_id, query: AgentCallsQuery):
+    """The agent's calls of `day` in the agent's own time zone, from the call records."""
+    return jsonify(services().reports.agent_day(agent_id, query.day))

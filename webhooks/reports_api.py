@@ -5,19 +5,22 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from .auth import require_supervisor
+from .answers import CSV, Report
 from .deps import services
+from .openapi import operation
+from .schemas import ReportQuery
 
 bp = Blueprint("reports_api", __name__, url_prefix="/api")
 
 
 @bp.get("/reports")
-def reports():
-    require_supervisor()
-    args = request.args
-    found = services().reports.report(args.get("by", "day"), args.get("from"), args.get("to"),
-                                      queue=args.get("queue") or None, agent=args.get("agent") or None)
-    if args.get("format") == "csv" or request.accept_mimetypes.best == "text/csv":
+@operation(summary="Figures by interval, day, queue or agent over days", auth="supervisor", query=ReportQuery,
+           answers={200: (Report, CSV)}, errors=(503,))
+def reports(query: ReportQuery):
+    """Days are the contact center's; the default range is today. `format=csv` or `Accept: text/csv`:
+    a CSV file."""
+    found = services().reports.report(query.by, query.since, query.until, queue=query.queue, agent=query.agent)
+    if query.format == "csv" or request.accept_mimetypes.best == "text/csv":
         return Response(found.csv(), mimetype="text/csv",
                         headers={"Content-Disposition": f"attachment; filename={found.filename}"})
     return jsonify(found.as_json())
