@@ -3,47 +3,48 @@ wrap-up with a disposition and notes, read a call's screen pop (CONTRACT.md, "JS
 past calls (`GET /api/calls?from&to&queue&agent&outcome&limit&cursor`, admin: acd/history.py)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, jsonify
 
-from .auth import principal, require_supervisor
+from .answers import HistoryPage, ReservationAnswer, ScreenPop, WrapUpAnswer
 from .deps import now, services
+from .openapi import operation
+from .schemas import HistoryQuery, WrapUp
 
 bp = Blueprint("calls_api", __name__, url_prefix="/api")
 
 
 @bp.get("/calls")
-def history():
-    require_supervisor()
-    args = request.args
-    return jsonify(services().history.page(args.get("from"), args.get("to"), queue=args.get("queue"),
-                                           agent=args.get("agent"), outcome=args.get("outcome"),
-                                           limit=args.get("limit"), cursor=args.get("cursor")))
+@operation(summary="Past calls, newest first, a page at a time", auth="supervisor", query=HistoryQuery,
+           answers={200: HistoryPage}, errors=(503,))
+def history(query: HistoryQuery):
+    return jsonify(services().history.page(query.since, query.until, queue=query.queue, agent=query.agent,
+                                           outcome=query.outcome, limit=query.limit, cursor=query.cursor))
 
 
 @bp.post("/reservations/<rid>/accept")
-def accept(rid):
-    services().acd.accept_for(rid[:64], principal().may_act_for, now())
+@operation(summary="Accept an offer", auth="signed_in", answers={200: ReservationAnswer}, errors=(409, 502))
+def accept(rid, who):
+    services().acd.accept_for(rid, who.may_act_for, now())
     return jsonify(reservation_id=rid, status="accepted")
 
 
 @bp.post("/reservations/<rid>/reject")
-def reject(rid):
-    services().acd.reject_for(rid[:64], principal().may_act_for, now())
+@operation(summary="Reject an offer", auth="signed_in", answers={200: ReservationAnswer}, errors=(409,))
+def reject(rid, who):
+    services().acd.reject_for(rid, who.may_act_for, now())
     return jsonify(reservation_id=rid, status="rejected")
 
 
 @bp.post("/calls/<call_sid>/wrapup")
-def wrapup(call_sid):
-    who = principal()                       # 401 before anything else, the body included
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400, "the body must be a JSON object")
-    return jsonify(services().wrapups.wrap_up(call_sid[:64], who.may_act_for, body.get("disposition"),
-                                              body.get("notes"), now()))
+@operation(summary="End the wrap-up with a disposition and notes", auth="signed_in", body=WrapUp,
+           answers={200: WrapUpAnswer}, errors=(409,))
+def wrapup(call_sid, who, body: WrapUp):
+    """The agent is available again (unless they chose break or offline meanwhile)."""
+    return jsonify(services().wrapups.wrap_up(call_sid, who.may_act_for, body.disposition, body.notes, now()))
 
 
 @bp.get("/calls/<call_sid>/context")
-def call_context(call_sid):
-    """The screen pop of a call: the admin, or an agent the call was offered to."""
-    who = principal()
-    return jsonify(services().screenpops.for_viewer(call_sid[:64], who.kind in ("admin", "supervisor"), who.agent_id))
+@operation(summary="A call's screen pop", auth="signed_in", answers={200: ScreenPop})
+def call_context(call_sid, who):
+    """The screen pop of a call: a supervisor, the admin, or an agent the call was offered to."""
+    return jsonify(services().screenpops.for_viewer(call_sid, who.kind in ("admin", "supervisor"), who.agent_id))

@@ -25,7 +25,7 @@ from store.reports import GROUPINGS
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 SETTABLE_STATUSES = ("available", "break", "offline")      # acd/agents.py SETTABLE
 MAX_DISPOSITION = 64                                         # acd/wrapup.py
-MAX_NOTES = 10_000
+MAX_NOTES = 4000
 MAX_NAME_TEXT = 100
 
 
@@ -87,7 +87,8 @@ def text(high: int):
 
 Level = Annotated[int, Field(strict=True, ge=1, le=10), reworded("must be a whole number 1..10")]
 TimeZone = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+/-]{1,64}$",
-                                examples=["Europe/Madrid", "America/New_York", "UTC"])]
+                                examples=["Europe/Madrid", "America/New_York", "UTC"]),
+                     reworded("unknown time zone {value!r} (use an IANA name such as Europe/Madrid)")]
 Language = Annotated[str, Field(min_length=2, max_length=35, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
 DaySpec = Annotated[str, Field(min_length=3, max_length=40, pattern=r"^[A-Za-z, -]{3,40}$",
                                examples=["mon-fri", "sat", "mon,wed"])]
