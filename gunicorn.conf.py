@@ -18,3 +18,7 @@ keepalive = 5
 accesslog = "-" if os.environ.get("ACCESS_LOG") else None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
+# gunicorn's control socket (reload, stop, worker counts) defaults to one shared path in the home
+# directory, where every gunicorn of the user (another deployment, a test) would meet; callrouter is
+# run by make run's supervisor and by signals, so it has none.
+control_socket_disable = True

@@ -1,8 +1,6 @@
-"""Who may open the consoles: an agent by their id and API token, the supervisor by the admin
-token. The web pages keep the token in their session cookie and ask again on every request, so
-issuing new credentials (or changing ADMIN_TOKEN) ends the sessions that held the old ones.
-
-Only the decisions live here; the cookie, the CSRF tokens and the pages are HTTP (webhooks/).
+"""Programs' agent tokens (`Authorization: Bearer <agent id>.<secret>`), answered from Redis's copy
+of the token's hash so agents keep working with SQL away, and the agent profile a signed-in person
+stands for. People's accounts and sessions are people/; the HTTP side is webhooks/auth.py.
 """
 from __future__ import annotations
 
@@ -42,14 +40,11 @@ class SignIns:
             self.agents.remember_token(agent_id, known)
         return agent_id if hmac.compare_digest(known, token_hash(token)) else None
 
-    def agent(self, agent_id: object, token: object) -> Agent | None:
-        """The agent whose id and token these are, else None: a transient Agent with the id, name and
-        time zone the console shows, read from Redis's mirror of the agents (SQL away, the console still
-        opens and reloads), from SQL only for an agent not mirrored yet. Takes what a cookie holds, so
-        anything but two strings is no one."""
-        if not isinstance(token, str) or not isinstance(agent_id, str) or not agent_id:
-            return None
-        if self.agent_id_for_token(token) != agent_id:
+    def profile(self, agent_id: object) -> Agent | None:
+        """The agent a signed-in person stands for: a transient Agent with the id, name and time zone
+        the console shows, read from Redis's mirror of the agents (SQL away, the console still opens
+        and reloads), from SQL only for an agent not mirrored yet; None when there is no such agent."""
+        if not isinstance(agent_id, str) or not agent_id:
             return None
         profile = self.agents.get(agent_id) or {}
         if profile.get("name"):
@@ -59,17 +54,3 @@ class SignIns:
             if agent is not None:
                 db.expunge(agent)
             return agent
-
-    def is_agent(self, agent_id: str, token: str) -> bool:
-        """Whether the token is this agent's (a login form's question): Redis's copy of its hash."""
-        return bool(agent_id) and self.agent_id_for_token(token) == agent_id
-
-    def is_admin(self, token: object) -> bool:
-        """Whether `token` is the admin token, compared in constant time; an empty one never is."""
-        return (isinstance(token, str) and bool(token)
-                and hmac.compare_digest(token.encode(), self.settings.admin_token.encode()))
-
-    def is_admin_session(self, role: object, token: object) -> bool:
-        """Whether a session that says it is the supervisor's still is: a login as admin, with the
-        token that is the admin token now (changing ADMIN_TOKEN ends every such session)."""
-        return role == "admin" and self.is_admin(token)

@@ -15,6 +15,7 @@ import yaml
 from . import placeholders
 from .checker import NAME, Checker, e164_problem
 from .config_flows import parse_flow
+from .config_users import check_users
 from .hours import Schedule
 from .model import DISPOSITIONS, STRATEGIES, ContactCenter, Escalation, Queue, WhenDown
 
@@ -236,7 +237,7 @@ def parse_config(data, file: str = "<config>") -> ContactCenter:
     c = Checker()
     data = c.mapping(data, "", required=True)
     c.keys(data, "", {"workspace", "timezone", "language", "voice", "hours", "queues", "agents",
-                         "contacts", "numbers", "flows", "when_down"})
+                         "contacts", "numbers", "flows", "when_down", "users"})
     workspace = data.get("workspace")
     if not isinstance(workspace, str) or not NAME.match(workspace):
         c.bad("workspace", f"bad workspace {workspace!r}: letters, digits, '_' and '-' (it becomes a Redis hash tag)")
@@ -271,11 +272,12 @@ def parse_config(data, file: str = "<config>") -> ContactCenter:
             numbers[number] = flow
     agents = _agents(c, data.get("agents"), tz)
     contacts = _contacts(c, data.get("contacts"))
+    users = check_users(c, data.get("users"), {a.get("id") for a in agents})
     when_down = _when_down(c, data.get("when_down"), cc)
     if c.problems:
         raise ConfigError(file, c.problems)
     return ContactCenter(path=file, workspace=workspace, timezone=tz, hours=hours, queues=queues, flows=flows,
-                         numbers=numbers, agents=agents, contacts=contacts, when_down=when_down)
+                         numbers=numbers, agents=agents, contacts=contacts, when_down=when_down, users=users)
 
 
 def load_config(path) -> ContactCenter:

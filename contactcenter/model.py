@@ -121,6 +121,7 @@ class ContactCenter:
     agents: tuple[dict, ...] = ()
     contacts: tuple[dict, ...] = ()
     when_down: WhenDown = WhenDown()
+    users: tuple[dict, ...] = ()          # people created at start if absent (contactcenter/config_users.py)
 
     def flow_for(self, called: str) -> Flow:
         """The flow of the dialed number; numbers not listed get the first flow."""

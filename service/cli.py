@@ -1,4 +1,7 @@
-"""Flask CLI commands: `flask config-check PATH`, `flask migrate`, `flask seed`."""
+"""Flask CLI commands: `flask config-check PATH`, `flask migrate`, `flask seed`, and people:
+`flask users create USERNAME --role admin` (asks for the password), `flask users list`,
+`flask users set-password USERNAME`, `flask users disable USERNAME`, `flask users hash` (an argon2
+hash for the config's `users`)."""
 from __future__ import annotations
 
 import sys
@@ -8,6 +11,9 @@ import click
 from flask import Flask
 
 from contactcenter.config import ConfigError, load_config
+from contactcenter.errors import Refusal
+from people.passwords import hash_password
+from people.passwords import problem as password_problem
 from store.db import migrate
 from store.seed import seed
 
@@ -38,4 +44,63 @@ def register(app: Flask, services) -> None:
         with services.sessions() as session:
             counts = seed(session, list(cc.agents), list(cc.contacts), default_timezone=cc.timezone)
         mirrored = services.agents.mirror_from_sql(services.sessions, datetime.now(timezone.utc))
-        click.echo(f"seeded: {counts}; {mirrored} agents mirrored into Redis")
+        created = services.accounts.seed(cc.users)
+        click.echo(f"seeded: {counts}; {created} users created; {mirrored} agents mirrored into Redis")
+
+    register_users(app, services)
+
+
+def _password(prompt: str) -> str:
+    """A password typed twice (hidden), or one line from stdin when it is not a terminal."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+
+
+def register_users(app: Flask, services) -> None:
+    users = click.Group("users", help="People who sign in: agents, supervisors, admins.")
+    app.cli.add_command(users)
+
+    def done(action):
+        try:
+            return action()
+        except Refusal as exc:
+            click.echo(f"refused: {exc.reason}", err=True)
+            sys.exit(2)
+
+    @users.command("create")
+    @click.argument("username")
+    @click.option("--role", type=click.Choice(["agent", "supervisor", "admin"]), required=True)
+    @click.option("--agent", "agent_id", default=None, help="the agent an agent user stands for")
+    def create(username, role, agent_id):
+        """Create a person; the password is asked for (or read from stdin)."""
+        user = done(lambda: services.accounts.create(username, _password("Password"), role, agent_id))
+        click.echo(f"created {user['username']} ({user['role']})")
+
+    @users.command("list")
+    def list_users():
+        for user in services.accounts.list():
+            flags = " ".join(f for f, on in (("disabled", user["disabled"]), ("totp", user["totp"])) if on)
+            click.echo(f"{user['username']}\t{user['role']}\t{user['agent_id'] or '-'}\t{flags}")
+
+    @users.command("set-password")
+    @click.argument("username")
+    def set_password(username):
+        """A new password (their sessions end)."""
+        done(lambda: services.accounts.update(username, {"password": _password("New password")}))
+        click.echo(f"password of {username} changed; their sessions have ended")
+
+    @users.command("disable")
+    @click.argument("username")
+    def disable(username):
+        done(lambda: services.accounts.update(username, {"disabled": True}))
+        click.echo(f"{username} disabled; their sessions have ended")
+
+    @users.command("hash")
+    def hash_cmd():
+        """Print the argon2 hash of a password, for the config's `users: [{password_hash: ...}]`."""
+        password = _password("Password")
+        if (why := password_problem(password)) is not None:
+            click.echo(f"refused: {why}", err=True)
+            sys.exit(2)
+        click.echo(hash_password(password))

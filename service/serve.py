@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from contactcenter.config import ConfigError, load_config
+from contactcenter.errors import Refusal
 from store import redis_conn
 from store.db import make_engine, make_session_factory, migrate
 from store.seed import seed
@@ -42,6 +43,10 @@ def main() -> int:
     except (ConfigError, ValueError) as exc:
         print(f"callrouter: {exc}", file=sys.stderr)
         return 2
+    if settings.production and (clear := [u["username"] for u in cc.users if u.get("password")]):
+        print(f"callrouter: refusing to start in production: {settings.config_path}: users "
+              f"{', '.join(clear)} have passwords in clear (give password_hash)", file=sys.stderr)
+        return 2
     migrate(settings.database_url)
     engine = make_engine(settings.database_url)
     with make_session_factory(engine)() as session:
@@ -56,8 +61,13 @@ def main() -> int:
         print(f"callrouter: embedded Redis at {redis_url}")
     services = build(settings.with_(redis_url=redis_url), cc)
     mirrored = services.agents.mirror_from_sql(services.sessions, datetime.now(timezone.utc))
+    try:
+        created = services.accounts.seed(cc.users)
+    except Refusal as exc:
+        print(f"callrouter: {settings.config_path}: {exc.reason}", file=sys.stderr)
+        return 2
     services.engine.dispose()
-    print(f"callrouter: {mirrored} agents mirrored into Redis")
+    print(f"callrouter: {mirrored} agents mirrored into Redis; {created} users created from the config")
 
     env = dict(os.environ, REDIS_URL=redis_url, PORT=str(settings.port), PYTHONUNBUFFERED="1")
     venv_bin = str(Path(sys.executable).parent)
@@ -69,7 +79,8 @@ callrouter serving workspace '{cc.workspace}' from {settings.config_path}
   Twilio Voice URL (POST):       {base}/voice/incoming
   Status callback URL (POST):    {base}/voice/status
   Fallback URL (POST):           {base}/voice/fallback
-  Admin token:  {settings.admin_token}
+  Admin token:  {"ADMIN_TOKEN" if os.environ.get("ADMIN_TOKEN") else settings.instance_path / "admin_token"}
+  First admin:  .venv/bin/flask --app wsgi users create <username> --role admin   (see the README)
   Workers:      {workers} (CALLROUTER_WORKERS), each started again if it dies
 """, flush=True)
     if settings.dev_credentials:

@@ -35,6 +35,11 @@ from ivr.calls import IvrCalls
 from ivr.connect import Connections
 from ivr.records import CallRecords
 from ivr.survey import Surveys
+from people.accounts import Accounts
+from people.audit import AuditTrail
+from people.directory import UserDirectory
+from people.sessions import Sessions
+from people.throttle import LoginThrottle
 from screenpop.adapters import crm_from_settings
 from screenpop.context import ScreenPops
 from screenpop.crm import GreetingLookup
@@ -79,6 +84,9 @@ class Services:
     reports: Reports
     history: CallHistory
     sign_ins: SignIns
+    people_sessions: Sessions     # signed-in people (Redis), not SQL's `sessions`
+    accounts: Accounts
+    audit: AuditTrail
 
 
 def utc_now() -> datetime:
@@ -114,6 +122,9 @@ def build(settings: Settings, cc: ContactCenter | None = None, redis_client: red
     ivr = IvrCalls(cc, calls, lookup_contact=greeting_lookup.fields_or_none, call_ended=record_call,
                    prefetch=prefetch, clock=clock, acd=acd)
     surveys = Surveys(cc, calls, clock, record_call)
+    people_sessions = Sessions(redis_client, keys, idle_s=settings.session_idle_s,
+                               absolute_s=settings.session_absolute_s)
+    throttle = LoginThrottle(redis_client, keys, limit=settings.login_limit, window_s=settings.login_window_s)
     return Services(
         settings=settings, cc=cc, clock=clock, redis=redis_client, listener=listener, engine=engine,
         sessions=sessions, jobs=jobs,
@@ -128,4 +139,8 @@ def build(settings: Settings, cc: ContactCenter | None = None, redis_client: red
         ivr=ivr, surveys=surveys, connections=Connections(ivr, acd, surveys, record_call, clock),
         board=Board(cc, redis_client, keys, engine, agents, clock), reports=Reports(cc, sessions, clock),
         history=CallHistory(cc, sessions, clock),
-        sign_ins=SignIns(sessions, settings, agents))
+        sign_ins=SignIns(sessions, settings, agents),
+        people_sessions=people_sessions,
+        accounts=Accounts(sessions, people_sessions, throttle, UserDirectory(redis_client, keys),
+                          issuer=f"callrouter ({cc.workspace})"),
+        audit=AuditTrail(redis_client, keys, sessions))

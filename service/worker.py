@@ -127,9 +127,14 @@ def reconcile_forever(services: Services, stop: threading.Event, recovered: thre
 
 
 def sweep_forever(services: Services, stop: threading.Event, every_s: float = SWEEP_S) -> None:
-    """Write the records left in the outbox (the record job failed or SQL was away), with backoff."""
+    """Write the records left in the outbox (the record job failed or SQL was away), with backoff, and
+    the audit trail's pending entries."""
     while not stop.wait(every_s):
         try:
             services.records.flush_due(datetime.now(timezone.utc).timestamp())
         except Exception:  # noqa: BLE001 - Redis away: the next look tries again
             log.exception("sweeping the records outbox failed")
+        try:
+            services.audit.drain()          # the audit trail's pending entries into SQL
+        except Exception:  # noqa: BLE001 - SQL away: they wait in Redis for the next look
+            log.warning("moving audit entries to SQL failed; they wait in Redis", exc_info=True)

@@ -166,6 +166,33 @@ class Keys:
         """string: the queued call a callback's outbound call stands for."""
         return f"{self.prefix}leg:{leg_sid}"
 
+    # People (people/): sessions, login throttling, the audit outbox.
+
+    def session(self, digest: str) -> str:
+        """hash with a TTL (idle expiry): one signed-in session, named by the SHA-256 of its cookie's
+        random id (a Redis dump never holds a usable id): username, role, agent, CSRF token, times."""
+        return f"{self.prefix}session:{digest}"
+
+    def user_sessions(self, username: str) -> str:
+        """zset: a person's session digests -> absolute expiry; what logout-everywhere, a password
+        change or disabling them ends at once."""
+        return f"{self.prefix}user-sessions:{username}"
+
+    def login_failures(self, kind: str, who: str) -> str:
+        """string counter with the throttling window as TTL: failed logins of one account
+        (`kind` "user") or one client address (`kind` "addr")."""
+        return f"{self.prefix}login-failures:{kind}:{who}"
+
+    def user_directory(self) -> str:
+        """hash: username -> JSON of what signing in needs (hash, role, agent, TOTP), SQL's copy for
+        sign-ins while SQL is away (people/directory.py)."""
+        return f"{self.prefix}user-directory"
+
+    def audit_pending(self) -> str:
+        """list of JSON entries: state-changing requests not yet written to SQL's audit log (written
+        on the side so that an agent's actions never wait for SQL; the worker and readers drain it)."""
+        return f"{self.prefix}audit:pending"
+
 
 def _glob_literal(text: str) -> str:
     """`text` with Redis glob characters escaped, so a pattern matches it literally."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -48,13 +49,23 @@ class Settings:
     crm_timeout_s: float = 2.0
     # How often one worker reconciles the live calls with Twilio's list (acd/reconcile.py).
     reconcile_s: float = 60.0
+    # CALLROUTER_ENV=production (or an https PUBLIC_URL): development secrets refused (refusals()).
+    production: bool = False
+    admin_token_generated: bool = False    # generated under instance/ (printed once, when made)
+    # People's sessions (people/sessions.py) and login throttling (people/throttle.py).
+    session_idle_s: int = 4 * 3600
+    session_absolute_s: int = 12 * 3600
+    login_limit: int = 5
+    login_window_s: int = 900
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
 
 
-def _instance_secret(instance: Path, name: str) -> str:
-    """A secret generated once and kept under instance/ so restarts reuse it."""
+def _instance_secret(instance: Path, name: str, announce: bool = False) -> str:
+    """A secret generated once and kept under instance/ so restarts reuse it. `announce`: print it
+    the one time it is made (the admin token: whoever starts the service needs it once; printing
+    it at every start would leave it in every log)."""
     path = instance / name
     if path.exists():
         value = path.read_text().strip()
@@ -69,7 +80,41 @@ def _instance_secret(instance: Path, name: str) -> str:
         return path.read_text().strip()
     with os.fdopen(fd, "w") as fh:
         fh.write(value + "\n")
+    if announce:
+        print(f"callrouter: generated {name.upper()} (kept in {path}, shown only now): {value}",
+              file=sys.stderr, flush=True)
     return value
+
+
+MIN_SECRET_LENGTH = 32
+
+
+def refusals(env: dict[str, str], settings: "Settings") -> list[str]:
+    """What production (CONTRACT "Refusals") does not start with: one line per problem."""
+    if not settings.production:
+        return []
+    found = []
+    if settings.dev_credentials or settings.twilio_auth_token == DEV_AUTH_TOKEN:
+        found.append("TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN: set your Twilio account's pair "
+                     "(unset, the public development pair would accept forged webhooks)")
+    for name in ("TWILIO_API_KEY", "TWILIO_API_SECRET", "TWILIO_TWIML_APP_SID"):
+        if not env.get(name):
+            found.append(f"{name}: required in production (the development value is public)")
+    admin = env.get("ADMIN_TOKEN") or ""
+    if not admin:
+        found.append("ADMIN_TOKEN: required in production (not generated), at least "
+                     f"{MIN_SECRET_LENGTH} characters")
+    elif len(admin) < MIN_SECRET_LENGTH:
+        found.append(f"ADMIN_TOKEN: at least {MIN_SECRET_LENGTH} characters, not {len(admin)}")
+    operator = env.get("OPERATOR_TOKEN")
+    if operator is not None and len(operator) < MIN_SECRET_LENGTH:
+        found.append(f"OPERATOR_TOKEN: at least {MIN_SECRET_LENGTH} characters, not {len(operator)}")
+    secret = env.get("SECRET_KEY") or ""
+    if not secret:
+        found.append("SECRET_KEY: required in production (sessions and forms are signed with it)")
+    elif len(secret) < MIN_SECRET_LENGTH:
+        found.append(f"SECRET_KEY: at least {MIN_SECRET_LENGTH} characters, not {len(secret)}")
+    return found
 
 
 def from_env(env: dict[str, str] | None = None, instance_path: Path | None = None) -> Settings:
@@ -87,7 +132,16 @@ def from_env(env: dict[str, str] | None = None, instance_path: Path | None = Non
     except ValueError:
         raise SystemExit(f"PORT must be a number, not {env.get('PORT')!r}") from None
     crm_url, crm_auth, crm_timeout = _crm_settings(env)
-    return Settings(
+    public_url = (env.get("PUBLIC_URL") or "").rstrip("/") or None
+    # CALLROUTER_ENV says; unset, an https PUBLIC_URL means production (`development` overrides it).
+    declared = (env.get("CALLROUTER_ENV") or "").strip().lower()
+    production = declared == "production" or (not declared and (public_url or "").startswith("https://"))
+    if production and not env.get("ADMIN_TOKEN"):
+        admin_token, generated = "", False          # refused below; nothing generated or printed
+    else:
+        generated = not env.get("ADMIN_TOKEN") and not (instance / "admin_token").exists()
+        admin_token = env.get("ADMIN_TOKEN") or _instance_secret(instance, "admin_token", announce=True)
+    settings = Settings(
         instance_path=instance,
         redis_url=env.get("REDIS_URL") or None,
         database_url=env.get("DATABASE_URL") or f"sqlite:///{instance / 'callrouter.db'}",
@@ -97,17 +151,28 @@ def from_env(env: dict[str, str] | None = None, instance_path: Path | None = Non
         twilio_api_key=env.get("TWILIO_API_KEY") or DEV_API_KEY,
         twilio_api_secret=env.get("TWILIO_API_SECRET") or DEV_API_SECRET,
         twilio_twiml_app_sid=env.get("TWILIO_TWIML_APP_SID") or DEV_TWIML_APP_SID,
-        public_url=(env.get("PUBLIC_URL") or "").rstrip("/") or None,
+        public_url=public_url,
         config_path=Path(env.get("CALLROUTER_CONFIG") or DEFAULT_CONFIG),
-        admin_token=env.get("ADMIN_TOKEN") or _instance_secret(instance, "admin_token"),
-        secret_key=env.get("SECRET_KEY") or _instance_secret(instance, "secret_key"),
+        admin_token=admin_token,
+        secret_key=env.get("SECRET_KEY") or ("" if production else _instance_secret(instance, "secret_key")),
         port=port,
         dev_credentials=dev,
         crm_url=crm_url,
         crm_auth_header=crm_auth,
         crm_timeout_s=crm_timeout,
         reconcile_s=_seconds(env, "RECONCILE_EVERY_S", 60.0, 5.0, 3600.0),
+        production=production,
+        admin_token_generated=generated,
+        session_idle_s=int(_seconds(env, "SESSION_IDLE_S", 4 * 3600, 60, 7 * 86400)),
+        session_absolute_s=int(_seconds(env, "SESSION_MAX_S", 12 * 3600, 60, 30 * 86400)),
+        login_window_s=int(_seconds(env, "LOGIN_THROTTLE_WINDOW_S", 900, 1, 86400)),
     )
+    if problems := refusals(env, settings):
+        print("callrouter: refusing to start in production:", file=sys.stderr)
+        for line in problems:
+            print(f"  {line}", file=sys.stderr)
+        raise SystemExit(2)
+    return settings
 
 
 CRM_PLACEHOLDERS = ("e164", "digits")

@@ -4,6 +4,7 @@ with Retry-After, never 500 (CONTRACT.md, "When parts fail")."""
 from __future__ import annotations
 
 from tests.conftest import AUTH_TOKEN
+from tests.people import PASSWORD, make_user, page_login
 from tests.twilio import TwilioTester
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}
@@ -58,17 +59,14 @@ def test_new_credentials_end_the_old_token_in_redis_too(seeded):
     assert seeded.extensions["callrouter"].agents.token_hash("erin") is None
 
 
-def test_the_agent_console_logs_in_and_reloads_with_sql_away(make_app, seeded):
-    token = seeded.test_client().post("/api/agents", json=NEW, headers=ADMIN).get_json()["token"]
+def test_the_agent_console_signs_in_and_reloads_with_sql_away(make_app, seeded):
+    seeded.test_client().post("/api/agents", json=NEW, headers=ADMIN)
+    make_user(seeded, "erin", "agent", "erin")             # while SQL is there: Redis keeps its copy
     client = make_app(SQL_AWAY).test_client()
-    page = client.get("/agent")
-    csrf = page.get_data(as_text=True).split('name="csrf" value="')[1].split('"')[0]
-    logged_in = client.post("/agent/login", data={"agent_id": "erin", "token": token, "csrf": csrf})
-    assert logged_in.status_code == 303
+    assert page_login(client, "/agent", "erin").status_code == 303
     console = client.get("/agent")
     assert console.status_code == 200 and "Erin Diaz" in console.get_data(as_text=True)
     assert client.get("/agent/current").get_json()["status"] == "offline"
     wrong = make_app(SQL_AWAY).test_client()
-    csrf = wrong.get("/agent").get_data(as_text=True).split('name="csrf" value="')[1].split('"')[0]
-    refused = wrong.post("/agent/login", data={"agent_id": "erin", "token": token + "x", "csrf": csrf})
+    refused = page_login(wrong, "/agent", "erin", PASSWORD + "x")
     assert refused.status_code == 401

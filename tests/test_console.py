@@ -1,5 +1,5 @@
-"""The agent console without a browser: login and logout, the session cookie on the JSON API
-and the event stream, the CSRF check for cookie-authenticated changes, today's calls, the
+"""The agent console without a browser: sign-in with username and password, logout, the session
+cookie on the JSON API and the event stream, the CSRF check for cookie-authenticated changes, today's calls, the
 queues' dispositions (config and GET /api/queues)."""
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import yaml
 from contactcenter.config import ConfigError, parse_config
 from contactcenter.model import DISPOSITIONS
 from store.records import upsert_call_record
+from tests.people import PASSWORD, form_csrf, make_user, page_login
 
 REPO = Path(__file__).resolve().parent.parent
 ADMIN = {"Authorization": "Bearer test-admin-token"}
@@ -38,24 +39,19 @@ def erin_token(client):
     return create(client, ERIN)
 
 
-def form_csrf(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
-
-
 def boot(html: str) -> dict:
     return json.loads(re.search(r'<script type="application/json" id="boot">(.*?)</script>', html, re.S).group(1))
 
 
-def login(client, agent_id: str, token: str):
-    page = client.get("/agent")
-    return client.post("/agent/login", data={"csrf": form_csrf(page.get_data(as_text=True)),
-                                             "agent_id": agent_id, "token": token})
+def login(client, username: str, password: str = PASSWORD):
+    return page_login(client, "/agent", username, password)
 
 
 @pytest.fixture
-def console(client, erin_token):
-    """erin logged in through the console: (client with the session cookie, the page's CSRF token)."""
-    response = login(client, "erin", erin_token)
+def console(client, erin_token, app):
+    """erin signed in through the console: (client with the session cookie, the page's CSRF token)."""
+    make_user(app, "erin", "agent", "erin")
+    response = login(client, "erin")
     assert response.status_code == 303 and response.headers["Location"].endswith("/agent")
     page = client.get("/agent")
     assert page.status_code == 200
@@ -66,32 +62,39 @@ def test_the_login_page_is_a_form(client):
     page = client.get("/agent")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and page.mimetype == "text/html"
-    assert 'action="/agent/login"' in html and 'name="token"' in html and form_csrf(html)
+    assert 'action="/agent/login"' in html and 'name="password"' in html and 'name="otp"' in html
+    assert form_csrf(html) and 'name="token"' not in html
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
     assert page.headers["X-Frame-Options"] == "DENY"
 
 
-@pytest.mark.parametrize("agent_id, token", [
-    ("erin", "erin.not-the-secret"), ("erin", "garbage"), ("fred", None), ("nobody", "nobody.x")])
-def test_a_bad_token_gets_an_error_page_not_a_500(client, erin_token, agent_id, token):
-    if token is None:
-        token = erin_token                 # erin's valid token under another agent's id
-    response = login(client, agent_id, token)
+@pytest.mark.parametrize("username, password", [
+    ("erin", "not-erins-password"), ("nobody", PASSWORD), ("erin", ""), ("ERIN", "wrong-password-again")])
+def test_a_wrong_pair_gets_one_error_page_not_a_500(client, erin_token, app, username, password):
+    make_user(app, "erin", "agent", "erin")
+    response = login(client, username, password)
     html = response.get_data(as_text=True)
-    assert response.status_code == 401 and response.mimetype == "text/html"
-    assert "Unknown agent or wrong token." in html
+    assert response.status_code == (400 if not password else 401) and response.mimetype == "text/html"
+    assert ("Enter your username and your password." if not password else "Wrong username or password.") in html
     assert client.get("/api/agents/erin").status_code == 401       # no session was opened
 
 
-def test_login_needs_the_forms_csrf_token(client, erin_token):
-    client.get("/agent")
-    response = client.post("/agent/login", data={"agent_id": "erin", "token": erin_token})
-    assert response.status_code == 403 and "The login form had expired" in response.get_data(as_text=True)
-    forged = client.post("/agent/login", data={"csrf": "guess", "agent_id": "erin", "token": erin_token})
+def test_a_supervisor_cannot_open_the_agent_console(client, app):
+    make_user(app, "sam", "supervisor")
+    response = login(client, "sam")
+    assert response.status_code == 403 and "sign in at /supervisor" in response.get_data(as_text=True)
+    assert client.get("/api/stats").status_code == 401               # and no session was left behind
+
+
+def test_login_needs_the_forms_csrf_token(client, erin_token, app):
+    make_user(app, "erin", "agent", "erin")
+    response = client.post("/agent/login", data={"username": "erin", "password": PASSWORD})
+    assert response.status_code == 403 and "The sign-in form had expired" in response.get_data(as_text=True)
+    forged = client.post("/agent/login", data={"csrf": "guess", "username": "erin", "password": PASSWORD})
     assert forged.status_code == 403
     assert client.get("/api/agents/erin").status_code == 401
     missing = login(client, "erin", "")
-    assert missing.status_code == 400 and "Enter your agent id and your token." in missing.get_data(as_text=True)
+    assert missing.status_code == 400 and "Enter your username and your password." in missing.get_data(as_text=True)
 
 
 def test_the_console_page_escapes_the_agents_name_and_carries_the_csrf_token(console):
@@ -103,8 +106,9 @@ def test_the_console_page_escapes_the_agents_name_and_carries_the_csrf_token(con
     assert data["agent"] == {"id": "erin", "name": "Erin <b>Moss</b>", "timezone": "Europe/Madrid"}
     assert data["csrf"] == csrf and data["sounds"] == "/static/dist/sounds/"
     assert page.headers["Cache-Control"] == "no-store"
-    cookie = client.get_cookie("session")
+    cookie = client.get_cookie("callrouter_session")
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
+    assert len(cookie.value) == 43 and "erin" not in cookie.value          # a random id, nothing else
 
 
 def test_the_session_cookie_authenticates_the_json_api_and_the_event_stream(console, client):
@@ -179,7 +183,7 @@ def test_current_says_what_the_agent_is_doing(console, client):
     assert client.get("/agent/current").get_json() == {"status": "offline", "call": None}
     client.post("/agent/logout", data={"csrf": console[1]})
     gone = client.get("/agent/current")
-    assert gone.status_code == 401 and gone.get_json() == {"error": "not logged in"}
+    assert gone.status_code == 401 and gone.get_json() == {"error": "not signed in as an agent"}
 
 
 def _record(app, sid, agent, at, **extra):

@@ -62,7 +62,7 @@ def test_public_url_behind_a_tls_proxy(make_app):
     """The proxy ends TLS and forwards to http://localhost: check against PUBLIC_URL."""
     from tests.conftest import AUTH_TOKEN
     from tests.twilio import TwilioTester
-    app = make_app({"PUBLIC_URL": "https://calls.example.com/"})
+    app = make_app({"PUBLIC_URL": "https://calls.example.com/", "CALLROUTER_ENV": "development"})
     tw = TwilioTester(app.test_client(), AUTH_TOKEN)
     public = tw.sign("https://calls.example.com/voice/incoming", PARAMS)
     assert tw.post("http://localhost/voice/incoming", PARAMS, signature=public).status_code == 200
@@ -77,7 +77,7 @@ def test_public_url_behind_a_tls_proxy(make_app):
 def test_public_url_with_a_path_prefix(make_app):
     from tests.conftest import AUTH_TOKEN
     from tests.twilio import TwilioTester
-    app = make_app({"PUBLIC_URL": "https://example.com/acme"})
+    app = make_app({"PUBLIC_URL": "https://example.com/acme", "CALLROUTER_ENV": "development"})
     tw = TwilioTester(app.test_client(), AUTH_TOKEN)
     signature = tw.sign("https://example.com/acme/voice/incoming", PARAMS)
     assert tw.post("http://localhost/voice/incoming", PARAMS, signature=signature).status_code == 200

@@ -1,4 +1,4 @@
-"""The supervisor's pages without a browser: login with the admin token and logout, the session
+"""The supervisor's pages without a browser: sign-in with username and password and logout, the session
 cookie on the JSON API and the stats stream, CSRF for cookie-authenticated changes, agent and
 supervisor sessions kept apart, the reports page and its CSV link, and the queues' service-level
 fields in GET /api/queues (the board's alerts)."""
@@ -10,6 +10,8 @@ from html import unescape
 
 import pytest
 
+from tests.people import PASSWORD, make_user, page_login
+
 ADMIN_TOKEN = "test-admin-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 ERIN = {"id": "erin", "name": "Erin Moss", "skills": {"billing": 4}, "timezone": "Europe/Madrid"}
@@ -20,25 +22,27 @@ def client(app):
     return app.test_client()
 
 
-def form_csrf(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+from tests.people import form_csrf  # noqa: E402  (the same form token reader as the console's tests)
 
 
 def boot(html: str) -> dict:
     return json.loads(re.search(r'<script type="application/json" id="boot">(.*?)</script>', html, re.S).group(1))
 
 
-def supervisor_login(client, token: str = ADMIN_TOKEN, next_page: str | None = None):
-    page = client.get("/supervisor/login")
-    data = {"csrf": form_csrf(page.get_data(as_text=True)), "token": token}
-    if next_page:
-        data["next"] = next_page
-    return client.post("/supervisor/login", data=data)
+def supervisor_login(client, username: str = "sam", password: str = PASSWORD, next_page: str | None = None):
+    return page_login(client, "/supervisor", username, password, **({"next": next_page} if next_page else {}))
+
+
+@pytest.fixture(autouse=True)
+def people(app):
+    """sam the supervisor and ada the admin."""
+    make_user(app, "sam", "supervisor")
+    make_user(app, "ada", "admin")
 
 
 @pytest.fixture
 def supervisor(client):
-    """The supervisor logged in through the form: (client with the session cookie, the page's CSRF token)."""
+    """The supervisor signed in through the form: (client with the session cookie, the page's CSRF token)."""
     response = supervisor_login(client)
     assert response.status_code == 303 and response.headers["Location"].endswith("/supervisor")
     page = client.get("/supervisor")
@@ -46,50 +50,51 @@ def supervisor(client):
     return client, boot(page.get_data(as_text=True))["csrf"]
 
 
-def agent_login(client, agent_id: str, token: str):
-    page = client.get("/agent")
-    return client.post("/agent/login", data={"csrf": form_csrf(page.get_data(as_text=True)),
-                                             "agent_id": agent_id, "token": token})
+def agent_login(client, username: str = "erin"):
+    return page_login(client, "/agent", username)
 
 
 @pytest.fixture
-def erin_token(client):
+def erin_token(client, app):
     response = client.post("/api/agents", json=ERIN, headers=ADMIN)
     assert response.status_code == 201
+    make_user(app, "erin", "agent", "erin")
     return response.get_json()["token"]
 
 
-def test_without_a_session_the_pages_ask_for_the_admin_token(client):
+def test_without_a_session_the_pages_ask_to_sign_in(client):
     for path in ("/supervisor", "/reports", "/supervisor/login"):
         page = client.get(path)
         html = page.get_data(as_text=True)
         assert page.status_code == 200 and page.mimetype == "text/html", path
-        assert 'action="/supervisor/login"' in html and 'name="token"' in html and form_csrf(html)
+        assert 'action="/supervisor/login"' in html and 'name="password"' in html and form_csrf(html)
+        assert 'name="token"' not in html
         assert "default-src 'self'" in page.headers["Content-Security-Policy"]
         assert "connect-src 'self'" in page.headers["Content-Security-Policy"]
         assert page.headers["X-Frame-Options"] == "DENY" and page.headers["Cache-Control"] == "no-store"
     assert 'name="next" value="reports"' in client.get("/reports").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("token", ["wrong", ADMIN_TOKEN + "x", ADMIN_TOKEN[:-1], "é" * 10])
-def test_a_wrong_token_gets_a_401_page_with_a_message_not_a_500(client, token):
-    response = supervisor_login(client, token)
+@pytest.mark.parametrize("username, password", [
+    ("sam", "wrong"), ("sam", PASSWORD + "x"), ("sam", ADMIN_TOKEN), ("nobody", PASSWORD), ("é" * 10, "é" * 10)])
+def test_a_wrong_pair_gets_a_401_page_with_a_message_not_a_500(client, username, password):
+    response = supervisor_login(client, username, password)
     html = response.get_data(as_text=True)
     assert response.status_code == 401 and response.mimetype == "text/html"
-    assert "Wrong admin token." in html and 'id="login-error"' in html
+    assert "Wrong username or password." in html and 'id="login-error"' in html
     assert client.get("/api/stats").status_code == 401                 # no session was opened
-    assert client.get("/supervisor").status_code == 200 and "Supervisor log in" in client.get("/supervisor").get_data(as_text=True)
+    assert "Supervisor sign in" in client.get("/supervisor").get_data(as_text=True)
 
 
-def test_login_needs_the_forms_csrf_token_and_a_token(client):
+def test_login_needs_the_forms_csrf_token_and_a_password(client):
     client.get("/supervisor/login")
-    refused = client.post("/supervisor/login", data={"token": ADMIN_TOKEN})
-    assert refused.status_code == 403 and "The login form had expired" in refused.get_data(as_text=True)
-    forged = client.post("/supervisor/login", data={"csrf": "guess", "token": ADMIN_TOKEN})
+    refused = client.post("/supervisor/login", data={"username": "sam", "password": PASSWORD})
+    assert refused.status_code == 403 and "The sign-in form had expired" in refused.get_data(as_text=True)
+    forged = client.post("/supervisor/login", data={"csrf": "guess", "username": "sam", "password": PASSWORD})
     assert forged.status_code == 403
     assert client.get("/api/stats").status_code == 401
-    empty = supervisor_login(client, "")
-    assert empty.status_code == 400 and "Enter the admin token." in empty.get_data(as_text=True)
+    empty = supervisor_login(client, "sam", "")
+    assert empty.status_code == 400 and "Enter your username and your password." in empty.get_data(as_text=True)
 
 
 def test_the_board_page_carries_the_csrf_token_and_the_session_cookie_is_httponly(supervisor):
@@ -100,7 +105,7 @@ def test_the_board_page_carries_the_csrf_token_and_the_session_cookie_is_httponl
     assert data["csrf"] == csrf and data["timezone"] == "America/New_York" and data["today"] == "2026-11-23"
     assert 'id="queues"' in html and 'id="agents"' in html and 'id="chart"' in html and 'id="alerts"' in html
     assert 'action="/supervisor/logout"' in html and form_csrf(html) == csrf
-    cookie = client.get_cookie("session")
+    cookie = client.get_cookie("callrouter_session")
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
     assert client.get("/supervisor/login").status_code == 303             # already logged in: to the board
 
@@ -147,11 +152,11 @@ def test_a_reserved_or_busy_agent_answers_409_with_a_message(supervisor, erin_to
 
 
 def test_an_agent_session_cannot_open_the_supervisors_pages_or_stats(client, erin_token):
-    assert agent_login(client, "erin", erin_token).status_code == 303
-    for path in ("/supervisor", "/reports"):
+    assert agent_login(client).status_code == 303
+    for path in ("/supervisor", "/reports", "/audit"):
         page = client.get(path)
         html = page.get_data(as_text=True)
-        assert page.status_code == 403 and "agent console" in html and 'name="token"' in html, path
+        assert page.status_code == 403 and "agent console" in html and 'name="password"' in html, path
         assert 'id="boot"' not in html
     assert client.get("/api/stats").status_code == 403
     assert client.get("/api/stats/stream").status_code == 403
@@ -159,12 +164,14 @@ def test_an_agent_session_cannot_open_the_supervisors_pages_or_stats(client, eri
     assert client.get("/api/agents/erin").status_code == 200           # the agent's own session still works
 
 
-def test_logging_in_as_one_replaces_the_other(client, erin_token):
-    assert agent_login(client, "erin", erin_token).status_code == 303
+def test_logging_in_as_one_replaces_the_other(client, erin_token, app):
+    assert agent_login(client).status_code == 303
+    erins = client.get_cookie("callrouter_session").value
     assert supervisor_login(client).status_code == 303                   # the agent's session ends here
     assert client.get("/api/stats").status_code == 200
     assert client.get("/agent/current").status_code == 401                 # no agent in this session any more
-    assert agent_login(client, "erin", erin_token).status_code == 303      # and back: the admin's ends
+    assert app.extensions["callrouter"].people_sessions.get(erins) is None
+    assert agent_login(client).status_code == 303                         # and back: the supervisor's ends
     assert client.get("/api/stats").status_code == 403
     assert client.get("/supervisor").status_code == 403
 
@@ -179,14 +186,28 @@ def test_logout_needs_its_csrf_token_and_ends_the_session(supervisor):
     assert "You are logged out." in client.get("/supervisor/login?bye=1").get_data(as_text=True)
 
 
-def test_a_changed_admin_token_ends_the_session(supervisor, make_app):
-    client, _ = supervisor
-    cookie = client.get_cookie("session").value
-    other = make_app({"ADMIN_TOKEN": "another-admin-token"}).test_client()
-    other.set_cookie("session", cookie)
-    page = other.get("/supervisor")
-    assert page.status_code == 401 and "the admin token was changed" in page.get_data(as_text=True)
-    assert other.get("/api/stats").status_code == 401
+def test_a_supervisor_sees_the_board_but_not_what_only_an_admin_may(supervisor, erin_token):
+    client, csrf = supervisor
+    changes = {"X-CSRF-Token": csrf}
+    assert client.get("/api/stats").status_code == 200 and client.get("/api/calls").status_code == 200
+    assert client.post("/api/agents/erin/status", json={"status": "break"}, headers=changes).status_code == 200
+    for method, path, body in (("post", "/api/agents", {"id": "zed", "name": "Zed", "skills": {}}),
+                               ("patch", "/api/agents/erin", {"name": "E"}), ("delete", "/api/agents/erin", None),
+                               ("post", "/api/agents/erin/credentials", None), ("get", "/api/users", None),
+                               ("get", "/api/audit", None), ("get", "/metrics", None)):
+        answer = getattr(client, method)(path, json=body, headers=changes)
+        assert answer.status_code == 403, (method, path, answer.get_json())
+    page = client.get("/audit")
+    assert page.status_code == 403 and "for admins only" in page.get_data(as_text=True)
+    assert 'id="nav-audit"' not in client.get("/supervisor").get_data(as_text=True)
+
+
+def test_an_admin_signs_in_to_the_same_pages_and_sees_the_audit_trail(client):
+    assert supervisor_login(client, "ada").status_code == 303
+    board = client.get("/supervisor").get_data(as_text=True)
+    assert 'id="nav-audit"' in board and "ada (admin)" in board
+    page = client.get("/audit")
+    assert page.status_code == 200 and "supervisor.login" in page.get_data(as_text=True)   # ada's own sign-in
 
 
 def test_login_may_lead_to_the_reports(app):

@@ -7,9 +7,9 @@ factory that builds them is service.app.create_app.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, g, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
@@ -26,8 +26,20 @@ from contactcenter.errors import (
     Unavailable,
 )
 
-from . import agents_api, api, calls_api, console, console_api, metrics, reports_api, supervisor, voice
-from .auth import check_csrf
+from . import (
+    agents_api,
+    api,
+    calls_api,
+    console,
+    console_api,
+    metrics,
+    people_api,
+    people_pages,
+    reports_api,
+    supervisor,
+    voice,
+)
+from .auth import check_csrf, client_address
 from .deps import HUB, SERVICES
 from .streams import EventHub
 
@@ -59,18 +71,55 @@ def http_app(services, config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app.extensions[SERVICES] = services
     app.extensions[HUB] = EventHub(services.listener, services.keys.agent_channels_pattern())
-    for module in (voice, api, agents_api, calls_api, console_api, console, metrics, reports_api, supervisor):
+    for module in (voice, api, agents_api, calls_api, console_api, console, metrics, reports_api, supervisor,
+                   people_api, people_pages):
         app.register_blueprint(module.bp)
     _answer_errors(app)
     return app
 
 
+AUDITED_PAGES = ("/agent/log", "/supervisor/log", "/account")   # log in, log out, account changes
+
+
+def _audit(response) -> None:
+    """Every state-changing request by a person or a token goes to the audit trail (people/audit.py),
+    sign-ins too (who tried, and how it was answered); Twilio's webhooks are not people's."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or not (
+            request.path.startswith("/api/") or request.path.startswith(AUDITED_PAGES)):
+        return
+    who = g.get("principal")
+    if who is not None:
+        actor, role = who.name, who.kind
+    elif request.endpoint in ("people_api.create_session", "console.login", "supervisor.login"):
+        body = request.get_json(silent=True) if request.is_json else request.form
+        named = body.get("username") if isinstance(body, dict) or hasattr(body, "get") else None
+        actor, role = (named if isinstance(named, str) else "")[:64] or "-", "sign-in"
+    elif (session := g.get("people_session")) is not None:
+        actor, role = session.username, session.role
+    else:
+        return                          # nobody: refused before anything was done
+    try:
+        services = current_app.extensions[SERVICES]      # wall-clock time: a security record, not the ACD's clock
+        services.audit.record(datetime.now(timezone.utc), actor=actor, role=role, action=request.endpoint or "-",
+                              target="/".join(str(v) for v in (request.view_args or {}).values()),
+                              method=request.method, path=request.path, status=response.status_code,
+                              address=client_address())
+    except Exception:                   # the trail never costs the request its answer
+        current_app.logger.warning("audit entry not recorded", exc_info=True)
+
+
 def _answer_errors(app: Flask) -> None:
     @app.before_request
     def csrf_for_cookie_sessions():
-        # the agent console's cookie: a change through /api needs the X-CSRF-Token header (auth.py)
-        if request.path.startswith("/api/"):
+        # the session cookie: a change through /api needs the X-CSRF-Token header (auth.py); signing
+        # in acts under no session, whatever cookie the browser still sends
+        if request.path.startswith("/api/") and request.endpoint != "people_api.create_session":
             check_csrf()
+
+    @app.after_request
+    def audit(response):
+        _audit(response)
+        return response
 
     @app.errorhandler(Refusal)
     def refused(exc: Refusal):

@@ -51,7 +51,9 @@ def patch_agent(agent_id, body: AgentChange):
 @operation(summary="Delete an agent (refused while they hold an offer or a call)", auth="admin",
            answers={200: Deleted}, errors=(409, 503))
 def delete_agent(agent_id):
+    people = services().accounts.of_agent(agent_id)      # read first: deleting the agent unties them
     services().roster.delete(agent_id)
+    services().accounts.end_sessions_of(people)
     return jsonify(deleted=agent_id)
 
 
@@ -67,8 +69,11 @@ def set_status(agent_id, body: StatusChange):
 @bp.post("/agents/<agent_id>/credentials")
 @operation(summary="A new API token for the agent", auth="admin", answers={201: Credentials}, errors=(503,))
 def new_credentials(agent_id):
-    """A new API token for the agent (the old one stops working); admin only."""
-    return jsonify(agent_id=agent_id, token=services().roster.new_token(agent_id)), 201
+    """A new API token for the agent (the old one stops working, and so do the sessions of the person
+    who stands for the agent: new credentials mean a fresh sign-in); admin only."""
+    token = services().roster.new_token(agent_id)
+    services().accounts.end_sessions_of_agent(agent_id)
+    return jsonify(agent_id=agent_id, token=token), 201
 
 
 @bp.get("/agents/<agent_id>/token")

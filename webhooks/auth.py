@@ -1,82 +1,97 @@
-"""Who is calling the JSON API: the admin (ADMIN_TOKEN) or one agent (its token).
+"""Who is calling: a person by their session cookie, or a program by its bearer token.
 
-`Authorization: Bearer <token>`; the web console's session cookie comes with it.
+- `Authorization: Bearer <token>`: ADMIN_TOKEN (the admin), or an agent's API token (that agent).
+- The `callrouter_session` cookie: a random id naming a server-side session (people/sessions.py),
+  which says the person's username, role (agent, supervisor, admin) and agent.
 
-A cookie is sent by the browser whatever page made the request, so a request
-authenticated by the session cookie alone must also prove it comes from the
-console itself: every such request other than GET/HEAD/OPTIONS carries the
-session's CSRF token in the `X-CSRF-Token` header (the console page reads it
-from its own HTML; another site cannot). Bearer-token requests need no such
-proof: a browser never adds that header by itself.
+Authentication comes first, whatever the request names (401), then the role (403), then whatever the
+request looks up (404/409). A cookie is sent by the browser whatever page made the request, so a
+change authenticated by the cookie alone must also carry the session's CSRF token in the
+`X-CSRF-Token` header (the pages read it from their own HTML; another site cannot).
 """
 from __future__ import annotations
 
 import hmac
-import secrets
 from dataclasses import dataclass
 
-from flask import abort, request, session
+from flask import abort, g, request
 
 from .deps import services
 
+COOKIE = "callrouter_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+ROLES = ("agent", "supervisor", "admin")
 
 
 @dataclass(frozen=True)
 class Principal:
     kind: str                 # "admin", "supervisor" or "agent"
     agent_id: str | None = None
-    via_session: bool = False  # authenticated by the console's session cookie
+    via_session: bool = False  # authenticated by the session cookie
+    name: str = ""            # who, for the audit trail: a username, "admin-token", "agent-token:<id>"
+    session_id: str | None = None
 
     def may_act_for(self, agent_id: str) -> bool:
         return self.kind == "admin" or self.agent_id == agent_id
 
 
-def _token() -> tuple[str | None, bool]:
-    """(token, whether it came from the session cookie)."""
+def client_address() -> str:
+    """The client's address as this process sees it (behind a proxy, configure it to pass the
+    real one through ProxyFix: the README says how)."""
+    return (request.remote_addr or "-")[:64]
+
+
+def _bearer() -> str | None:
     header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        return header[7:].strip() or None, False
-    token = session.get("token")
-    return (token, True) if isinstance(token, str) and token else (None, False)
+    return (header[7:].strip() or None) if header.startswith("Bearer ") else None
 
 
-def new_csrf_token() -> str:
-    """A fresh CSRF token for this session (kept in the signed session cookie)."""
-    token = secrets.token_urlsafe(32)
-    session["csrf"] = token
-    return token
+def current_session():
+    """The live session of this request's cookie, or None (looked up once per request)."""
+    if "people_session" not in g:
+        raw = request.cookies.get(COOKIE)
+        g.people_session = services().people_sessions.get(raw) if raw else None
+    return g.people_session
 
 
 def csrf_ok(sent: str | None) -> bool:
-    expected = session.get("csrf")
-    return bool(sent and isinstance(expected, str) and expected
-                and hmac.compare_digest(sent.encode(), expected.encode()))
+    session = current_session()
+    return bool(sent and session is not None
+                and hmac.compare_digest(sent.encode(), session.csrf.encode()))
 
 
 def check_csrf() -> None:
-    """403 for a change authenticated by the session cookie without the session's CSRF token.
-
-    Called by principal(), and before every /api request (create_app), so that no endpoint can
-    act on a forged cross-site request before it asks who is calling."""
-    token, via_session = _token()
-    if token and via_session and request.method not in SAFE_METHODS and not csrf_ok(request.headers.get(CSRF_HEADER)):
-        abort(403, f"missing or wrong {CSRF_HEADER} header (required with the console's session cookie)")
+    """403 for a change authenticated by the session cookie without the session's CSRF token."""
+    if _bearer() is None and request.method not in SAFE_METHODS and current_session() is not None \
+            and not csrf_ok(request.headers.get(CSRF_HEADER)):
+        abort(403, f"missing or wrong {CSRF_HEADER} header (required with the session cookie)")
 
 
 def principal() -> Principal:
-    token, via_session = _token()
-    if not token:
-        abort(401, "missing bearer token")
-    check_csrf()
-    rt = services()
-    if hmac.compare_digest(token.encode(), rt.settings.admin_token.encode()):
-        return Principal("admin", via_session=via_session)
-    agent_id = rt.sign_ins.agent_id_for_token(token)
-    if agent_id is None:
-        abort(401, "invalid token")
-    return Principal("agent", agent_id, via_session=via_session)
+    """Who asks; 401 when nobody (no credentials, a wrong token, a dead session)."""
+    if "principal" in g:
+        return g.principal
+    token = _bearer()
+    if token is not None:
+        rt = services()
+        if hmac.compare_digest(token.encode(), rt.settings.admin_token.encode()):
+            who = Principal("admin", name="admin-token")
+        else:
+            agent_id = rt.sign_ins.agent_id_for_token(token)
+            if agent_id is None:
+                abort(401, "invalid token")
+            who = Principal("agent", agent_id, name=f"agent-token:{agent_id}")
+    else:
+        session = current_session()
+        if session is None:
+            abort(401, "sign in first (or send a bearer token)" if request.cookies.get(COOKIE) is None
+                  else "your session has ended; sign in again")
+        check_csrf()
+        who = Principal(session.role, session.agent_id, via_session=True, name=session.username,
+                        session_id=session.id)
+    g.principal = who
+    return who
 
 
 def require_admin() -> Principal:
@@ -106,4 +121,12 @@ def require_agent_or_admin(agent_id: str) -> Principal:
     who = principal()
     if not who.may_act_for(agent_id):
         abort(403, "an agent token acts only for its own agent")
+    return who
+
+
+def require_person() -> Principal:
+    """A person signed in with a session (their own account's pages and sessions)."""
+    who = principal()
+    if not who.via_session:
+        abort(403, "only a person signed in with a session (not a token)")
     return who

@@ -1,31 +1,28 @@
-"""The agent console at /agent: log in with the agent id and token, then one page
-that drives the JSON API from the browser (status, offers with the screen pop,
-the softphone, wrap-up, today's calls).
+"""The agent console at /agent: an agent signs in with their username and password (and the code
+of their authenticator app, once they enrolled one), then one page drives the JSON API from the
+browser (status, offers with the screen pop, the softphone, wrap-up, today's calls).
 
-The agent's token is kept in Flask's signed session cookie (HttpOnly,
-SameSite=Lax), which `webhooks.auth` accepts for the JSON API and the event
-stream; the token is checked again on every request, so issuing new
-credentials ends every console session of that agent. CSRF: the login and
-logout forms carry a per-session token as a hidden field; the page sends the
-session's token in the `X-CSRF-Token` header of its fetch() calls, which
-`webhooks.auth.principal` requires for cookie-authenticated non-GET requests.
+The session is server-side (people/sessions.py): the cookie holds a random id only, which
+`webhooks.auth` accepts for the JSON API and the event stream. Logging out ends it everywhere at
+once; so do a password change, a new role, disabling the person and new agent credentials.
+CSRF: the login form carries a signed form token; the logout form and the page's fetch() calls
+carry the session's CSRF token (`X-CSRF-Token`, required by `webhooks.auth` for cookie changes).
 
-Nothing here renders data as HTML: the templates only autoescape the agent's
-own name, and the page's script builds every element with textContent.
+Nothing here renders data as HTML: the templates only autoescape the agent's own name, and the
+page's script builds every element with textContent.
 """
 from __future__ import annotations
 
-import hmac
-import secrets
 from pathlib import Path
 
-from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, jsonify, make_response, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from store.models import Agent
+from contactcenter.errors import Refusal
 
-from .auth import csrf_ok, new_csrf_token
+from .auth import COOKIE, csrf_ok, current_session
 from .deps import now, services
+from .signin import clear_cookie, login_form_ok, login_form_token, set_cookie, sign_in, sign_out
 
 bp = Blueprint("console", __name__, url_prefix="/agent")
 BUNDLE = Path(__file__).resolve().parent / "static" / "dist" / "agent.js"
@@ -34,7 +31,7 @@ BUNDLE = Path(__file__).resolve().parent / "static" / "dist" / "agent.js"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "media-src 'self' blob: data:; connect-src 'self' https://*.twilio.com wss://*.twilio.com; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-
+STATUS_OF = {"Invalid": 400, "Unauthenticated": 401, "NotAllowed": 403, "Throttled": 429, "Away": 503}
 
 
 def page_headers(response, csp: str):
@@ -45,6 +42,13 @@ def page_headers(response, csp: str):
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "no-store"      # pages carry the CSRF token
     return response
+
+
+def refused_login(exc: Refusal) -> tuple[int, dict]:
+    """A login form's refusal as (status, headers): 401 wrong pair, 429 throttled (Retry-After)..."""
+    status = STATUS_OF.get(type(exc).__name__, 400)
+    retry = getattr(exc, "retry_after_s", None)
+    return status, ({"Retry-After": str(retry)} if retry else {})
 
 
 @bp.after_request
@@ -59,42 +63,13 @@ def _error(exc: HTTPException):
     return render_template("console/error.html", code=exc.code, message=exc.description or exc.name), exc.code
 
 
-def _signed_in_agent() -> Agent | None:
-    """The agent of the session cookie, if its token is still valid."""
-    return services().sign_ins.agent(session.get("agent_id"), session.get("token"))
-
-
-def login_csrf_ok() -> bool:
-    """Whether the login form carries this session's login token (agent console and supervisor);
-    a stale one is dropped, so the next form gets a fresh one."""
-    sent = request.form.get("csrf", "")
-    expected = session.get("login_csrf")
-    if sent and isinstance(expected, str) and hmac.compare_digest(sent.encode(), expected.encode()):
-        return True
-    session.pop("login_csrf", None)
-    return False
-
-
-def start_session(**values: str) -> None:
-    """A fresh session holding `values`: nothing from before the login survives."""
-    session.clear()
-    session.permanent = True
-    session.update(values)
-    new_csrf_token()
-
-
-def _login_page(message: str | None = None, status: int = 200, agent_id: str = ""):
-    if not isinstance(session.get("login_csrf"), str):
-        session["login_csrf"] = secrets.token_urlsafe(32)
-    return render_template("console/login.html", message=message, agent_id=agent_id,
-                           csrf=session["login_csrf"], bye=request.args.get("bye") == "1"), status
-
-
-def _session_ended_page():
-    """The login page for a cookie whose credentials were revoked or replaced; the cookie goes."""
-    session.clear()
-    return _login_page("Your session has ended: your token was replaced or your agent removed. "
-                       "Please log in again.", 401)
+def _login_page(message: str | None = None, status: int = 200, username: str = "", headers=None):
+    response = make_response(render_template("console/login.html", message=message, username=username[:64],
+                                             csrf=login_form_token(), bye=request.args.get("bye") == "1"), status)
+    response.headers.update(headers or {})
+    if status == 401 and request.cookies.get(COOKIE):
+        clear_cookie(response)            # a dead session's cookie goes with the page that says so
+    return response
 
 
 def _bundle_version() -> str | None:
@@ -111,47 +86,61 @@ def slash():
 
 @bp.get("")
 def console():
-    agent = _signed_in_agent()
+    session = current_session()
+    if session is None:
+        if request.cookies.get(COOKIE):
+            return _login_page("Your session has ended. Please sign in again.", 401)
+        return _login_page()
+    if session.role != "agent":
+        return _login_page(f"You are signed in as a {session.role}; the agent console is for agents. "
+                           "Signing in here ends that session.", 403)
+    agent = services().sign_ins.profile(session.agent_id)
     if agent is None:
-        return _session_ended_page() if session.get("token") else _login_page()
-    csrf = session.get("csrf") or new_csrf_token()
-    boot = {"agent": {"id": agent.id, "name": agent.name, "timezone": agent.timezone}, "csrf": csrf,
+        return _login_page("Your account is no longer tied to an agent; ask your administrator.", 403)
+    boot = {"agent": {"id": agent.id, "name": agent.name, "timezone": agent.timezone}, "csrf": session.csrf,
             "sounds": url_for("static", filename="dist/sounds/")}
-    return render_template("console/agent.html", agent=agent, boot=boot, csrf=csrf,
+    return render_template("console/agent.html", agent=agent, boot=boot, csrf=session.csrf,
                            bundle_version=_bundle_version())
 
 
 @bp.post("/login")
 def login():
-    if not login_csrf_ok():
-        return _login_page("The login form had expired. Please try again.", 403)
-    agent_id, token = (request.form.get("agent_id") or "").strip(), (request.form.get("token") or "").strip()
-    if not agent_id or not token:
-        return _login_page("Enter your agent id and your token.", 400, agent_id[:64])
-    if not services().sign_ins.is_agent(agent_id, token):
-        return _login_page("Unknown agent or wrong token.", 401, agent_id[:64])
-    start_session(agent_id=agent_id, token=token)
-    return redirect(url_for("console.console"), 303)
+    if not login_form_ok(request.form.get("csrf")):
+        return _login_page("The sign-in form had expired. Please try again.", 403)
+    username, password = (request.form.get("username") or "").strip(), request.form.get("password") or ""
+    if not username or not password:
+        return _login_page("Enter your username and your password.", 400, username)
+    sign_out()                                      # whatever session this browser had ends here
+    try:
+        raw, _ = sign_in(username, password, request.form.get("otp"), roles=("agent",))
+    except Refusal as exc:
+        status, headers = refused_login(exc)
+        return _login_page(exc.reason[:1].upper() + exc.reason[1:] + ".", status, username, headers)
+    response = redirect(url_for("console.console"), 303)
+    set_cookie(response, raw)
+    return response
 
 
 @bp.post("/logout")
 def logout():
-    if not csrf_ok(request.form.get("csrf")):
+    session = current_session()
+    if session is not None and not csrf_ok(request.form.get("csrf")):
         return render_template("console/error.html", code=403,
                                message="The logout form had expired; reload the console and try again."), 403
-    agent = _signed_in_agent()
-    if agent is not None:
+    if session is not None and session.role == "agent" and session.agent_id:
         # Logging out of the console stops offers; an agent on a call keeps it (409) until it ends.
-        services().acd.set_status(agent.id, "offline", now())
-    session.clear()
-    return redirect(url_for("console.console", bye=1), 303)
+        services().acd.set_status(session.agent_id, "offline", now())
+    sign_out()
+    response = redirect(url_for("console.console", bye=1), 303)
+    clear_cookie(response)
+    return response
 
 
 @bp.get("/current")
 def current():
     """The console's own view of what the agent is doing, for a page (re)loaded mid-call:
     {"status", "call": {"call_sid", "queue", "answered_at"} or null}."""
-    agent = _signed_in_agent()
-    if agent is None:
-        return jsonify(error="not logged in"), 401
-    return jsonify(services().board.agent_now(agent.id))
+    session = current_session()
+    if session is None or session.role != "agent" or not session.agent_id:
+        return jsonify(error="not signed in as an agent"), 401
+    return jsonify(services().board.agent_now(session.agent_id))

@@ -1,37 +1,39 @@
-"""The supervisor's pages: the live board at /supervisor and the reports at /reports.
+"""The supervisor's pages: the live board at /supervisor, the reports at /reports and, for admins,
+the audit trail at /audit.
 
-The supervisor logs in at /supervisor/login with the admin token (ADMIN_TOKEN, compared in
-constant time). The token is kept in Flask's signed session cookie (HttpOnly, SameSite=Lax, 12 h),
-which `webhooks.auth` accepts for the JSON API and the event streams like a bearer token, so the
-page's fetch() calls and its `EventSource('/api/stats/stream')` need no header. Logging in here
-replaces whatever session the browser had (an agent's console session too), and logging in to the
-agent console replaces a supervisor's: a cookie holds one principal at a time.
+Supervisors and admins sign in at /supervisor/login with their username and password (and the code
+of their authenticator app, once enrolled); the session is server-side (people/sessions.py) and its
+cookie holds a random id only, which `webhooks.auth` accepts for the JSON API and the event streams,
+so the page's fetch() calls and its `EventSource('/api/stats/stream')` need no header. A browser
+holds one session at a time: signing in here ends an agent's console session, and the other way.
 
-CSRF as in the agent console (console.py): the login and logout forms carry a per-session token as
-a hidden field; the page sends the session's token in the `X-CSRF-Token` header of its changes
-(`webhooks.auth.check_csrf`).
+CSRF as in the agent console (console.py): a signed token in the login form; the session's token in
+the logout form and in the `X-CSRF-Token` header of the page's changes (`webhooks.auth.check_csrf`).
 
 Nothing here renders data as HTML: the templates autoescape the few server values they hold, and
 the pages' scripts (console/src/supervisor.js, reports.js) build every element with textContent.
 """
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from .auth import csrf_ok, new_csrf_token
-from .console import login_csrf_ok, page_headers, start_session
+from contactcenter.errors import Refusal
+
+from .auth import COOKIE, csrf_ok, current_session
+from .console import page_headers, refused_login
 from .deps import services
+from .signin import clear_cookie, login_form_ok, login_form_token, set_cookie, sign_in, sign_out
 
 bp = Blueprint("supervisor", __name__)
 DIST = Path(__file__).resolve().parent / "static" / "dist"
 # The pages load only their own files and talk only to this service.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-PAGES = {"board": "/supervisor", "reports": "/reports"}     # where a login may go next
+PAGES = {"board": "/supervisor", "reports": "/reports", "audit": "/audit"}     # where a login may go next
+SUPERVISING = ("supervisor", "admin")
 GROUPINGS = ("interval", "day", "queue", "agent")
 
 
@@ -47,10 +49,6 @@ def _error(exc: HTTPException):
                            message=exc.description or exc.name), exc.code
 
 
-def _is_admin_session() -> bool:
-    return services().sign_ins.is_admin_session(session.get("role"), session.get("token"))
-
-
 def _bundle_version(name: str) -> str | None:
     try:
         return str(int((DIST / name).stat().st_mtime))
@@ -63,32 +61,37 @@ def _known_page(name: str) -> str:
     return name if name in PAGES else "board"
 
 
-def _login_page(message: str | None = None, status: int = 200, next_page: str = "board"):
-    if not isinstance(session.get("login_csrf"), str):
-        session["login_csrf"] = secrets.token_urlsafe(32)
-    agent_session = isinstance(session.get("agent_id"), str) and bool(session.get("token"))
-    return render_template("supervisor/login.html", message=message, csrf=session["login_csrf"],
-                           next_page=_known_page(next_page),
-                           bye=request.args.get("bye") == "1", agent_session=agent_session), status
+def _login_page(message: str | None = None, status: int = 200, next_page: str = "board", username: str = "",
+                headers=None):
+    response = make_response(render_template(
+        "supervisor/login.html", message=message, csrf=login_form_token(), next_page=_known_page(next_page),
+        username=username[:64], bye=request.args.get("bye") == "1"), status)
+    response.headers.update(headers or {})
+    if status == 401 and request.cookies.get(COOKIE):
+        clear_cookie(response)
+    return response
 
 
-def _gate(next_page: str):
-    """None when the browser holds a supervisor session; otherwise the login page to answer."""
-    if _is_admin_session():
-        return None
-    if session.get("role") == "admin":
-        session.clear()               # ADMIN_TOKEN was changed since the login
-        return _login_page("Your session has ended: the admin token was changed. Please log in again.", 401,
-                           next_page)
-    if isinstance(session.get("agent_id"), str) and session.get("token"):
-        return _login_page("You are logged in to the agent console, which cannot open the supervisor's pages. "
-                           "Logging in here with the admin token ends the agent's session.", 403, next_page)
-    return _login_page(next_page=next_page)
+def gate(next_page: str, roles: tuple[str, ...] = SUPERVISING):
+    """(the session, None) when the browser holds a session of one of `roles`; otherwise (None, the
+    page to answer: the login form, or 403 for a person whose role may not see the page)."""
+    session = current_session()
+    if session is None:
+        if request.cookies.get(COOKIE):
+            return None, _login_page("Your session has ended. Please sign in again.", 401, next_page)
+        return None, _login_page(next_page=next_page)
+    if session.role not in roles:
+        if session.role == "agent":
+            return None, _login_page("You are signed in to the agent console, which cannot open the supervisor's "
+                                     "pages. Signing in here ends the agent's session.", 403, next_page)
+        return None, (render_template("supervisor/error.html", code=403, active=None,
+                                      message=f"This page is for {' and '.join(roles)}s only."), 403)
+    return session, None
 
 
-def _page_boot() -> dict:
-    csrf = session.get("csrf") or new_csrf_token()
-    return {"csrf": csrf, "timezone": services().cc.timezone, "today": services().board.today().isoformat()}
+def page_boot(session) -> dict:
+    return {"csrf": session.csrf, "timezone": services().cc.timezone, "today": services().board.today().isoformat(),
+            "role": session.role, "username": session.username}
 
 
 def _report_form(args, today: str) -> dict:
@@ -98,15 +101,20 @@ def _report_form(args, today: str) -> dict:
             "queue": args.get("queue") or "", "agent": args.get("agent") or ""}
 
 
+def page(template: str, session, **values):
+    """A supervisor page with what every one of them shows (the nav by role, the CSRF token)."""
+    boot = page_boot(session)
+    return render_template(template, boot=boot, csrf=session.csrf, role=session.role,
+                           username=session.username, **values)
+
+
 @bp.get("/supervisor")
 def board():
-    gate = _gate("board")
-    if gate is not None:
-        return gate
-    boot = _page_boot()
-    return render_template("supervisor/board.html", boot=boot, csrf=boot["csrf"], active="board",
-                           bundle_version=_bundle_version("supervisor.js"),
-                           css_version=_bundle_version("supervisor.css"))
+    session, refusal = gate("board")
+    if refusal is not None:
+        return refusal
+    return page("supervisor/board.html", session, active="board",
+                bundle_version=_bundle_version("supervisor.js"), css_version=_bundle_version("supervisor.css"))
 
 
 @bp.get("/supervisor/")
@@ -116,7 +124,8 @@ def board_slash():
 
 @bp.get("/supervisor/login")
 def login_form():
-    if _is_admin_session():
+    session = current_session()
+    if session is not None and session.role in SUPERVISING:
         return redirect(PAGES.get(request.args.get("next", ""), PAGES["board"]), 303)
     return _login_page(next_page=request.args.get("next", "board"))
 
@@ -124,34 +133,42 @@ def login_form():
 @bp.post("/supervisor/login")
 def login():
     next_page = _known_page(request.form.get("next", "board"))
-    if not login_csrf_ok():
-        return _login_page("The login form had expired. Please try again.", 403, next_page)
-    token = (request.form.get("token") or "").strip()
-    if not token:
-        return _login_page("Enter the admin token.", 400, next_page)
-    if not services().sign_ins.is_admin(token):
-        return _login_page("Wrong admin token.", 401, next_page)
-    start_session(role="admin", token=token)       # an agent's console session ends here
-    return redirect(PAGES[next_page], 303)
+    if not login_form_ok(request.form.get("csrf")):
+        return _login_page("The sign-in form had expired. Please try again.", 403, next_page)
+    username, password = (request.form.get("username") or "").strip(), request.form.get("password") or ""
+    if not username or not password:
+        return _login_page("Enter your username and your password.", 400, next_page, username)
+    sign_out()                                  # an agent's console session in this browser ends here
+    try:
+        raw, session = sign_in(username, password, request.form.get("otp"), roles=SUPERVISING)
+    except Refusal as exc:
+        status, headers = refused_login(exc)
+        return _login_page(exc.reason[:1].upper() + exc.reason[1:] + ".", status, next_page, username, headers)
+    if next_page == "audit" and session.role != "admin":
+        next_page = "board"
+    response = redirect(PAGES[next_page], 303)
+    set_cookie(response, raw)
+    return response
 
 
 @bp.post("/supervisor/logout")
 def logout():
-    if not csrf_ok(request.form.get("csrf")):
+    if current_session() is not None and not csrf_ok(request.form.get("csrf")):
         return render_template("supervisor/error.html", code=403,
                                message="The logout form had expired; reload the page and try again."), 403
-    session.clear()
-    return redirect(url_for("supervisor.login_form", bye=1), 303)
+    sign_out()
+    response = redirect(url_for("supervisor.login_form", bye=1), 303)
+    clear_cookie(response)
+    return response
 
 
 @bp.get("/reports")
 def reports():
-    gate = _gate("reports")
-    if gate is not None:
-        return gate
-    boot = _page_boot()
-    form, choices = _report_form(request.args, boot["today"]), services().reports.choices()
-    return render_template("supervisor/reports.html", boot=boot, csrf=boot["csrf"], active="reports", form=form,
-                           form_args={k: v for k, v in form.items() if v},   # the CSV link: same query + csv
-                           groupings=GROUPINGS, queues=choices["queues"], agents=choices["agents"],
-                           bundle_version=_bundle_version("reports.js"))
+    session, refusal = gate("reports")
+    if refusal is not None:
+        return refusal
+    form, choices = _report_form(request.args, services().board.today().isoformat()), services().reports.choices()
+    return page("supervisor/reports.html", session, active="reports", form=form,
+                form_args={k: v for k, v in form.items() if v},   # the CSV link: same query + csv
+                groupings=GROUPINGS, queues=choices["queues"], agents=choices["agents"],
+                bundle_version=_bundle_version("reports.js"))
