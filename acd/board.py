@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 import redis
 from sqlalchemy import Engine
 
-from contactcenter.errors import Invalid
 from contactcenter.model import ContactCenter
 from store.db import ping
 from store.keys import Keys
 
 from .agents import AgentStates
+from .days import parse_day
 from .series import day_series
 from .stats import live_stats
 
@@ -57,10 +57,7 @@ class Board:
     def day_intervals(self, day: str | None) -> dict:
         """`day`'s (YYYY-MM-DD; empty or None: today's) 15-minute intervals per queue."""
         now = self.clock()
-        try:
-            wanted = date.fromisoformat(day) if day else now.astimezone(ZoneInfo(self.cc.timezone)).date()
-        except ValueError:
-            raise Invalid(f"day must be a date YYYY-MM-DD, not {day[:40]!r}") from None
+        wanted = parse_day("day", day, now.astimezone(ZoneInfo(self.cc.timezone)).date())
         return {"day": wanted.isoformat(), "timezone": self.cc.timezone,
                 "queues": day_series(self.r, self.keys, self.cc, wanted, now)}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Callable
 from zoneinfo import ZoneInfo
 
@@ -20,10 +20,10 @@ from contactcenter.errors import Invalid
 from contactcenter.model import ContactCenter
 from store.models import CALL_OUTCOMES, CallRecord
 
+from .days import check_span, parse_day
+
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-# Days a reader may ask for: beyond these a day's bounds leave what datetimes hold.
-FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
 
 
 class CallHistory:
@@ -36,9 +36,8 @@ class CallHistory:
         """{"from", "to", "timezone", "calls": [...], "next": cursor or None}."""
         tz = ZoneInfo(self.cc.timezone)
         today = self.clock().astimezone(tz).date()
-        first, last = _day("from", since, today), _day("to", until, today)
-        if last < first:
-            raise Invalid("to must not be before from")
+        first, last = parse_day("from", since, today), parse_day("to", until, today)
+        check_span(first, last)
         if outcome is not None and outcome not in CALL_OUTCOMES:
             raise Invalid(f"outcome must be one of {', '.join(CALL_OUTCOMES)}")
         size = _limit(limit)
@@ -62,23 +61,11 @@ class CallHistory:
                 "next": _encode(records[size - 1]) if more else None}
 
 
-def _day(name: str, raw: str | None, default: date) -> date:
-    if not raw:
-        return default
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid(f"{name} must be a date YYYY-MM-DD, not {raw[:40]!r}") from None
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise Invalid(f"{name} must be between {FIRST_DAY} and {LAST_DAY}")
-    return day
-
-
 def _limit(raw: str | int | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_LIMIT
     text = str(raw)
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
+    if not (text.isascii() and text.isdecimal()) or not 1 <= int(text) <= MAX_LIMIT:
         raise Invalid(f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return int(text)
 

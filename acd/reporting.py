@@ -18,7 +18,9 @@ from contactcenter.errors import Invalid, NotFound
 from contactcenter.model import ContactCenter
 from store import agents as agent_store
 from store.models import Agent, CallRecord, Contact
-from store.reports import GROUPINGS, report, to_csv
+from store.reports import GROUPINGS, MAX_DAYS, report, to_csv
+
+from .days import check_span, parse_day
 
 MAX_CALLS = 500          # an agent's day in the console: more than anyone takes, a bound on the answer
 
@@ -53,7 +55,8 @@ class Reports:
         today = self.clock().astimezone(ZoneInfo(self.cc.timezone)).date()
         if by not in GROUPINGS:
             raise Invalid(f"by must be one of {', '.join(GROUPINGS)}")
-        first, last = _day("from", since, today), _day("to", until, today)
+        first, last = parse_day("from", since, today), parse_day("to", until, today)
+        check_span(first, last, MAX_DAYS)
         with self.sessions() as session:
             try:
                 rows = report(session, self.cc.workspace, self.cc.timezone, first, last, by, queue=queue, agent=agent)
@@ -74,13 +77,8 @@ class Reports:
             if agent is None:
                 raise NotFound(f"unknown agent {agent_id!r}")
             tz = ZoneInfo(agent.timezone or self.cc.timezone)
-            if day == "today":
-                wanted = self.clock().astimezone(tz).date()
-            else:
-                try:
-                    wanted = date.fromisoformat(day)
-                except ValueError:
-                    raise Invalid("day must be 'today' or YYYY-MM-DD") from None
+            today = self.clock().astimezone(tz).date()
+            wanted = today if day == "today" else parse_day("day", day or None, today, "'today' or YYYY-MM-DD")
             start = datetime.combine(wanted, time(0), tz)
             end = datetime.combine(wanted + timedelta(days=1), time(0), tz)
             rows = db.execute(
@@ -91,15 +89,6 @@ class Reports:
                 .limit(MAX_CALLS)).all()
             calls = [_call(rec, contact_name) for rec, contact_name in rows]
         return {"agent": agent_id, "day": wanted.isoformat(), "timezone": str(tz), "calls": calls}
-
-
-def _day(name: str, raw: str | None, default: date) -> date:
-    if not raw:
-        return default
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid(f"{name} must be a date YYYY-MM-DD, not {raw[:40]!r}") from None
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -53,10 +53,14 @@ def figures(s: dict[str, float]) -> dict:
 
 
 def day_range(since: date, until: date, tz: str) -> tuple[datetime, datetime]:
-    """UTC bounds of local days since..until (both included)."""
+    """UTC bounds of local days since..until (both included); ValueError for days at the ends of
+    what `date` holds, whose bounds no `datetime` can hold (callers bound days first: acd/days.py)."""
     zone = ZoneInfo(tz)
-    return (datetime.combine(since, time(), zone).astimezone(ZoneInfo("UTC")),
-            datetime.combine(until + timedelta(days=1), time(), zone).astimezone(ZoneInfo("UTC")))
+    try:
+        return (datetime.combine(since, time(), zone).astimezone(ZoneInfo("UTC")),
+                datetime.combine(until + timedelta(days=1), time(), zone).astimezone(ZoneInfo("UTC")))
+    except OverflowError:
+        raise ValueError(f"the days {since}..{until} are out of range") from None
 
 
 def report(session: Session, workspace: str, tz: str, since: date, until: date, by: str = "day",
