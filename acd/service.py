@@ -40,7 +40,7 @@ def twilio_client(account_sid: str, auth_token: str, api_url: str) -> Client:
 def twilio_seconds(value: str | None) -> float | None:
     """A duration Twilio sent (CallDuration, DialCallDuration): whole seconds, at most a day; None when
     missing or not a number, so that a bad value never stops the call's counting."""
-    if value is None or not value.isascii() or not value.strip().isdigit():
+    if value is None or not value.isascii() or not value.strip().isdecimal():
         return None
     return float(min(int(value.strip()), MAX_TALK_S))
 

@@ -129,7 +129,7 @@ class IvrCalls:
         place = self.acd.place_in_line(p.call_sid, queue, self.clock()) if self.acd is not None else None
         if place is not None:
             return twiml.hold(target, queue, *place)
-        return twiml.hold(target, queue, int(position) if position and position.isdigit() else None)
+        return twiml.hold(target, queue, _count(position))
 
     def hold_key(self, p: Params, node: str) -> str:
         """A key pressed while holding: * asks for a callback that keeps the caller's place."""
@@ -177,7 +177,7 @@ class IvrCalls:
         call = engine.Call(
             p.call_sid, state.get("from", p.from_number), state.get("to", p.to_number), flow, now,
             contact={n: state[f"contact_{n}"] for n in CONTACT_FIELDS if f"contact_{n}" in state} or None,
-            tries={k[6:]: int(v) for k, v in state.items() if k.startswith("tries:") and v.isdigit()},
+            tries={k[6:]: _count(v) or 0 for k, v in state.items() if k.startswith("tries:")},
             country=state.get("country"))
         target = flow.nodes.get(node)
         if target is None:
@@ -259,6 +259,12 @@ class IvrCalls:
         if reloaded:            # Redis forgot the scripts: the job may have found no call yet
             self.prefetch(prefetch_for)
         return results
+
+
+def _count(text: str | None) -> int | None:
+    """A count Twilio (or the call's state) sent as text; None unless ASCII digits ("²" and "٣" pass
+    str.isdigit, and "²" breaks int()) of at most 9 digits."""
+    return int(text) if text and len(text) <= 9 and text.isascii() and text.isdecimal() else None
 
 
 def _kept(applied, turn: engine.Turn) -> str | None:

@@ -175,7 +175,9 @@ def on_gather(cc: ContactCenter, call: Call, name: str, digits: str | None, said
 def on_recorded(cc: ContactCenter, call: Call, name: str, recording_url: str | None,
                 duration: str | None) -> Turn:
     node = _node(call, name)
-    seconds = int(duration) if duration and duration.isdigit() else None
+    # ASCII digits only: "²" passes str.isdigit and breaks int(); a recording lasts minutes, not 10 digits
+    seconds = int(duration) if duration and len(duration) <= 9 and duration.isascii() and duration.isdecimal() \
+        else None
     steps = [{"event": "recording", "node": name, "url": recording_url, "duration_s": seconds}]
     state = {"outcome": "voicemail", "recording_url": recording_url or ""}
     if seconds is not None:

@@ -112,8 +112,9 @@ def _node() -> str:
 
 
 def _tries() -> int:
-    tries = request.args.get("try", "0")
-    return int(tries[:3]) if tries.isdigit() else 0
+    tries = request.args.get("try", "0")[:3]
+    # ASCII only: "²" and "٣" are digits to str.isdigit (and "٣" to int()), never to Twilio
+    return int(tries) if tries.isascii() and tries.isdecimal() else 0
 
 
 def _ivr() -> IvrCalls:
