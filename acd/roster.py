@@ -6,7 +6,9 @@ Used by the JSON API (CONTRACT.md, "Agents"); refusals are contactcenter.errors.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Callable
+from zoneinfo import available_timezones
 
 from sqlalchemy.exc import IntegrityError
 from twilio.jwt.access_token import AccessToken
@@ -24,6 +26,7 @@ from store.settings import Settings
 from .agents import AgentStates
 
 SOFTPHONE_TOKEN_TTL_S = 3600
+MAX_NAME = 100           # what a screen or a report shows of a name; longer is a mistake or an attack
 
 
 class Roster:
@@ -42,6 +45,7 @@ class Roster:
 
     def create(self, body: dict) -> tuple[dict, str]:
         """The new agent and their API token (shown once)."""
+        _refuse_what_the_config_allows_but_the_api_does_not(body)
         data = self._validated(body)
         with self.sessions() as db:
             if db.get(Agent, data["id"]) is not None:
@@ -59,6 +63,7 @@ class Roster:
         """Change the fields `body` names; the whole profile is checked as it would become."""
         if "id" in body and body["id"] != agent_id:
             raise Invalid("agent.id: cannot be changed")
+        _refuse_what_the_config_allows_but_the_api_does_not(body)
         with self.sessions() as db:
             agent = _load(db, agent_id)
             data = self._validated({**agent_store.as_dict(agent), **body})
@@ -110,6 +115,26 @@ class Roster:
         return {**agent_store.as_dict(agent), "status": live.get("status", "offline"),
                 "since": datetime.fromtimestamp(since, timezone.utc).isoformat() if since else None,
                 "on_shift": on_shift(agent.schedule, agent.timezone, self.clock())}
+
+
+def _refuse_what_the_config_allows_but_the_api_does_not(body: dict) -> None:
+    """The config's checker (contactcenter.config.check_agent) reads `skills:` left empty as no skills
+    and has no bound on a name's length; through the API `"skills": null` would silently remove every
+    skill, so it is refused, as are names over MAX_NAME characters and time zones that are no IANA
+    zone (a directory such as "America" or a name too long for a file makes ZoneInfo raise OSError)."""
+    if "skills" in body and body["skills"] is None:
+        raise Invalid("agent.skills: must be a mapping of skill to level 1..10 ({} for none), not null")
+    name = body.get("name")
+    if isinstance(name, str) and len(name) > MAX_NAME:
+        raise Invalid(f"agent.name: at most {MAX_NAME} characters")
+    zone = body.get("timezone")
+    if zone is not None and (not isinstance(zone, str) or zone not in _iana_zones()):
+        raise Invalid(f"agent.timezone: unknown time zone {str(zone)[:64]!r} (use an IANA name such as Europe/Madrid)")
+
+
+@lru_cache(maxsize=1)
+def _iana_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
 
 
 def _load(db, agent_id: str) -> Agent:
