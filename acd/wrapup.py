@@ -1,5 +1,8 @@
 """An agent ends their wrap-up: the call's disposition and notes are kept, the agent is free for the
-next caller, and the call record is written again with them (CONTRACT.md, "JSON API")."""
+next caller, and the call record is written again with them (CONTRACT.md, "JSON API").
+
+Once per call and agent: a second wrap-up is refused (409) and never overwrites what the first kept.
+"""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,12 +10,12 @@ from typing import Callable
 
 import redis
 
-from contactcenter.errors import Invalid, NotAllowed, NotFound
+from contactcenter.errors import Conflict, Invalid, NotAllowed, NotFound
 from store.callstate import RECORD_GRACE_S, CallState
 from store.keys import Keys
 
 MAX_DISPOSITION = 64
-MAX_NOTES = 10_000
+MAX_NOTES = 4000
 
 
 class WrapUps:
@@ -25,23 +28,42 @@ class WrapUps:
         """{call_sid, agent, status}: the agent's status after the wrap-up (available, or what it was)."""
         if disposition is not None and (not isinstance(disposition, str) or len(disposition) > MAX_DISPOSITION):
             raise Invalid(f"disposition must be text of at most {MAX_DISPOSITION} characters")
-        if notes is not None and not isinstance(notes, str):
-            raise Invalid("notes must be text")
-        agent = self.r.hget(self.keys.call(call_sid), "agent")
+        if notes is not None and (not isinstance(notes, str) or len(notes) > MAX_NOTES):
+            raise Invalid(f"notes must be text of at most {MAX_NOTES} characters")
+        key = self.keys.call(call_sid)
+        agent, queue = self.r.hmget(key, "agent", "queue")
         if agent is None:
             raise NotFound("no agent call with that CallSid")
         agent = agent.decode()
         if not may_act_for(agent):
             raise NotAllowed("this call belongs to another agent")
+        self._check_disposition(disposition, queue.decode() if queue else None)
+        # The marker lives in the call's hash (and dies with it): HSETNX makes the check and the claim one
+        # step, so of two wrap-ups racing only one keeps its notes.
+        marker = f"wrapped:{agent}"
+        if not self.r.hsetnx(key, marker, round(now.timestamp(), 3)):
+            raise Conflict("this call is wrapped up already")
         fields = {}
         if disposition is not None:
             fields["disposition"] = disposition
         if notes is not None:
-            fields["notes"] = notes[:MAX_NOTES]
-        self.calls.apply(call_sid, [{"event": "wrapup", "agent": agent}], fields, now.timestamp())
+            fields["notes"] = notes
+        try:
+            self.calls.apply(call_sid, [{"event": "wrapup", "agent": agent}], fields, now.timestamp())
+        except Exception:
+            self.r.hdel(key, marker)          # nothing was kept: the agent may try again
+            raise
         # back in the records outbox: should the record job below fail, the sweeper writes the notes
         self.r.zadd(self.keys.records_pending(), {call_sid: now.timestamp() + RECORD_GRACE_S})
         status = self.acd.end_wrapup(agent, call_sid, now)
         self.record_call(call_sid, {"agent_id": agent, **fields})
         current = self.r.hget(self.keys.agent(agent), "status")
         return {"call_sid": call_sid, "agent": agent, "status": status or (current.decode() if current else None)}
+
+    def _check_disposition(self, disposition: str | None, queue: str | None) -> None:
+        """A disposition must be one the call's queue offers (GET /api/queues)."""
+        if disposition is None:
+            return
+        found = self.acd.cc.queues.get(queue) if queue else None
+        if found is not None and disposition not in found.dispositions:
+            raise Invalid(f"disposition must be one of {', '.join(found.dispositions)} (queue {queue})")
