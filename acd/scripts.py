@@ -1,17 +1,18 @@
 """The ACD's Lua scripts, loaded once per Redis client.
 
 Each routing script is `lib.lua` (shared matching and offer code) followed by the script's own file;
-all take the same leading arguments (events stream as KEYS[1]; prefix, now and statistics buckets as
-ARGV[1..3]), added here. On Redis 7 and later they are the functions of one library
-(FUNCTION LOAD, called with FCALL): lib.lua's functions are then made once when the library loads,
-where a script (EVALSHA, which older servers such as the embedded Redis 6.2 run) makes them again on
-every call, a tenth of a routing decision. The library's name carries a digest of its text, so
-services of different versions can share a Redis; a server that lost it (restart without
-persistence, FUNCTION FLUSH) gets it again on the next call.
+all take the same leading arguments (events stream as KEYS[1]; prefix, now, statistics buckets and a
+secret nonce for reservation ids as ARGV[1..4]), added here. On Redis 7 and later they are the
+functions of one library (FUNCTION LOAD, called with FCALL): lib.lua's functions are then made once
+when the library loads, where a script (EVALSHA, which older servers such as the embedded Redis 6.2
+run) makes them again on every call, a tenth of a routing decision. The library's name carries a
+digest of its text, so services of different versions can share a Redis; a server that lost it
+(restart without persistence, FUNCTION FLUSH) gets it again on the next call.
 """
 from __future__ import annotations
 
 import hashlib
+import secrets
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -126,8 +127,10 @@ class Scripts:
 
     def call(self, name: str, now: datetime, *args) -> tuple:
         """(script, keys, args) of a routing script, to run in one round trip with another."""
+        # a fresh secret per call: the reservation ids its offers get are made from it (lib.lua)
         return (self._scripts[name], [self.keys.events()],
-                [self.keys.prefix, round(now.timestamp(), 3), buckets(now, self.timezone), *args])
+                [self.keys.prefix, round(now.timestamp(), 3), buckets(now, self.timezone), secrets.token_hex(16),
+                 *args])
 
 
 def _functions_refused(error: redis.exceptions.ResponseError) -> bool:

@@ -1,13 +1,13 @@
 -- An agent accepts or rejects an offer, or it times out. Exactly one of them wins an offer.
--- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets
--- ARGV[4] reservation id   ARGV[5] 'accept' | 'reject' | 'timeout'   ARGV[6] agent id ('' = any)
+-- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets   ARGV[4] id nonce
+-- ARGV[5] reservation id   ARGV[6] 'accept' | 'reject' | 'timeout'   ARGV[7] agent id ('' = any)
 -- accept: the agent is busy and the call connecting. reject/timeout: the call goes back to its place
 -- in line, the agent to available (timeout: a miss; max_missed misses in a row: break), and both are
 -- routed again at once. An accept more than a second after the offer's deadline is that timeout: the
 -- offer expired whether or not a worker's clock fired it (a dead worker's timers wait for another).
 -- Returns {code, call sid, offers made...}: code 1 done, 2 the accept came too late (handled as the
 -- timeout), 0 the offer is gone.
-local rid, how, who = ARGV[4], ARGV[5], ARGV[6]
+local rid, how, who = ARGV[5], ARGV[6], ARGV[7]
 local offer = K('offer:' .. rid)
 if hget(offer, 'state') ~= 'pending' then return {0} end
 local sid, agent = hget(offer, 'call'), hget(offer, 'agent')

@@ -1,5 +1,5 @@
 -- The caller hung up (status callback, or the queue's action with QueueResult=hangup).
--- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets   ARGV[4] call sid
+-- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets   ARGV[4] id nonce   ARGV[5] call sid
 -- Waiting: out of line, abandoned. Offered: the offer is withdrawn, the agent freed and routed again,
 -- so no agent is ever rung for a caller who is gone. Connecting (accepted; the agent's phone ringing,
 -- or answered with its `answered` callback lost or still on its way): only the Dial's end tells, so
@@ -11,7 +11,7 @@
 -- Whatever the state, the call is marked `gone` in this same step: from now on nothing queues it
 -- again (enqueue_call.lua refuses it), even a menu answer that Twilio delivers after the hang-up.
 -- Returns {what happened, offers made...}.
-local sid = ARGV[4]
+local sid = ARGV[5]
 
 local LEAVING_S = 10     -- Twilio posts the Dial action within moments of the hang-up
 

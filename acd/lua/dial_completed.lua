@@ -4,11 +4,11 @@
 -- call (the leg's `answered` callback lost, or still on its way), or one `leaving` (the caller's
 -- hang-up came first, call_gone.lua), is counted answered `talk` seconds ago, then the talk ends and
 -- the agent enters wrap-up. Repeats and late callbacks change nothing.
--- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets   ARGV[4] call sid
--- ARGV[5] the talk in seconds as Twilio measured it (DialCallDuration or the leg's CallDuration; ''
+-- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets   ARGV[4] id nonce   ARGV[5] call sid
+-- ARGV[6] the talk in seconds as Twilio measured it (DialCallDuration or the leg's CallDuration; ''
 -- when not given: the answer is then counted now, the talk from the leg's answer until now)
 -- Returns 1 when it ended the talk, 0 when the call was not talking (already counted, or not the agent's).
-local sid, talk = ARGV[4], tonumber(ARGV[5])
+local sid, talk = ARGV[5], tonumber(ARGV[6])
 local state = hget(K('call:' .. sid), 'acd')
 if state == 'connecting' or state == 'leaving' then
   redis.call('ZREM', K('timers'), 'leaving:' .. sid)

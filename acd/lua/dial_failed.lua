@@ -1,11 +1,11 @@
 -- The agent's <Client> did not answer (no-answer, busy, failed) after an accept: the caller goes back
 -- to their original place in line, the agent is freed (a miss), and both are routed again at once.
--- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets   ARGV[4] call sid
+-- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets   ARGV[4] id nonce   ARGV[5] call sid
 -- A call `leaving` (its caller hung up while the agent's phone rang, call_gone.lua; or nothing said
 -- within LEAVING_S: the `leaving:` timer) is abandoned instead, the agent freed without a miss.
 -- Returns {1, offers made...} (back in line), {2, offers made...} (abandoned: the caller had left), or
 -- {0} when the call is not connecting.
-local sid = ARGV[4]
+local sid = ARGV[5]
 local call = K('call:' .. sid)
 local state = hget(call, 'acd')
 if state == 'leaving' then

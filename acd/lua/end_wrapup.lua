@@ -1,9 +1,9 @@
 -- Wrap-up ends (POST /api/calls/<sid>/wrapup, or its timer): the agent is available again unless they
 -- chose break or offline meanwhile, and is routed at once.
--- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets
--- ARGV[4] agent id   ARGV[5] call sid
+-- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets   ARGV[4] id nonce
+-- ARGV[5] agent id   ARGV[6] call sid
 -- Returns {1, status, offers made...}, or {0} when the agent is not wrapping up that call.
-local id, sid = ARGV[4], ARGV[5]
+local id, sid = ARGV[5], ARGV[6]
 local agent = K('agent:' .. id)
 if hget(agent, 'status') ~= 'wrapup' or hget(agent, 'call') ~= sid then return {0} end
 redis.call('ZREM', K('timers'), 'wrapup:' .. id .. ':' .. sid)

@@ -1,12 +1,12 @@
 -- A caller enters a queue: keep the routing fields, put the call in line, offer it if an agent fits.
--- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets
--- ARGV[4] call sid   ARGV[5] call fields JSON (queue, req, reqkey, score, strategy, region, local_first,
+-- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets   ARGV[4] id nonce
+-- ARGV[5] call sid   ARGV[6] call fields JSON (queue, req, reqkey, score, strategy, region, local_first,
 --   offer_timeout, max_missed, wrapup_s, enqueued_at, ladder, [pref_agent, pref_until], [callback_number]);
 --   ladder: JSON list of the requirements the escalation steps will set, in order; callback_number: a
 --   callback request from the IVR (a `callback` node), which waits in line like a caller who pressed *
--- ARGV[6] timers JSON [[member, due], ...] (escalations, max wait)
--- ARGV[7] caller's number   ARGV[8] seconds to wait for the caller's last agent (0: none)
--- ARGV[9] the IVR request's turn token ('' none): the IVR's turn, run just before in the same round
+-- ARGV[7] timers JSON [[member, due], ...] (escalations, max wait)
+-- ARGV[8] caller's number   ARGV[9] seconds to wait for the caller's last agent (0: none)
+-- ARGV[10] the IVR request's turn token ('' none): the IVR's turn, run just before in the same round
 --   trip, kept it as the call's `turn` unless the request was stale (apply_turn.lua)
 -- Returns {'queued', offers made: rid, sid, agent, ...}; {'already'} for a call already waiting,
 -- offered or connected (Twilio retries, a failed connect); {'nobody'} when no logged-in agent (any
@@ -19,17 +19,17 @@
 -- {'ended'} when the caller is gone (a hang-up was learned: call_gone.lua's `gone`, or the IVR's
 -- `ended_at`): Twilio may deliver a menu answer after the final status, and an ended call never
 -- waits, is offered or connects again.
-local sid = ARGV[4]
+local sid = ARGV[5]
 local call = K('call:' .. sid)
 if redis.call('EXISTS', call) == 0 then return {'unknown'} end
 local f = redis.call('HMGET', call, 'gone', 'ended_at', 'acd', 'turn')
 if f[1] or f[2] then return {'ended'} end
-if ARGV[9] and ARGV[9] ~= '' and f[4] ~= ARGV[9] then return {'stale'} end
+if ARGV[10] and ARGV[10] ~= '' and f[4] ~= ARGV[10] then return {'stale'} end
 local state = f[3]
 if state == 'waiting' or state == 'offered' or state == 'connecting' or state == 'connected' then
   return {'already'}
 end
-local fields = cjson.decode(ARGV[5])
+local fields = cjson.decode(ARGV[6])
 local servable = anyone_could_serve(cjson.decode(fields.req))
 for _, later in ipairs(cjson.decode(fields.ladder or '[]')) do
   servable = servable or anyone_could_serve(later)   -- e.g. a language preference dropped after a while
@@ -44,13 +44,13 @@ if fields.callback_number then        -- marked before routing: an offer made no
   count(fields.queue, 'callbacks')
   event('callback_requested', 'call', sid, 'queue', fields.queue)
 end
-for _, timer in ipairs(cjson.decode(ARGV[6])) do
+for _, timer in ipairs(cjson.decode(ARGV[7])) do
   redis.call('ZADD', K('timers'), timer[2], timer[1])
 end
 -- last-agent routing: wait a little for the agent who served this caller last time
-local pref_wait = tonumber(ARGV[8])
-if pref_wait > 0 and not fields.pref_agent and ARGV[7] ~= '' then
-  local previous = redis.call('GET', K('last-agent:' .. ARGV[7]))
+local pref_wait = tonumber(ARGV[9])
+if pref_wait > 0 and not fields.pref_agent and ARGV[8] ~= '' then
+  local previous = redis.call('GET', K('last-agent:' .. ARGV[8]))
   if previous then
     redis.call('HSET', call, 'pref_agent', previous, 'pref_until', NOW + pref_wait)
     redis.call('ZADD', K('timers'), NOW + pref_wait, 'preferred:' .. sid)

@@ -1,9 +1,9 @@
 -- An escalation step of a waiting call is due: its required skills are replaced, and it is routed again.
--- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets
--- ARGV[4] call sid   ARGV[5] requirements JSON   ARGV[6] requirements key
+-- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets   ARGV[4] id nonce
+-- ARGV[5] call sid   ARGV[6] requirements JSON   ARGV[7] requirements key
 -- Returns {1, offers made...}; {0} when the call no longer waits (offered calls take the new
 -- requirements with them if they come back).
-local sid, req, reqkey = ARGV[4], ARGV[5], ARGV[6]
+local sid, req, reqkey = ARGV[5], ARGV[6], ARGV[7]
 local call = K('call:' .. sid)
 local state = hget(call, 'acd')
 if state ~= 'waiting' and state ~= 'offered' then return {0} end

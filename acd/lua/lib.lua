@@ -6,8 +6,9 @@
 -- Convention for every routing script: KEYS[1] is the workspace's events stream (it carries the
 -- {workspace} hash tag, so a Redis Cluster routes the script to the slot of all the keys it builds);
 -- ARGV[1] the key prefix "cr:{ws}:", ARGV[2] now (epoch seconds), ARGV[3] the statistics buckets
--- "<day>|<interval>" of now in the workspace's time zone ("20261123|20261123T1500"); the script's own
--- ARGV follow from ARGV[4].
+-- "<day>|<interval>" of now in the workspace's time zone ("20261123|20261123T1500"), ARGV[4] a nonce, 32
+-- random hex digits from the caller's secrets module, that the script's reservation ids are made from
+-- (Lua's math.random is no secret source); the script's own ARGV follow from ARGV[5].
 --
 -- Layout (see store/keys.py): agent:<id> hash, idle zset (available on-shift agents -> idle since),
 -- skill:<s> zset (agent -> level), call:<sid> hash, wait:<reqkey> zset (waiting calls with the same
@@ -22,10 +23,10 @@
 -- This file is made once and serves many calls when the scripts are a function library (Redis 7+:
 -- see acd/scripts.py), so its top level only defines: it reads no global (the library loads where
 -- none is there) and leaves what depends on the call to begin(), which every script calls first.
-local P, NOW, EVENTS, DAY, INTERVAL, NOW_TEXT
+local P, NOW, EVENTS, DAY, INTERVAL, NOW_TEXT, NONCE
 
 local function begin(keys, argv)
-  P, NOW, EVENTS = argv[1], tonumber(argv[2]), keys[1]
+  P, NOW, EVENTS, NONCE = argv[1], tonumber(argv[2]), keys[1], argv[4]
   DAY, INTERVAL = string.match(argv[3], '^([^|]*)|(.*)$')
   NOW_TEXT = tostring(NOW)
 end
@@ -418,6 +419,13 @@ local function wait_in_line(sid)
   redis.call('HDEL', call, 'offer')
 end
 
+-- A reservation id nobody can guess: "WR" and 32 hex digits of the SHA-1 of the script's secret nonce and
+-- a counter (unique however many offers one script makes, and across scripts should a nonce repeat).
+local function new_rid()
+  if not NONCE or #NONCE < 32 then error('routing scripts need a nonce of 32 hex digits as ARGV[4]') end
+  return 'WR' .. string.sub(redis.sha1hex(NONCE .. ':' .. redis.call('INCR', P .. 'offer-seq')), 1, 32)
+end
+
 -- Reserve `agent` for `sid`: one offer, one id, one deadline. Returns the reservation id.
 -- What pick_call read, when it did, so that nothing is read twice: f, the call's OFFER_FIELDS but the
 -- last two; me, the agent's {skills, offers, status, since}; head, reqkey and list: see unwait_read.
@@ -428,7 +436,7 @@ local function make_offer(sid, agent, f, me, head, reqkey, list)
     f = redis.call('HMGET', call, unpack(OFFER_FIELDS))
     reqkey, req = f[9], f[10]
   end
-  local rid = 'WR' .. redis.call('INCR', P .. 'offer-seq')
+  local rid = new_rid()
   local deadline = NOW + tonumber(f[1] or 15)
   local deadline_text = tostring(deadline)
   local queue = f[2] or ''

@@ -1,7 +1,7 @@
 -- Callers whom nobody logged in could serve any more (the last agent who could logged out or lost a
 -- skill) leave their queue for its overflow node, as they would have on arriving: no caller holds
 -- for an empty room. The ticker runs this every second.
--- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets
+-- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets   ARGV[4] id nonce
 -- Returns the sids of the calls that left; the service sends each to its queue's overflow node.
 -- Callback requests stay in line (nobody is holding; the customer is called once someone can serve),
 -- and so do callers whom a later escalation step would let a logged-in agent serve.

@@ -2,8 +2,8 @@
 -- its one list (index_list) at the score of its first caller, nothing else. Each worker runs it as it
 -- starts: it heals an index written by an older layout (a set in every one of its skills' lists) or
 -- left out of step by hand, and changes nothing when the index is right.
--- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets
--- ARGV[4 ..] the reqheads:* keys there are now (found by SCAN in Python: scripts may not search keys)
+-- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets   ARGV[4] id nonce
+-- ARGV[5 ..] the reqheads:* keys there are now (found by SCAN in Python: scripts may not search keys)
 -- Returns {requirement sets indexed, sets dropped for having no callers}.
 --
 -- It also brings waiting lines of the layout before 2026-11-30 up to date: scores were seconds then
@@ -23,7 +23,7 @@ local function bring_up_to_date(reqkey)
   end
 end
 
-for i = 4, #ARGV do redis.call('DEL', ARGV[i]) end
+for i = 5, #ARGV do redis.call('DEL', ARGV[i]) end
 local indexed, dropped = 0, 0
 local reqsets = redis.call('HGETALL', K('reqsets'))
 for i = 1, #reqsets, 2 do

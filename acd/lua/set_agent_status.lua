@@ -1,9 +1,9 @@
 -- An agent (or admin) sets available, break or offline; available routes them at once.
--- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets
--- ARGV[4] agent id   ARGV[5] wanted status
+-- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets   ARGV[4] id nonce
+-- ARGV[5] agent id   ARGV[6] wanted status
 -- Returns {code, status, offers made...}: 404 unknown agent; 409 while reserved or busy (the offer or
 -- the call decides); during wrap-up, break/offline are kept for when it ends and available ends it now.
-local id, wanted = ARGV[4], ARGV[5]
+local id, wanted = ARGV[5], ARGV[6]
 local agent = K('agent:' .. id)
 local status = hget(agent, 'status')
 if not status then return {404, 'unknown'} end
