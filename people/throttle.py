@@ -31,7 +31,7 @@ class LoginThrottle:
         for key in self._keys(username, address):
             pipe.set(key, 0, ex=self.window_s, nx=True)     # the window starts at the first attempt
             pipe.incr(key)
-            pipe.ttl(key)
+            pipe.pttl(key)
         replies = pipe.execute()
         counts, ttls = replies[1::3], replies[2::3]
         for key, ttl in zip(self._keys(username, address), ttls, strict=True):
@@ -39,8 +39,8 @@ class LoginThrottle:
                 self.r.expire(key, self.window_s)
         over = [ttl for count, ttl in zip(counts, ttls, strict=True) if count > self.limit]
         if over:
-            wait = max(over)
-            raise Throttled(f"too many failed logins; try again in {max(1, wait)} s", retry_after_s=max(1, wait))
+            wait = max(1, -(-max(over) // 1000))          # whole seconds, rounded up: the window is over then
+            raise Throttled(f"too many failed logins; try again in {wait} s", retry_after_s=wait)
 
     def succeeded(self, username: str, address: str) -> None:
         """A right login: the account starts afresh; the address gets this attempt back."""

@@ -123,19 +123,20 @@ def from_env(env: dict[str, str] | None = None, instance_path: Path | None = Non
     sid = env.get("TWILIO_ACCOUNT_SID") or ""
     token = env.get("TWILIO_AUTH_TOKEN") or ""
     dev = not (sid and token)
+    public_url = (env.get("PUBLIC_URL") or "").rstrip("/") or None
+    # CALLROUTER_ENV says; unset, an https PUBLIC_URL means production (`development` overrides it).
+    declared = (env.get("CALLROUTER_ENV") or "").strip().lower()
+    production = declared == "production" or (not declared and (public_url or "").startswith("https://"))
     if dev:
-        log.warning("TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN unset: using the development pair; "
-                    "real Twilio requests will fail signature checks")
+        if not production:            # production refuses it below, in its own words
+            log.warning("TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN unset: using the development pair; "
+                        "real Twilio requests will fail signature checks")
         sid, token = DEV_ACCOUNT_SID, DEV_AUTH_TOKEN
     try:
         port = int(env.get("PORT") or 8000)
     except ValueError:
         raise SystemExit(f"PORT must be a number, not {env.get('PORT')!r}") from None
     crm_url, crm_auth, crm_timeout = _crm_settings(env)
-    public_url = (env.get("PUBLIC_URL") or "").rstrip("/") or None
-    # CALLROUTER_ENV says; unset, an https PUBLIC_URL means production (`development` overrides it).
-    declared = (env.get("CALLROUTER_ENV") or "").strip().lower()
-    production = declared == "production" or (not declared and (public_url or "").startswith("https://"))
     if production and not env.get("ADMIN_TOKEN"):
         admin_token, generated = "", False          # refused below; nothing generated or printed
     else:
