@@ -58,7 +58,11 @@ def _password(prompt: str) -> str:
 
 
 def register_users(app: Flask, services) -> None:
-    users = click.Group("users", help="People who sign in: agents, supervisors, admins.")
+    @click.group("users")
+    def users():
+        """People who sign in: agents, supervisors, admins."""
+        migrate(services.settings.database_url)         # a new contact center's first admin needs the table
+
     app.cli.add_command(users)
 
     def done(action):

@@ -57,6 +57,9 @@ class Settings:
     session_absolute_s: int = 12 * 3600
     login_limit: int = 5
     login_window_s: int = 900
+    # Reverse proxies in front of the web whose X-Forwarded-For is trusted (the client's address for
+    # login throttling and the audit trail); 0: the connection's own address.
+    proxy_hops: int = 0
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -167,6 +170,7 @@ def from_env(env: dict[str, str] | None = None, instance_path: Path | None = Non
         session_idle_s=int(_seconds(env, "SESSION_IDLE_S", 4 * 3600, 60, 7 * 86400)),
         session_absolute_s=int(_seconds(env, "SESSION_MAX_S", 12 * 3600, 60, 30 * 86400)),
         login_window_s=int(_seconds(env, "LOGIN_THROTTLE_WINDOW_S", 900, 1, 86400)),
+        proxy_hops=_proxy_hops(env),
     )
     if problems := refusals(env, settings):
         print("callrouter: refusing to start in production:", file=sys.stderr)
@@ -177,6 +181,13 @@ def from_env(env: dict[str, str] | None = None, instance_path: Path | None = Non
 
 
 CRM_PLACEHOLDERS = ("e164", "digits")
+
+
+def _proxy_hops(env: dict[str, str]) -> int:
+    raw = (env.get("TRUSTED_PROXIES") or "0").strip()
+    if not (raw.isascii() and raw.isdecimal()) or int(raw) > 5:
+        raise SystemExit(f"TRUSTED_PROXIES must be the number of reverse proxies in front (0-5), not {raw!r}")
+    return int(raw)
 
 
 def _seconds(env: dict[str, str], name: str, default: float, low: float, high: float) -> float:

@@ -111,3 +111,31 @@ def test_audit_entries_wait_in_redis_while_sql_is_away(make_app, app):
     assert rt.redis.llen(rt.keys.audit_pending()) == 1             # put back, in order
     entries = app.test_client().get("/api/audit", headers=ADMIN).get_json()["entries"]
     assert [(e["actor"], e["action"]) for e in entries] == [("admin-token", "agents_api.set_status")]
+
+
+def test_a_new_contact_centers_first_admin_is_made_with_flask_users_create(app):
+    runner = app.test_cli_runner()
+    made = runner.invoke(args=["users", "create", "Boss", "--role", "admin"], input="first-admin-password\n")
+    assert made.exit_code == 0 and "created boss (admin)" in made.output
+    weak = runner.invoke(args=["users", "create", "boss2", "--role", "admin"], input="short\n")
+    assert weak.exit_code == 2 and "at least 12 characters" in weak.output
+    assert "boss\tadmin" in runner.invoke(args=["users", "list"]).output
+    client = app.test_client()
+    assert client.post("/api/sessions", json={"username": "boss", "password": "first-admin-password"}
+                       ).get_json()["role"] == "admin"
+    assert client.get("/api/users").status_code == 200
+    hashed = runner.invoke(args=["users", "hash"], input="a-config-password\n").output.strip()
+    assert hashed.startswith("$argon2id$")
+    assert runner.invoke(args=["users", "disable", "boss"]).exit_code == 0
+    assert client.get("/api/users").status_code == 401                  # disabling ended the session
+
+
+def test_behind_trusted_proxies_the_forwarded_address_is_the_clients(make_app):
+    app = make_app({"TRUSTED_PROXIES": "1", "LOGIN_THROTTLE_WINDOW_S": "30"})
+    client = app.test_client()
+    for i in range(6):                         # six addresses, one failure each: nobody is throttled
+        answer = client.post("/api/sessions", json={"username": f"u{i}", "password": "wrong password"},
+                             headers={"X-Forwarded-For": f"198.51.100.{i}"})
+        assert answer.status_code == 401
+    entries = client.get("/api/audit", headers=ADMIN).get_json()["entries"]
+    assert {e["address"] for e in entries} == {f"198.51.100.{i}" for i in range(6)}

@@ -13,6 +13,7 @@ from flask import Flask, current_app, g, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from contactcenter.errors import (
     Away,
@@ -62,6 +63,9 @@ def http_app(services, config: dict | None = None) -> Flask:
     # webhooks/static (the agent console's CSS and its bundle under dist/) is served at /static.
     app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
     app.session_interface = NoSessionForTwilio()
+    if settings.proxy_hops:
+        # the client's address (login throttling, the audit trail) from the trusted proxies' header
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=1 << 20,
                       # the agent console's session cookie (webhooks/console.py)
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",

@@ -37,8 +37,8 @@ class Principal:
 
 
 def client_address() -> str:
-    """The client's address as this process sees it (behind a proxy, configure it to pass the
-    real one through ProxyFix: the README says how)."""
+    """The client's address: the connection's, or behind TRUSTED_PROXIES reverse proxies the one
+    their X-Forwarded-For names (werkzeug's ProxyFix, set up in webhooks/__init__.py)."""
     return (request.remote_addr or "-")[:64]
 
 
