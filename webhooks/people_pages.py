@@ -3,6 +3,8 @@ the admin's audit trail page (/audit). Server-rendered forms, no script: every c
 carrying the session's CSRF token and answers with the page again."""
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from contactcenter.errors import Refusal
@@ -21,12 +23,29 @@ def _headers(response):
     return page_headers(response, CSP)
 
 
-def _signed_in():
-    session = current_session()
-    if session is None:
-        return None, redirect(url_for("console.console" if request.args.get("as") == "agent"
-                                      else "supervisor.login_form"), 303)
-    return session, None
+def _home(session) -> str:
+    return url_for("console.console" if session.role == "agent" else "supervisor.login_form")
+
+
+def signed_in_form(handler):
+    """A form of a person's own account: signed in (else to a sign-in page), the session's CSRF
+    token checked (403 otherwise); the handler gets the session."""
+    @functools.wraps(handler)
+    def checked(**view_args):
+        session = current_session()
+        if session is None:
+            return redirect(url_for("supervisor.login_form"), 303)
+        if request.method == "POST" and not csrf_ok(request.form.get("csrf")):
+            abort(403, "the form had expired; reload the page and try again")
+        return handler(session, **view_args)
+    return checked
+
+
+def _signed_out(session):
+    """Back to the sign-in page, the cookie gone (the person's sessions have ended)."""
+    response = redirect(_home(session), 303)
+    clear_cookie(response)
+    return response
 
 
 def _account_page(session, message: str | None = None, error: str | None = None, enrol: dict | None = None,
@@ -39,49 +58,32 @@ def _account_page(session, message: str | None = None, error: str | None = None,
                            message=message, error=error, enrol=enrol), status
 
 
-def _checked_form(session) -> None:
-    if not csrf_ok(request.form.get("csrf")):
-        abort(403, "the form had expired; reload the page and try again")
-
-
 @bp.get("/account")
-def account():
-    session, away = _signed_in()
-    return away or _account_page(session)
+@signed_in_form
+def account(session):
+    return _account_page(session)
 
 
 @bp.post("/account/password")
-def change_password():
-    session, away = _signed_in()
-    if away:
-        return away
-    _checked_form(session)
+@signed_in_form
+def change_password(session):
     try:
         services().accounts.change_own_password(session.username, request.form.get("current"),
                                                 request.form.get("new"))
     except Refusal as exc:
         return _account_page(session, error=exc.reason, status=400 if type(exc).__name__ == "Invalid" else 401)
-    # every session of theirs has ended, this one too: sign in again with the new password
-    response = redirect(url_for("console.console" if session.role == "agent" else "supervisor.login_form"), 303)
-    clear_cookie(response)
-    return response
+    return _signed_out(session)      # every session of theirs has ended, this one too: sign in again
 
 
 @bp.post("/account/totp")
-def begin_totp():
-    session, away = _signed_in()
-    if away:
-        return away
-    _checked_form(session)
+@signed_in_form
+def begin_totp(session):
     return _account_page(session, enrol=services().accounts.totp_begin(session.username))
 
 
 @bp.post("/account/totp/confirm")
-def confirm_totp():
-    session, away = _signed_in()
-    if away:
-        return away
-    _checked_form(session)
+@signed_in_form
+def confirm_totp(session):
     try:
         services().accounts.totp_confirm(session.username, request.form.get("otp"))
     except Refusal as exc:
@@ -90,16 +92,11 @@ def confirm_totp():
 
 
 @bp.post("/account/sessions/<session_id>/end")
-def end_session(session_id):
-    session, away = _signed_in()
-    if away:
-        return away
-    _checked_form(session)
+@signed_in_form
+def end_session(session, session_id):
     if session_id == session.id:
         sign_out()
-        response = redirect(url_for("console.console" if session.role == "agent" else "supervisor.login_form"), 303)
-        clear_cookie(response)
-        return response
+        return _signed_out(session)
     ended = services().people_sessions.end(session_id[:64], username=session.username)
     return _account_page(session, message="That session has ended." if ended else None,
                          error=None if ended else "No such session of yours.")
