@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool
+from pydantic import ConfigDict, Field, StrictBool
 
 from .answers import Answer
-from .schemas import Body, Day, Query, line, query_int
+from .schemas import Body, Day, Query, _no_null_defaults, line, query_int
 
 ROLES = ("agent", "supervisor", "admin")
 Role = Literal[ROLES]     # type: ignore[valid-type]
@@ -70,10 +70,11 @@ class AuditQuery(Query):
 
 # -- answers -------------------------------------------------------------------------------------
 class SessionStarted(Answer):
+    model_config = ConfigDict(extra="allow", json_schema_extra=_no_null_defaults)   # agent_id: agents only
     role: Role
     username: str
     csrf: str = Field(description="send it as X-CSRF-Token with every change made with the session cookie")
-    agent_id: str = None
+    agent_id: str = Field(None, description="for an agent: the agent they stand for (absent for others)")
 
 
 class Ended(Answer):
