@@ -31,13 +31,12 @@ class WrapUps:
         if notes is not None and (not isinstance(notes, str) or len(notes) > MAX_NOTES):
             raise Invalid(f"notes must be text of at most {MAX_NOTES} characters")
         key = self.keys.call(call_sid)
-        agent, queue = self.r.hmget(key, "agent", "queue")
+        agent = self.r.hget(key, "agent")
         if agent is None:
             raise NotFound("no agent call with that CallSid")
         agent = agent.decode()
         if not may_act_for(agent):
             raise NotAllowed("this call belongs to another agent")
-        self._check_disposition(disposition, queue.decode() if queue else None)
         # The marker lives in the call's hash (and dies with it): HSETNX makes the check and the claim one
         # step, so of two wrap-ups racing only one keeps its notes.
         marker = f"wrapped:{agent}"
@@ -59,11 +58,3 @@ class WrapUps:
         self.record_call(call_sid, {"agent_id": agent, **fields})
         current = self.r.hget(self.keys.agent(agent), "status")
         return {"call_sid": call_sid, "agent": agent, "status": status or (current.decode() if current else None)}
-
-    def _check_disposition(self, disposition: str | None, queue: str | None) -> None:
-        """A disposition must be one the call's queue offers (GET /api/queues)."""
-        if disposition is None:
-            return
-        found = self.acd.cc.queues.get(queue) if queue else None
-        if found is not None and disposition not in found.dispositions:
-            raise Invalid(f"disposition must be one of {', '.join(found.dispositions)} (queue {queue})")

@@ -250,14 +250,6 @@ def test_wrapup_notes_over_4000_characters_answer_400_and_leave_the_wrapup_open(
     assert ok.status_code == 200, ok.get_json()
 
 
-def test_a_disposition_not_in_the_queues_list_answers_400(client, twilio, rt, clock):
-    call = in_wrapup_with_alice(twilio, rt, clock)
-    alice = token_of(client, "alice")
-    error = refused(client.post(f"/api/calls/{call.sid}/wrapup", json={"disposition": "sold"}, headers=alice), 400)
-    assert "resolved" in error
-    assert rt.agents.get("alice")["status"] == "wrapup"
-
-
 # -- reservations ------------------------------------------------------------------------------------------
 
 def test_reservation_ids_are_random_not_sequential(twilio, rt, clock):
