@@ -30,7 +30,7 @@ def zone(name: str) -> ZoneInfo:
         raise ScheduleError("", f"unknown time zone {name!r} (use an IANA name such as Europe/Madrid)")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):      # OSError: a directory ("America"), a long name
         raise ScheduleError("", f"unknown time zone {name!r} (use an IANA name such as Europe/Madrid)") from None
 
 

@@ -104,7 +104,8 @@ class Keys:
         return f"{self.prefix}offer:{reservation_id}"
 
     def offer_seq(self) -> str:
-        """string (counter): the last reservation number given out."""
+        """string (counter): how many reservations were made; with each script call's secret nonce it
+        makes the next reservation id (lib.lua), so ids are unique and cannot be guessed."""
         return f"{self.prefix}offer-seq"
 
     def timers(self) -> str:

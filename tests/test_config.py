@@ -116,6 +116,8 @@ def test_unknown_hours_reference():
     ("timezone", lambda d: d.update(timezone="America/Gotham")),
     ("hours.support.timezone", lambda d: d["hours"]["support"].update(timezone="Mars/Olympus")),
     ("agents.0.timezone", lambda d: d["agents"][0].update(timezone="CET+99")),
+    ("agents.1.timezone", lambda d: d["agents"][1].update(timezone="America")),          # a directory
+    ("agents.2.timezone", lambda d: d["agents"][2].update(timezone="Europe/" + "x" * 300)),
 ])
 def test_bad_time_zones(where, mutate):
     path, reason = only(mutate)

@@ -139,3 +139,9 @@ def test_behind_trusted_proxies_the_forwarded_address_is_the_clients(make_app):
         assert answer.status_code == 401
     entries = client.get("/api/audit", headers=ADMIN).get_json()["entries"]
     assert {e["address"] for e in entries} == {f"198.51.100.{i}" for i in range(6)}
+
+
+def test_a_sign_in_nested_too_deep_is_refused_and_still_recorded(client):
+    answer = client.post("/api/sessions", data="[" * 100_000, content_type="application/json")
+    assert answer.status_code == 400
+    assert client.get("/api/audit", headers=ADMIN).get_json()["entries"][0]["actor"] == "-"

@@ -95,8 +95,11 @@ def _audit(response) -> None:
     if who is not None:
         actor, role = who.name, who.kind
     elif request.endpoint in ("people_api.create_session", "console.login", "supervisor.login"):
-        body = request.get_json(silent=True) if request.is_json else request.form
-        named = body.get("username") if isinstance(body, dict) or hasattr(body, "get") else None
+        try:                            # whoever the sign-in named, however malformed its body
+            body = request.get_json(silent=True) if request.is_json else request.form
+        except RecursionError:
+            body = None
+        named = body.get("username") if hasattr(body, "get") else None
         actor, role = (named if isinstance(named, str) else "")[:64] or "-", "sign-in"
     elif (session := g.get("people_session")) is not None:
         actor, role = session.username, session.role
