@@ -107,21 +107,16 @@ def test_an_agents_day_refuses_an_unknown_agent_and_a_malformed_day(services):
         services.reports.agent_day("alice", "tomorrow")
 
 
-def test_an_agent_signs_in_with_their_own_token_only(services):
+def test_an_agents_token_answers_for_that_agent_only(services):
     token = services.roster.new_token("alice")
-    assert services.sign_ins.agent("alice", token).id == "alice"
-    assert services.sign_ins.is_agent("alice", token)
-    assert not services.sign_ins.is_agent("bob", token)
-    assert services.sign_ins.agent("bob", token) is None
-    assert services.sign_ins.agent(None, token) is None
+    assert services.sign_ins.agent_id_for_token(token) == "alice"
+    assert services.sign_ins.agent_id_for_token("bob." + token.partition(".")[2]) is None
+    assert services.sign_ins.agent_id_for_token("garbage") is None
     services.roster.new_token("alice")                 # new credentials end the old ones
-    assert services.sign_ins.agent("alice", token) is None
+    assert services.sign_ins.agent_id_for_token(token) is None
 
 
-def test_the_supervisor_signs_in_with_the_admin_token_and_an_empty_one_never_matches(services):
-    admin = services.settings.admin_token
-    assert services.sign_ins.is_admin(admin)
-    assert not services.sign_ins.is_admin("") and not services.sign_ins.is_admin(admin + "x")
-    assert services.sign_ins.is_admin_session("admin", admin)
-    assert not services.sign_ins.is_admin_session(None, admin)
-    assert not services.sign_ins.is_admin_session("admin", None)
+def test_a_signed_in_persons_agent_profile_comes_from_the_mirror(services):
+    assert services.sign_ins.profile("alice").name == "Alice Smith"
+    assert services.sign_ins.profile("nobody") is None
+    assert services.sign_ins.profile(None) is None and services.sign_ins.profile("") is None
