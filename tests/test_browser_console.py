@@ -1,11 +1,12 @@
 """The agent console in a real browser: headless Chromium (Debian's `chromium`, driven by
 Playwright) against the real service (`python -m service.serve`) and the Twilio simulator.
 
-An agent logs in through the page, goes available, gets a simulated call from a known contact
-with the screen pop on an offer card, accepts it (the simulator's softphone answers the
-<Client> leg: the browser cannot reach Twilio here, and the console says so), sees the in-call
-view, wraps up with notes holding markup, and the call record holds them; nothing from the CRM
-or the notes runs as HTML. Screenshots land in the test's tmp_path (the paths are printed).
+An agent signs in through the page with a username and password (a config `users` entry), goes
+available, gets a simulated call from a known contact with the screen pop on an offer card, accepts
+it (the simulator's softphone answers the <Client> leg: the browser cannot reach Twilio here, and
+the console says so), sees the in-call view, wraps up with notes holding markup, and the call record
+holds them; nothing from the CRM or the notes runs as HTML. Screenshots land in the test's tmp_path
+(the paths are printed).
 
 Skipped only when /usr/bin/chromium is missing and CI is unset (`.ci/run` installs it).
 """
@@ -26,6 +27,7 @@ from twiliosim import CallerScript, Press
 TOKEN = "browser-auth-token-" + "y" * 16
 SID = "AC" + "b" * 32
 ADMIN = "browser-admin"
+TESS_PASSWORD = "tess-console-password"
 DEMO_NUMBER = "+15005550006"
 CALLER = "+14155550100"                                   # Dana Reyes of Globex in the demo CRM
 CRM_NOTES = 'Renewal due in March <img src=x onerror="alert(2)">'
@@ -52,6 +54,7 @@ def service(tmp_path_factory, sim, bundle):
         # an agent always on shift, for any queue; the wrap-up waits for the form
         config["agents"].append({"id": "tess", "name": "Tess Ortiz", "skills": {"billing": 5, "tech": 5},
                                  "timezone": "UTC"})
+        config["users"].append({"username": "tess", "role": "agent", "agent": "tess", "password": TESS_PASSWORD})
         config["queues"]["billing"].update(offer_timeout_s=30, wrapup_s=300,
                                            dispositions=["resolved", "refund issued", "follow-up"])
         dana = next(c for c in config["contacts"] if c.get("phone") == CALLER)
@@ -75,19 +78,17 @@ def browser():
 def test_an_agent_takes_a_call_in_the_console_and_wraps_up(service, sim, browser, tmp_path):
     from playwright.sync_api import expect
 
-    token = requests.post(f"{service.url}/api/agents/tess/credentials", headers={"Authorization": f"Bearer {ADMIN}"},
-                          timeout=5).json()["token"]
     watched = WatchedPage(browser, tmp_path, 1100, 1300)
     page, shot = watched.page, watched.shot
     dialogs, errors, requested, shots = watched.dialogs, watched.errors, watched.requested, watched.shots
 
-    # log in through the form
+    # sign in through the form: a wrong password first
     page.goto(f"{service.url}/agent")
-    page.fill("#agent_id", "tess")
-    page.fill("#token", "tess.wrong")
+    page.fill("#username", "tess")
+    page.fill("#password", "not-tess-password")
     page.click("#login")
-    expect(page.locator("#login-error")).to_have_text("Unknown agent or wrong token.")
-    page.fill("#token", token)
+    expect(page.locator("#login-error")).to_have_text("Wrong username or password.")
+    page.fill("#password", TESS_PASSWORD)
     page.click("#login")
     expect(page.locator("#me")).to_contain_text("Tess Ortiz")
     expect(page.locator("#stream")).to_have_text("Events: live", timeout=10_000)
@@ -96,8 +97,7 @@ def test_an_agent_takes_a_call_in_the_console_and_wraps_up(service, sim, browser
     # go available
     page.click("#btn-available")
     expect(page.locator("#status-pill")).to_have_attribute("data-status", "available")
-    assert requests.get(f"{service.url}/api/agents/tess", headers={"Authorization": f"Bearer {token}"},
-                        timeout=5).json()["agent"]["status"] == "available"
+    assert page.request.get(f"{service.url}/api/agents/tess").json()["agent"]["status"] == "available"
 
     # a known contact calls, presses 1 (billing) and waits; the simulator's softphone answers for tess
     sim.softphone("tess", answer_after=1, talk_for=600)          # 600 simulated s = 12 real s
@@ -197,9 +197,12 @@ def test_an_agent_takes_a_call_in_the_console_and_wraps_up(service, sim, browser
     print("requests outside the service (the softphone's):", outside)
     print("screenshots:", *map(str, shots), sep="\n  ")
 
-    # logging out ends the session and takes the agent offline
+    # logging out ends the session (a copy of its cookie is refused) and takes the agent offline
+    cookie = next(c["value"] for c in page.context.cookies() if c["name"] == "callrouter_session")
     page.click("#logout")
-    expect(page.locator("h1")).to_have_text("Log in")
+    expect(page.locator("h1")).to_have_text("Agent sign in")
+    assert requests.get(f"{service.url}/api/agents/tess", cookies={"callrouter_session": cookie},
+                        timeout=5).status_code == 401
     assert requests.get(f"{service.url}/api/agents/tess", headers={"Authorization": f"Bearer {ADMIN}"},
                         timeout=5).json()["agent"]["status"] == "offline"
     page.close()

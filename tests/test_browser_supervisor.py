@@ -2,13 +2,14 @@
 `chromium`, driven by Playwright) against the real service (`python -m service.serve`) and the
 Twilio simulator.
 
-The supervisor logs in with the admin token and sees the queue tiles; a simulated rush on billing
-(two scenario agents, ten callers) runs while the page is open, and the board follows it live:
-callers waiting, an agent busy, the alert banner once a wait passes the queue's service-level
-threshold, the chart's points, and at the end the answered count equal to the callers' own. An
-agent on a call cannot be put on break (the grid shows the service's 409 message); once free, the
-grid's Break button puts them on break. The reports page shows the day's row once the worker has
-written it, and its CSV link answers text/csv. Screenshots land in the test's tmp_path (printed).
+A supervisor (created through the API with the admin token) signs in with a username and password
+and sees the queue tiles; a simulated rush on billing (two scenario agents, ten callers) runs while
+the page is open, and the board follows it live: callers waiting, an agent busy, the alert banner
+once a wait passes the queue's service-level threshold, the chart's points, and at the end the
+answered count equal to the callers' own. An agent on a call cannot be put on break (the grid shows
+the service's 409 message); once free, the grid's Break button puts them on break. The reports page
+shows the day's row once the worker has written it, and its CSV link answers text/csv. Screenshots
+land in the test's tmp_path (printed).
 
 Skipped only when /usr/bin/chromium is missing and CI is unset (`.ci/run` installs it).
 """
@@ -31,6 +32,7 @@ from twiliosim.scenario import AgentPlan, CallPlan, run_scenario
 TOKEN = "board-auth-token-" + "z" * 16
 SID = "AC" + "d" * 32
 ADMIN = "board-admin-token"
+SUPERVISOR, SUPERVISOR_PASSWORD = "sue", "sue-board-password"
 MAIN = "+15005550006"
 TIME_SCALE = 0.05            # real seconds per simulated second
 RUSH = 10                    # callers to billing
@@ -66,6 +68,9 @@ def service(tmp_path_factory, sim, bundle):
                       redis_url=REDIS_URL, adjust_config=adjust) as (url, log, _config):
         sim.number(MAIN, f"{url}/voice/incoming", status_callback=f"{url}/voice/status",
                    fallback_url=f"{url}/voice/fallback")
+        created = _api(url, "/api/users", "POST", json={"username": SUPERVISOR, "password": SUPERVISOR_PASSWORD,
+                                                        "role": "supervisor"})
+        assert created.status_code == 201, created.text
         yield url
 
 
@@ -89,13 +94,15 @@ def test_the_board_follows_a_simulated_rush_live(service, sim, browser, tmp_path
     page, shot = watched.page, watched.shot
     dialogs, errors, requested, shots = watched.dialogs, watched.errors, watched.requested, watched.shots
 
-    # log in: a wrong token first, then the admin token
+    # sign in: a wrong password first, then the right one
     page.goto(f"{service}/supervisor")
-    page.fill("#token", "not-the-token")
+    page.fill("#username", SUPERVISOR)
+    page.fill("#password", "not-the-password")
     page.click("#login")
-    expect(page.locator("#login-error")).to_have_text("Wrong admin token.")
-    page.fill("#token", ADMIN)
+    expect(page.locator("#login-error")).to_have_text("Wrong username or password.")
+    page.fill("#password", SUPERVISOR_PASSWORD)
     page.click("#login")
+    expect(page.locator("#me")).to_have_text(f"{SUPERVISOR} (supervisor)")
     expect(page.locator("#stream")).to_have_text("Live figures: live", timeout=10_000)
     billing = page.locator('.tile[data-queue="billing"]')
     expect(billing).to_be_visible()
@@ -238,8 +245,10 @@ def test_the_board_follows_a_simulated_rush_live(service, sim, browser, tmp_path
     print("screenshots:", *map(str, shots), sep="\n  ")
     print(f"real seconds in the test: {time.monotonic() - started:.1f}")
 
-    # logging out ends the session
+    # logging out ends the session: a copy of its cookie is refused
+    cookie = next(c["value"] for c in page.context.cookies() if c["name"] == "callrouter_session")
     page.click("#logout")
-    expect(page.locator("h1")).to_have_text("Supervisor log in")
+    expect(page.locator("h1")).to_have_text("Supervisor sign in")
     assert page.context.request.get(f"{service}/api/stats").status == 401
+    assert requests.get(f"{service}/api/stats", cookies={"callrouter_session": cookie}, timeout=5).status_code == 401
     page.close()
