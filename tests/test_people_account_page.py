@@ -26,6 +26,7 @@ def test_the_account_page_shows_the_person_and_their_sessions(app):
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and 'id="account-username">sam<' in html
     assert html.count("data-session=") == 2 and "this one" in html and 'id="totp-begin"' in html
+    assert re.search(r'<td class="when">20\d\d-\d\d-\d\d \d\d:\d\d UTC</td>', html)
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
     assert app.test_client().get("/account").status_code == 303         # nobody: to the sign-in page
 
@@ -75,3 +76,13 @@ def test_a_person_ends_another_session_of_theirs_from_the_page(app):
     ended = client.post(f"/account/sessions/{theirs}/end", data={"csrf": csrf})
     assert ended.status_code == 200 and "That session has ended." in ended.get_data(as_text=True)
     assert other.get("/api/stats").status_code == 401 and client.get("/api/stats").status_code == 200
+
+
+def test_an_agents_account_page_has_the_consoles_bar_with_log_out(app):
+    app.test_client().post("/api/agents", json={"id": "erin", "name": "Erin", "skills": {}},
+                           headers={"Authorization": "Bearer test-admin-token"})
+    make_user(app, "erin", "agent", "erin")
+    client = app.test_client()
+    assert page_login(client, "/agent", "erin").status_code == 303
+    html = client.get("/account").get_data(as_text=True)
+    assert 'id="nav-console"' in html and 'action="/agent/logout"' in html

@@ -4,6 +4,7 @@ carrying the session's CSRF token and answers with the page again."""
 from __future__ import annotations
 
 import functools
+from datetime import datetime, timezone
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
@@ -21,6 +22,12 @@ bp = Blueprint("people_pages", __name__)
 @bp.after_request
 def _headers(response):
     return page_headers(response, CSP)
+
+
+@bp.app_template_filter("utc_time")
+def utc_time(epoch: float) -> str:
+    """A session's time as people read it: 2026-12-05 06:40 UTC."""
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _home(session) -> str:
