@@ -1,4 +1,5 @@
-"""<Dial> with Number, Client and Queue nouns, and the bridge that joins two legs.
+"""<Dial> with Number, Client, Queue and Conference nouns, and the bridge that joins two legs
+(a <Conference> is a room of its own: `conferences.dial_conference`).
 
 Child legs of a Dial (a softphone, a phone) run no TwiML of their own here;
 the parent's thread rings them, bridges the first to answer and ends the
@@ -10,9 +11,10 @@ import threading
 import time
 
 from . import twiml
+from .conferences import dial_conference
 from .outcomes import END
 
-SUPPORTED_NOUNS = ("Number", "Client", "Queue")
+SUPPORTED_NOUNS = ("Number", "Client", "Queue", "Conference")
 
 
 class Bridge:
@@ -77,6 +79,8 @@ def dial(call, el, base, ctx):
     method = el.get("method", "POST").upper()
     targets = _targets(el)
     call.log("dial", targets=[f"{tag}:{text}" for tag, text, _ in targets], timeout=twiml.number(el, "timeout", 30))
+    if targets and targets[0][0] == "Conference":
+        return dial_conference(call, el, targets[0][2], base, action, method)
     unsupported = [tag for tag, _, _ in targets if tag not in SUPPORTED_NOUNS]
     if unsupported or not targets:
         call.log("webhook_error", url=base, reason=f"unsupported <Dial> nouns {unsupported or 'none'}", status=None)
