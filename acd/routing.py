@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+import redis
+
 from .scripts import Scripts
 
 # A claimed timer comes back for another ticker this long after its ticker died without handling it
@@ -48,10 +50,12 @@ class Router:
                      from_number: str = "", preferred_wait_s: float = 0, turn: str = "") -> tuple:
         return self.scripts.call("enqueue_call", now, call_sid, json.dumps(fields),
                                  json.dumps([[m, round(t, 3)] for m, t in timers]), from_number, preferred_wait_s,
-                                 turn)
+                                 turn, self.scripts.deadline())
 
     @staticmethod
     def enqueued(result) -> tuple[str, list[Offer]]:
+        if _text(result[0]) == "late":       # Redis ran it after we stopped waiting (enqueue_call.lua)
+            raise redis.TimeoutError("the router ran the hand-over after its deadline; nothing was done")
         return _text(result[0]), _offers(result[1:])
 
     def answer(self, reservation_id: str, how: str, now: datetime,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -102,6 +103,7 @@ class Scripts:
         bodies = {name: (_LUA / f"{name}.lua").read_text() for name in ROUTING}
         self.digest, self._library = library_text(lib, bodies)
         self._scripts = {name: _Routing(self, name, script_text(body, lib)) for name, body in bodies.items()}
+        self.deadline = Deadline(r)
 
     def use_functions(self) -> bool:
         if self.functions is None:
@@ -131,6 +133,30 @@ class Scripts:
         return (self._scripts[name], [self.keys.events()],
                 [self.keys.prefix, round(now.timestamp(), 3), buckets(now, self.timezone), secrets.token_hex(16),
                  *args])
+
+
+class Deadline:
+    """When this client stops waiting for a command's reply, on Redis's clock: a script that runs
+    later (Redis was paused or overloaded, and the web already answered the caller) can see it came
+    too late. The offset between the clocks is measured with TIME now and then, so hosts whose
+    clocks disagree still agree on the deadline; a client without a read timeout waits forever and
+    gets none ('')."""
+    REFRESH_S = 300.0
+    SHARE = 0.8                 # of the read timeout: a reply on its way at the deadline still arrives
+
+    def __init__(self, r: redis.Redis):
+        self.r, self.offset, self.measured = r, 0.0, None
+
+    def __call__(self) -> str:
+        timeout = self.r.connection_pool.connection_kwargs.get("socket_timeout")
+        if not timeout:
+            return ""
+        now = time.time()
+        if self.measured is None or now - self.measured > self.REFRESH_S:
+            seconds, micros = self.r.time()
+            after = time.time()
+            self.offset, self.measured = seconds + micros / 1e6 - (now + after) / 2, after
+        return f"{time.time() + self.offset + self.SHARE * timeout:.3f}"
 
 
 def _functions_refused(error: redis.exceptions.ResponseError) -> bool:

@@ -8,7 +8,10 @@
 -- ARGV[8] caller's number   ARGV[9] seconds to wait for the caller's last agent (0: none)
 -- ARGV[10] the IVR request's turn token ('' none): the IVR's turn, run just before in the same round
 --   trip, kept it as the call's `turn` unless the request was stale (apply_turn.lua)
--- Returns {'queued', offers made: rid, sid, agent, ...}; {'already'} for a call already waiting,
+-- ARGV[11] deadline on Redis's clock, epoch seconds ('' none): by then the web request gave up waiting
+--   for this reply and told the caller sorry (a Redis paused or overloaded); run later, the command
+--   must not put in line a caller who heard the apology and hangs up
+-- Returns {'late'} past the deadline (nothing done); {'queued', offers made: rid, sid, agent, ...}; {'already'} for a call already waiting,
 -- offered or connected (Twilio retries, a failed connect); {'nobody'} when no logged-in agent (any
 -- status but offline, on shift or not) holds the requirements, now or after an escalation step: the
 -- caller is not queued then;
@@ -19,6 +22,10 @@
 -- {'ended'} when the caller is gone (a hang-up was learned: call_gone.lua's `gone`, or the IVR's
 -- `ended_at`): Twilio may deliver a menu answer after the final status, and an ended call never
 -- waits, is offered or connects again.
+if ARGV[11] and ARGV[11] ~= '' then
+  local t = redis.call('TIME')
+  if tonumber(t[1]) + tonumber(t[2]) / 1e6 > tonumber(ARGV[11]) then return {'late'} end
+end
 local sid = ARGV[5]
 local call = K('call:' .. sid)
 if redis.call('EXISTS', call) == 0 then return {'unknown'} end
