@@ -1,6 +1,6 @@
 """The Flask app of the REST stand-in: URL rules under the account, Basic
 auth, Twilio's error bodies, and the wiring that lets each resource module
-(`calls.py`, `queues.py`, `recordings.py`) register its routes."""
+(`calls.py`, `queues.py`, `recordings.py`, `conferences.py`) register its routes."""
 from __future__ import annotations
 
 import hmac
@@ -11,7 +11,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
-from . import calls, queues, recordings
+from . import calls, conferences, queues, recordings
 from .errors import TwilioError, method_not_allowed, not_found, unauthenticated
 from .formats import API_VERSION
 from .params import page_params, reply
@@ -104,4 +104,5 @@ def make_app(sim) -> Flask:
     calls.register(api)
     recordings.register(api)
     queues.register(api)
+    conferences.register(api)
     return app

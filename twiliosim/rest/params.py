@@ -122,3 +122,14 @@ def date_param(name: str) -> date | None:
         except OverflowError:              # 0001-01-01T00:00+01:00 is in year 0 in UTC, 9999-12-31T23:00-02:00 in 10000
             return date.min if moment.utcoffset().total_seconds() > 0 else date.max
     return moment.date()
+
+
+def bool_param(source, name: str) -> bool | None:
+    """A boolean of `source` (request.form or request.args): `true`/`false` in any case, None when absent
+    or empty, else 400 20001."""
+    raw = source.get(name)
+    if raw in (None, ""):
+        return None
+    if raw.lower() not in ("true", "false"):
+        raise bad(20001, f"Invalid parameter: {name} must be true or false")
+    return raw.lower() == "true"

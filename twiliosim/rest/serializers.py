@@ -189,3 +189,30 @@ def token_page_body(key: str, rows: list[dict], list_uri: str, number: int, size
             "previous_page_uri": uri(max(number - 1, 0), "PB" + chunk[0]["sid"]) if newer else None,
             "page": number, "page_size": size, "start": start,
             "end": start + max(len(chunk), 1) - 1, "uri": uri(number, token)}
+
+
+def conference_resource(room, view: AccountView) -> dict:
+    """`Conferences/{Sid}.json` (api.v2010.account.conference) for a `conferences.Room`."""
+    uri = view.uri(f"Conferences/{room.sid}.json")
+    stem = uri[:-len(".json")]
+    return {"account_sid": view.account_sid, "date_created": rfc2822(view.wall(room.created)),
+            "date_updated": rfc2822(view.wall(room.updated)), "api_version": API_VERSION,
+            "friendly_name": room.name, "region": room.region, "sid": room.sid, "status": room.status,
+            "uri": uri, "subresource_uris": {"participants": f"{stem}/Participants.json",
+                                             "recordings": f"{stem}/Recordings.json"},
+            "reason_conference_ended": room.reason_ended, "call_sid_ending_conference": room.call_sid_ending}
+
+
+def participant_resource(room, participant, view: AccountView) -> dict:
+    """`Conferences/{ConferenceSid}/Participants/{CallSid}.json` (api.v2010.account.conference.participant)."""
+    status = participant.status
+    if status == "queued" and participant.call.status == "ringing":
+        status = "ringing"
+    return {"account_sid": view.account_sid, "call_sid": participant.call_sid, "label": participant.label,
+            "call_sid_to_coach": participant.call_sid_to_coach if participant.coaching else None,
+            "coaching": participant.coaching, "conference_sid": room.sid,
+            "date_created": rfc2822(view.wall(participant.created)),
+            "date_updated": rfc2822(view.wall(participant.updated)),
+            "end_conference_on_exit": participant.end_on_exit, "muted": participant.muted, "hold": participant.hold,
+            "start_conference_on_enter": participant.start_on_enter, "status": status, "queue_time": "0",
+            "uri": view.uri(f"Conferences/{room.sid}/Participants/{participant.call_sid}.json")}
