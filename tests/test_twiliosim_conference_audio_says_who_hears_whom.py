@@ -40,10 +40,9 @@ def room_with(sim, server, *numbers, name: str = "call-9"):
                                               f'startConferenceOnEnter="false">{name}</Conference></Dial>'))]
     room = wait_until(lambda: conferences(sim).live_named(name), what="the room")
     wait_until(lambda: room.connected(), what="the caller in the room")
-    for number in numbers[1:]:
+    for count, number in enumerate(numbers[1:], start=2):
         calls.append(enter(sim, server, number, R(f'<Dial><Conference beep="false">{name}</Conference></Dial>')))
-        count = len(calls)
-        wait_until(lambda: len(room.connected()) == count, what="the agent in the room")
+        wait_until(lambda: len(room.connected()) == count, what="the agent in the room")  # noqa: B023 (waited here)
     return room, calls
 
 
