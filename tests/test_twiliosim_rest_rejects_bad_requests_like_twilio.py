@@ -58,7 +58,7 @@ def test_authentication_and_unknown_resources(sim, server, client):
     with pytest.raises(TwilioRestException) as caught:
         client.calls("CA" + "0" * 32).update(status="completed")
     assert caught.value.status == 404
-    reply = requests.get(api(server, "Conferences.json"), auth=(ACCOUNT_SID, AUTH_TOKEN), timeout=5)
+    reply = requests.get(api(server, "Applications.json"), auth=(ACCOUNT_SID, AUTH_TOKEN), timeout=5)
     body = reply.json()
     assert reply.status_code == 404 and body["code"] == 20404 and "was not found" in body["message"]
     assert body["more_info"] == "https://www.twilio.com/docs/errors/20404"
