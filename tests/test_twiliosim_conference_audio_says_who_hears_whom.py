@@ -5,9 +5,8 @@ afterwards. Held: the caller hears hold music and the two agents consult without
 nobody hears the muted one, who still hears the others."""
 from __future__ import annotations
 
-import time
-
 from tests import test_twiliosim_verbs_fixtures as shared
+from tests.test_twiliosim_rest_fixtures import wait_until
 from tests.test_twiliosim_verbs_fixtures import AGENT_LINE, CALLER, JOIN, NUMBER, R
 from twiliosim import CallerScript
 from twiliosim.conferences import conferences, what_hears, who_hears
@@ -16,16 +15,6 @@ from twiliosim.conferences import conferences, what_hears, who_hears
 server, sim = shared.server, shared.sim
 SECOND_AGENT_LINE = "+15005550008"
 SUPERVISOR_LINE = "+15005550009"
-
-
-def wait_until(predicate, timeout: float = 3.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def enter(sim, server, number: str, twiml, script: CallerScript | None = None):

@@ -5,25 +5,14 @@ conference status callbacks come signed, in SequenceNumber order, for the events
 Dial's action is requested when the caller's stay ends, or the document goes on."""
 from __future__ import annotations
 
-import time
-
 from tests import test_twiliosim_verbs_fixtures as shared
+from tests.test_twiliosim_rest_fixtures import wait_until
 from tests.test_twiliosim_verbs_fixtures import AGENT_LINE, CALLER, JOIN, NUMBER, R, no_errors
 from twiliosim import CallerScript
 from twiliosim.conferences import conferences
 
 # The shared fixtures, found by pytest under these names in this module.
 server, sim = shared.server, shared.sim
-
-
-def wait_until(predicate, timeout: float = 3.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def dial_in(sim, server, number: str, path: str, twiml: str, script: CallerScript):

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
 from . import twiml
-from .outcomes import END
+from .outcomes import END, dial_ended
 from .signing import new_sid
 
 DEFAULT_WAIT_URL = "http://twimlets.com/holdmusic?Bucket=com.twilio.music.classical"
@@ -523,13 +523,7 @@ def dial_conference(call, el, noun, base, action, method):
               "DialCallDuration": str(duration)}
     if pending is not None:
         return pending
-    if call.hung_up:
-        if action:
-            call.fetch(action, method, **params)
-        return END
-    if action:
-        return ("fetch", action, method, params)
-    return None
+    return dial_ended(call, action, method, params)
 
 
 def _stay(call, room: Room, participant: Participant) -> str:

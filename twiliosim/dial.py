@@ -12,7 +12,7 @@ import time
 
 from . import twiml
 from .conferences import dial_conference
-from .outcomes import END
+from .outcomes import dial_ended
 
 SUPPORTED_NOUNS = ("Number", "Client", "Queue", "Conference")
 
@@ -94,16 +94,7 @@ def dial(call, el, base, ctx):
     if result["sid"]:
         params["DialCallSid"] = result["sid"]
     call.log("dial_result", **{k: v for k, v in params.items()})
-    pending = call.take_pending()
-    if pending is not None:
-        return pending
-    if call.hung_up:
-        if action:
-            call.fetch(action, method, **params)
-        return END
-    if action:
-        return ("fetch", action, method, params)
-    return None
+    return dial_ended(call, action, method, params)
 
 
 def _ring_plan(call, tag, target, noun):

@@ -38,3 +38,19 @@ def after_wait(call, outcome: str):
         return END
     return None
 
+
+
+def dial_ended(call, action: str | None, method: str, params: dict):
+    """What follows a <Dial> (legs, a queue, a conference): a redirect the REST API asked for meanwhile;
+    for a caller who hung up, the action requested all the same (Twilio does) and the end; else the
+    action's TwiML, or the document goes on (None)."""
+    pending = call.take_pending()
+    if pending is not None:
+        return pending
+    if call.hung_up:
+        if action:
+            call.fetch(action, method, **params)
+        return END
+    if action:
+        return ("fetch", action, method, params)
+    return None
