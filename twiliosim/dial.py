@@ -1,5 +1,5 @@
 """<Dial> with Number, Client, Queue and Conference nouns, and the bridge that joins two legs
-(a <Conference> is a room of its own: `conferences.dial_conference`).
+(a <Conference> is a room of its own: `conference_noun.dial_conference`).
 
 Child legs of a Dial (a softphone, a phone) run no TwiML of their own here;
 the parent's thread rings them, bridges the first to answer and ends the
@@ -11,7 +11,7 @@ import threading
 import time
 
 from . import twiml
-from .conferences import dial_conference
+from .conference_noun import dial_conference
 from .outcomes import dial_ended
 
 SUPPORTED_NOUNS = ("Number", "Client", "Queue", "Conference")
