@@ -95,7 +95,12 @@ class SimAgent:
         # so setting the softphone's talk time here is what the <Client> leg will use.
         self.softphone.talk_for = self.run.talk_for(sid)
         try:
-            answer = self.http.post(self.url(f"/api/reservations/{rid}/accept"), timeout=API_TIMEOUT_S)
+            try:
+                answer = self.http.post(self.url(f"/api/reservations/{rid}/accept"), timeout=API_TIMEOUT_S)
+            except requests.ConnectionError:
+                # A keep-alive connection the server closed as we sent (a busy machine): once more, on a
+                # new one. Had the first reached the service, this one answers 409 (taken already).
+                answer = self.http.post(self.url(f"/api/reservations/{rid}/accept"), timeout=API_TIMEOUT_S)
         except requests.RequestException as exc:
             self.run.problem(f"agent {self.id}: accept {rid} failed: {type(exc).__name__}")
             return

@@ -183,7 +183,9 @@ def run_load(service_url: str, admin_token: str, sim: Simulator, number: str, *,
                 call.hang_up("load-timeout")
         run.closing.set()
         for agent in crew:
-            code = agent.set_status("offline", attempts=25)
+            # 409 while an offer is still out or the last talk's end is still on its way: a real agent
+            # tries again; up to an offer's timeout and a little more
+            code = agent.set_status("offline", attempts=100)
             if code != 200:
                 run.problem(f"agent {agent.id} could not log out (HTTP {code})")
         for agent in crew:
