@@ -15,17 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from contactcenter.errors import (
-    Away,
-    Conflict,
-    Invalid,
-    NotAllowed,
-    NotFound,
-    Refusal,
-    Throttled,
-    Unauthenticated,
-    Unavailable,
-)
+from contactcenter.errors import Refusal
 
 from . import (
     agents_api,
@@ -41,12 +31,8 @@ from . import (
     voice,
 )
 from .auth import check_csrf, client_address
-from .deps import HUB, SERVICES
+from .deps import HUB, RETRY_AFTER_S, SERVICES, refusal_status
 from .streams import EventHub
-
-STATUS_OF_REFUSAL = {Invalid: 400, Unauthenticated: 401, NotAllowed: 403, NotFound: 404, Conflict: 409,
-                     Throttled: 429, Unavailable: 502, Away: 503}
-RETRY_AFTER_S = 30          # what a client is told to wait when SQL is away
 
 
 class NoSessionForTwilio(SecureCookieSessionInterface):
@@ -130,10 +116,7 @@ def _answer_errors(app: Flask) -> None:
 
     @app.errorhandler(Refusal)
     def refused(exc: Refusal):
-        status = STATUS_OF_REFUSAL.get(type(exc), 400)
-        headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else {}
-        if isinstance(exc, Throttled):
-            headers = {"Retry-After": str(exc.retry_after_s)}
+        status, headers = refusal_status(exc)
         return jsonify(error=exc.reason, **exc.details), status, headers
 
     @app.errorhandler(SQLAlchemyError)

@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 from contactcenter.errors import Refusal
 
 from .auth import COOKIE, csrf_ok, current_session
-from .deps import now, services
+from .deps import now, refusal_status, services
 from .signin import clear_cookie, login_form_ok, login_form_token, set_cookie, sign_in, sign_out
 
 bp = Blueprint("console", __name__, url_prefix="/agent")
@@ -31,7 +31,6 @@ BUNDLE = Path(__file__).resolve().parent / "static" / "dist" / "agent.js"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "media-src 'self' blob: data:; connect-src 'self' https://*.twilio.com wss://*.twilio.com; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-STATUS_OF = {"Invalid": 400, "Unauthenticated": 401, "NotAllowed": 403, "Throttled": 429, "Away": 503}
 
 
 def page_headers(response, csp: str):
@@ -42,13 +41,6 @@ def page_headers(response, csp: str):
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "no-store"      # pages carry the CSRF token
     return response
-
-
-def refused_login(exc: Refusal) -> tuple[int, dict]:
-    """A login form's refusal as (status, headers): 401 wrong pair, 429 throttled (Retry-After)..."""
-    status = STATUS_OF.get(type(exc).__name__, 400)
-    retry = getattr(exc, "retry_after_s", None)
-    return status, ({"Retry-After": str(retry)} if retry else {})
 
 
 @bp.after_request
@@ -114,7 +106,7 @@ def login():
     try:
         raw, _ = sign_in(username, password, request.form.get("otp"), roles=("agent",))
     except Refusal as exc:
-        status, headers = refused_login(exc)
+        status, headers = refusal_status(exc)
         return _login_page(exc.reason[:1].upper() + exc.reason[1:] + ".", status, username, headers)
     response = redirect(url_for("console.console"), 303)
     set_cookie(response, raw)

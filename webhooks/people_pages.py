@@ -12,7 +12,7 @@ from contactcenter.errors import Refusal
 
 from .auth import csrf_ok, current_session
 from .console import page_headers
-from .deps import services
+from .deps import refusal_status, services
 from .signin import clear_cookie, sign_out
 from .supervisor import CSP, gate
 
@@ -78,7 +78,7 @@ def change_password(session):
         services().accounts.change_own_password(session.username, request.form.get("current"),
                                                 request.form.get("new"))
     except Refusal as exc:
-        return _account_page(session, error=exc.reason, status=400 if type(exc).__name__ == "Invalid" else 401)
+        return _account_page(session, error=exc.reason, status=refusal_status(exc)[0])
     return _signed_out(session)      # every session of theirs has ended, this one too: sign in again
 
 

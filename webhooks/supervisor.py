@@ -23,8 +23,8 @@ from werkzeug.exceptions import HTTPException
 from contactcenter.errors import Refusal
 
 from .auth import COOKIE, csrf_ok, current_session
-from .console import page_headers, refused_login
-from .deps import services
+from .console import page_headers
+from .deps import refusal_status, services
 from .signin import clear_cookie, login_form_ok, login_form_token, set_cookie, sign_in, sign_out
 
 bp = Blueprint("supervisor", __name__)
@@ -142,7 +142,7 @@ def login():
     try:
         raw, session = sign_in(username, password, request.form.get("otp"), roles=SUPERVISING)
     except Refusal as exc:
-        status, headers = refused_login(exc)
+        status, headers = refusal_status(exc)
         return _login_page(exc.reason[:1].upper() + exc.reason[1:] + ".", status, next_page, username, headers)
     if next_page == "audit" and session.role != "admin":
         next_page = "board"
