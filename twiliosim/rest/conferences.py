@@ -8,7 +8,11 @@ Creating a participant dials `To` (a number or `client:identity`) from `From` an
 answers, joins the call to the conference with the given options, as Twilio's "Participants
 create" does: the call runs `<Dial><Conference …>` with them. The path may name the conference
 by its FriendlyName instead of its SID: a live room of that name, or a new one (Twilio allows
-this for create). The rooms are `twiliosim.conferences`; the JSON is `serializers.py`'s."""
+this for create). A `CallSidToCoach` without `Coaching` makes the participant coach ("defaults to
+`false` unless `call_sid_to_coach` is defined"); `Coaching=true` needs one, in the request or, on an
+update, from an earlier one. The event names of every `…Event` parameter are checked (400 20001),
+the recording ones too, though nothing is recorded. The rooms are `twiliosim.conferences`; the JSON
+is `serializers.py`'s."""
 from __future__ import annotations
 
 import re
@@ -31,6 +35,9 @@ DATE_FILTERS = tuple((f"{name}{suffix}", attr, test)
                      for suffix, test in (("", lambda a, b: a == b), ("<", lambda a, b: a <= b),
                                           (">", lambda a, b: a >= b)))
 BEEPS = ("true", "false", "onEnter", "onExit")
+# The recording events a participant's create may name, as Twilio documents them (not acted on here).
+RECORDING_EVENTS = ("started", "in-progress", "paused", "resumed", "stopped", "completed", "failed", "absent")
+CONFERENCE_RECORDING_EVENTS = ("in-progress", "completed", "failed", "absent")
 # The kinds of the create parameters Twilio's description types (params.check_kinds), used or not.
 CREATE_KINDS = {
     **dict.fromkeys(("Record", "Muted", "StartConferenceOnEnter", "EndConferenceOnExit", "EarlyMedia", "Coaching"),
@@ -145,13 +152,14 @@ def register(api) -> None:
             method_param(name)
         events = events_param("StatusCallbackEvent", CALL_EVENTS)
         conference_events = events_param("ConferenceStatusCallbackEvent", TWIML_EVENTS)
+        events_param("RecordingStatusCallbackEvent", RECORDING_EVENTS)
+        events_param("ConferenceRecordingStatusCallbackEvent", CONFERENCE_RECORDING_EVENTS)
         timeout = int_param(request.form, "Timeout", 60, 5, 600)
         int_param(request.form, "MaxParticipants", 250, 2, 250)
         beep = form("Beep", "true")
         if beep not in BEEPS:
             raise bad(20001, f"Invalid parameter: Beep must be one of {', '.join(BEEPS)}")
-        coaching = bool_param(request.form, "Coaching")
-        coach = form("CallSidToCoach")
+        coaching, coach = coaching_params()
         if coaching and not coach:
             raise bad(20001, "Invalid parameter: CallSidToCoach is required when Coaching is true")
         registry = conferences(sim)
@@ -196,8 +204,7 @@ def register(api) -> None:
         check_kinds(request.form, UPDATE_KINDS)
         for name in ("HoldMethod", "AnnounceMethod", "WaitMethod"):
             method_param(name)
-        coaching = bool_param(request.form, "Coaching")
-        coach = form("CallSidToCoach")
+        coaching, coach = coaching_params()
         if coaching and not (coach or participant.call_sid_to_coach):
             raise bad(20001, "Invalid parameter: CallSidToCoach is required when Coaching is true")
         updated = room.update(
@@ -212,6 +219,13 @@ def register(api) -> None:
         if updated is None:
             raise not_found()
         return reply(participant_resource(room, updated, api.view()))
+
+
+def coaching_params() -> tuple[bool | None, str | None]:
+    """`Coaching` and `CallSidToCoach` of a create or update: "If not present, [Coaching] defaults to
+    `false` unless `call_sid_to_coach` is defined", so a CallSidToCoach alone sets the participant coaching."""
+    coaching, coach = bool_param(request.form, "Coaching"), form("CallSidToCoach")
+    return (True if coaching is None and coach else coaching), coach
 
 
 def _drop_if_unanswered(registry, room, participant) -> None:
