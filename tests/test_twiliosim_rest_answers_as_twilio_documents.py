@@ -11,16 +11,21 @@ for a method the path does not take; valid requests accepted, invalid ones refus
 Where the description says less than Twilio does, `twilio_as_documented` adds what Twilio
 documents, each with its reason: the error replies (400, 401, 404 with Twilio's error body),
 which it leaves out of every operation; bounds and event names it states only in words; that a
-call needs its TwiML (Url or Twiml); that required forms and fields cannot be left out or
-empty; that paging URIs are relative. Twilio's own value formats (`endpoint`, `phone-number`,
-`twiml`) get generators. Two kinds of failure are dropped, each where Twilio answers as the
-stand-in does (`filter_failure`): a valid request refused for the state of what it names, and
-an "invalid" one whose only invalid values are empty. Nothing else is excluded.
+call needs its TwiML (Url or Twiml) and a coaching participant the call it coaches; that required
+forms and fields cannot be left out or empty; that paging URIs are relative; that a conference
+not ended has no reason yet (null, as Twilio's examples answer). Twilio's own value formats
+(`endpoint`, `phone-number`, `twiml`) get generators. Two kinds of failure are dropped, each
+where Twilio answers as the stand-in does (`filter_failure`): a valid request refused for the
+state of what it names, and an "invalid" one whose only invalid values are empty. Nothing else
+is excluded.
 
 The generation is derandomized (seeded, no example database): the same command sends the same
 requests, but for the SIDs and times of the calls each run makes. (Hypothesis draws a few of its strings from the literals of the modules loaded so
 far, so the module alone and the module in `make test` differ in a few values.) Nothing
 generated reaches a server: the simulator here fetches no URL (`NoFetch`).
+
+Long because the description's gaps (`twilio_as_documented`), the world the requests act on (calls,
+a queue, recordings, conferences) and the hooks that aim the requests at it are one harness.
 """
 from __future__ import annotations
 
@@ -42,10 +47,14 @@ from hypothesis import strategies as st  # noqa: E402
 
 from tests.test_twiliosim_rest_fixtures import ACCOUNT_SID, AUTH_TOKEN, FROM, wait_until  # noqa: E402
 from twiliosim import Simulator  # noqa: E402
+from twiliosim.conferences import conferences  # noqa: E402
 from twiliosim.rest import make_app  # noqa: E402
 
 PREFIX = "/2010-04-01/Accounts/{AccountSid}/"
-# What twiliosim/rest/ serves (calls.py, queues.py, recordings.py), as (method, path of the description).
+PARTICIPANTS = "Conferences/{ConferenceSid}/Participants.json"
+PARTICIPANT = "Conferences/{ConferenceSid}/Participants/{CallSid}.json"
+# What twiliosim/rest/ serves (calls.py, queues.py, recordings.py, conferences.py), as (method, path of the
+# description).
 # Recording media (`Recordings/{Sid}` without `.json`, `.wav`, `.mp3`) is not in the description.
 SERVED = (
     ("GET", "Calls.json"), ("POST", "Calls.json"),
@@ -55,6 +64,9 @@ SERVED = (
     ("GET", "Queues/{QueueSid}/Members.json"),
     ("GET", "Queues/{QueueSid}/Members/{CallSid}.json"), ("POST", "Queues/{QueueSid}/Members/{CallSid}.json"),
     ("GET", "Recordings.json"), ("GET", "Recordings/{Sid}.json"),
+    ("GET", "Conferences.json"), ("GET", "Conferences/{Sid}.json"), ("POST", "Conferences/{Sid}.json"),
+    ("GET", PARTICIPANTS), ("POST", PARTICIPANTS),
+    ("GET", PARTICIPANT), ("POST", PARTICIPANT), ("DELETE", PARTICIPANT),
 )
 LABELS = [f"{method} {PREFIX}{path}" for method, path in SERVED]
 MAX_EXAMPLES = 20          # fuzzed requests per operation, besides the description's examples and coverage cases
@@ -82,6 +94,17 @@ BOUNDS = {
     ("POST", "Queues.json", "MaxSize"): {"minimum": 1, "maximum": 5000},
     ("POST", "Queues/{Sid}.json", "FriendlyName"): {"maxLength": 64},
     ("POST", "Queues/{Sid}.json", "MaxSize"): {"minimum": 1, "maximum": 5000},
+    ("POST", PARTICIPANTS, "Timeout"): {"minimum": 5, "maximum": 600},
+    ("POST", PARTICIPANTS, "MaxParticipants"): {"minimum": 2, "maximum": 250},
+    ("POST", PARTICIPANTS, "Beep"): {"enum": ["true", "false", "onEnter", "onExit"]},
+    ("POST", PARTICIPANTS, "StatusCallbackEvent"): {
+        "items": {"type": "string", "enum": ["initiated", "ringing", "answered", "completed"]}},
+    ("POST", PARTICIPANTS, "ConferenceStatusCallbackEvent"): {"items": {"type": "string", "enum": [
+        "start", "end", "join", "leave", "mute", "hold", "modify", "speaker", "announcement"]}},
+    ("POST", PARTICIPANTS, "RecordingStatusCallbackEvent"): {"items": {"type": "string", "enum": [
+        "started", "in-progress", "paused", "resumed", "stopped", "completed", "failed", "absent"]}},
+    ("POST", PARTICIPANTS, "ConferenceRecordingStatusCallbackEvent"): {
+        "items": {"type": "string", "enum": ["in-progress", "completed", "failed", "absent"]}},
 }
 PAGING = ("uri", "first_page_uri", "next_page_uri", "previous_page_uri")
 
@@ -105,6 +128,14 @@ def twilio_as_documented(description: dict) -> dict:
     # required"); the description can only say To and From are required. The stand-in has no
     # Applications (a generated AP… SID names none on Twilio either), so a call here needs Url or Twiml.
     form(served[PREFIX + "Calls.json"]["post"])["anyOf"] = [{"required": ["Url"]}, {"required": ["Twiml"]}]
+    # "Coaching ... If `true`, `call_sid_to_coach` must be defined": a new participant that coaches
+    # names the call it coaches (an update may coach the call the participant coached before, see STATE_REFUSALS).
+    form(served[PREFIX + PARTICIPANTS]["post"]).update({
+        "if": {"properties": {"Coaching": {"const": True}}, "required": ["Coaching"]},
+        "then": {"required": ["CallSidToCoach"]}})
+    # A conference not ended yet has no reason: Twilio's own examples answer `"reason_conference_ended": null`
+    # (fetchValidRegionInProgress, announceToConference), which the enum it refers to does not allow.
+    described["components"]["schemas"]["conference_enum_reason_conference_ended"]["nullable"] = True
     # A form with required fields (To and From, FriendlyName, a dequeue's Url) cannot be left out
     # whole; the description does not mark those request bodies required, so "no body" passed as valid.
     # And a required field cannot be empty: Twilio reads an empty parameter as no value (see filter_failure).
@@ -173,9 +204,19 @@ class World:
 
 WORLD = World()
 schema.app = WORLD
-# The resources of the current world, by SID prefix (see map_path_parameters).
-KNOWN: dict[str, list[str]] = {"CA": [], "QU": [], "RE": []}
-SID = re.compile(r"\A(CA|QU|RE)[0-9a-fA-F]{32}\Z")
+# The resources of the current world, by SID prefix, and what else a path may name (see map_path_parameters).
+KNOWN: dict[str, list[str]] = {"CA": [], "QU": [], "RE": [], "CF": [], "ROOM": [], "PARTICIPANT": [],
+                               "FRONT": ["Front"]}
+SID = re.compile(r"\A(CA|QU|RE|CF)[0-9a-fA-F]{32}\Z")
+# Path parameters the description types as any string, and which of the world's names they may become:
+# a member's CallSid (`Front`: the first caller), the conference of an update (its SID) or of a new
+# participant (its SID or its FriendlyName), a participant (its CallSid or its Label).
+ANY_STRING = {("POST", "Queues/{QueueSid}/Members/{CallSid}.json", "CallSid"): "FRONT",
+              ("GET", "Queues/{QueueSid}/Members/{CallSid}.json", "CallSid"): "FRONT",
+              ("POST", "Conferences/{Sid}.json", "Sid"): "CF",
+              ("POST", PARTICIPANTS, "ConferenceSid"): "ROOM",
+              **{(method, PARTICIPANT, "CallSid"): "PARTICIPANT" for method in ("GET", "POST", "DELETE")}}
+ROOM_OF: dict[str, str] = {}         # each KNOWN participant (CallSid, Label): the SID of its conference
 # Refusals of a valid request for the state of what it names, as Twilio answers them: 400, and the code
 # (and message) saying why. Schemathesis expects such a refusal as 409; the request itself was valid.
 STATE_REFUSALS = {
@@ -184,15 +225,21 @@ STATE_REFUSALS = {
     ("POST", "Queues.json"): (20002, "already exists"),                  # a queue has that FriendlyName
     ("POST", "Queues/{Sid}.json"): (20002, "already exists"),
     ("GET", "Calls.json"): (20001, "PageToken"),       # a made-up PageToken names no page of this list
+    # Coaching=true without CallSidToCoach: the participant coaches no call yet (one that coached before,
+    # then barged, coaches that call again).
+    ("POST", PARTICIPANT): (20001, "CallSidToCoach is required"),
 }
 
 
 @schema.hook
 def map_path_parameters(context, path_parameters: dict) -> dict:
     """Most valid SIDs the generator draws become one of a resource that exists, of the same kind,
-    so that fetches, updates, deletes and dequeues reach real calls, queues and recordings, not only
-    404; a member's CallSid (any string in the description) is `Front` (the first caller) half the
-    time. A valid value stays valid: what a case tests does not change."""
+    so that fetches, updates, deletes and dequeues reach real calls, queues, recordings and
+    conferences, not only 404; most values of a path parameter the description types as any string
+    (ANY_STRING) become a name of the world: `Front`, a conference, a participant's CallSid or Label.
+    A participant so named is asked for in its own conference when the drawn one became a known one.
+    A valid value stays valid: what a case tests does not change."""
+    where = (context.operation.method.upper(), context.operation.path.removeprefix(PREFIX))
     for name, value in path_parameters.items():
         if not isinstance(value, str):
             continue
@@ -200,10 +247,15 @@ def map_path_parameters(context, path_parameters: dict) -> dict:
         if match and KNOWN[match.group(1)]:
             known = KNOWN[match.group(1)]
             pick = int(value[-2:], 16) % (len(known) + 1)       # len(known): keep the drawn (unknown) SID
-            if pick < len(known):
-                path_parameters[name] = known[pick]
-        elif not match and name == "CallSid" and context.operation.path.endswith("/Members/{CallSid}.json"):
-            path_parameters[name] = "Front" if len(value) % 2 == 0 else value
+        elif not match and (*where, name) in ANY_STRING:
+            known = KNOWN[ANY_STRING[(*where, name)]]
+            pick = len(value) % (len(known) + 1)
+        else:
+            continue
+        if pick < len(known):
+            path_parameters[name] = known[pick]
+    if path_parameters.get("CallSid") in ROOM_OF and path_parameters.get("ConferenceSid") in KNOWN["CF"]:
+        path_parameters["ConferenceSid"] = ROOM_OF[path_parameters["CallSid"]]
     return path_parameters
 
 
@@ -256,27 +308,54 @@ class LocalSimulator(Simulator):
 
 ENQUEUE = '<Response><Enqueue waitUrl="">support</Enqueue></Response>'
 SAY = "<Response><Say>hi</Say></Response>"
+# Three conferences: `standup` in progress (a labelled customer and an agent), `lobby` waiting for its
+# host (init), `over` ended over REST.
+CONFERENCES = {"+14155550104": '<Conference participantLabel="customer">standup</Conference>',
+               "+14155550105": "<Conference>standup</Conference>",
+               "+14155550106": '<Conference startConferenceOnEnter="false" waitUrl="">lobby</Conference>',
+               "+14155550107": "<Conference>over</Conference>"}
 
 
 @pytest.fixture
 def world():
-    """A world to probe, new for each operation: an ended call with a recording and two callers
-    waiting in the queue `support` (live calls), with the stand-in over it."""
+    """A world to probe, new for each operation: an ended call with a recording, two callers
+    waiting in the queue `support` (live calls) and the CONFERENCES, with the stand-in over it."""
     sim = LocalSimulator(ACCOUNT_SID, AUTH_TOKEN, time_scale=0.02, webhook_timeout=1)
     for number in ("+14155550101", "+14155550102", "+14155550103"):
         sim.phone(number, answer_after=0.0)
+    for number in CONFERENCES:
+        sim.phone(number, answer_after=0.0, talk_for=None)
     done = sim.create_call("+14155550101", FROM, twiml=SAY)
     waiting = [sim.create_call(number, FROM, twiml=ENQUEUE) for number in ("+14155550102", "+14155550103")]
     wait_until(lambda: done.ended, what="the first call to end")
     recording = sim.add_recording(done, 3)
     queue = wait_until(lambda: sim.queue_named("support", create=False), what="the queue")
     wait_until(lambda: len(queue.members) == 2, what="two callers in the queue")
-    KNOWN.update(CA=[done.sid] + [c.sid for c in waiting], QU=[queue.sid], RE=[recording["sid"]])
+    rooms = conference_rooms(sim)
+    ROOM_OF.update({name: room.sid for room in rooms.values() for p in room.connected()
+                    for name in (p.call_sid, p.label) if name})
+    KNOWN.update(CA=[done.sid] + [c.sid for c in waiting], QU=[queue.sid], RE=[recording["sid"]],
+                 CF=[room.sid for room in rooms.values()], ROOM=[rooms["standup"].sid, "standup", "lobby"],
+                 PARTICIPANT=list(ROOM_OF))
     WORLD.app = make_app(sim)
     yield sim
     WORLD.app = None
-    KNOWN.update(CA=[], QU=[], RE=[])
+    KNOWN.update(CA=[], QU=[], RE=[], CF=[], ROOM=[], PARTICIPANT=[])
+    ROOM_OF.clear()
     sim.shutdown()
+
+
+def conference_rooms(sim) -> dict:
+    """The CONFERENCES, once their calls joined (and `over` ended), by name."""
+    for number, noun in CONFERENCES.items():
+        sim.create_call(number, FROM, twiml=f"<Response><Dial>{noun}</Dial></Response>")
+    registry = conferences(sim)
+    rooms = {name: wait_until(lambda name=name: registry.live_named(name), what=f"the room {name}")
+             for name in ("standup", "lobby", "over")}
+    wait_until(lambda: len(rooms["standup"].connected()) == 2 and rooms["lobby"].connected()
+               and rooms["over"].connected(), what="the conferences' participants to join")
+    rooms["over"].end()
+    return rooms
 
 
 @schema.parametrize()
