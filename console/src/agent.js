@@ -1,12 +1,16 @@
 // The agent console (/agent): status, the live event stream, offers with the screen pop, the
-// softphone, the in-call view, wrap-up and today's calls. Everything that comes from the CRM,
-// speech or notes is put on the page as text (dom.js never parses HTML).
+// softphone, the in-call view with its controls (controls.js, transfer.js), wrap-up and today's
+// calls (wrapup.js). Everything that comes from the CRM, speech or notes is put on the page as text
+// (dom.js never parses HTML).
 import { $, endSession, fill, flash, h, setLine, show } from './dom.js';
 import { Api } from './api.js';
-import { duration, renderPop, shortTime } from './pop.js';
+import { CallControls } from './controls.js';
+import { Directory, STATUS_TEXT } from './directory.js';
+import { duration, renderPop } from './pop.js';
 import { Softphone } from './softphone.js';
+import { TransferPanels } from './transfer.js';
+import { WrapUp } from './wrapup.js';
 
-const DEFAULT_DISPOSITIONS = ['resolved', 'follow-up', 'escalated', 'no-resolution'];
 const CANCEL_REASONS = {
   timeout: 'The offer timed out; the caller stays in line for the next agent.',
   caller_hung_up: 'The caller hung up.',
@@ -21,8 +25,6 @@ const state = {
   status: null,
   offer: null,          // the offer event + {receivedAt, accepted, waitEl}
   call: null,           // {call_sid, queue, startedAt (ms, browser clock), waitEl}
-  wrap: null,           // {call_sid, queue}
-  queues: {},           // GET /api/queues
   pops: new Map(),      // call_sid -> {screenpop, queue}: the offer's pop stays up during the call
   loadingCurrent: false,
   events: null,
@@ -33,6 +35,16 @@ const softphone = new Softphone(api, agentId, {
   onState: (kind, text) => setLine($('#softphone'), kind, text),
   onIncoming: onIncoming,
   onCallEnded: () => updateHangup(),
+});
+const directory = new Directory(api);
+const controls = new CallControls({ api, agentId, directory, softphone });
+const transfers = new TransferPanels({ api, agentId, directory, controls });
+const wrapup = new WrapUp({
+  api, agentId, timeZone, statusText: STATUS_TEXT,
+  onStatus: (status) => {
+    state.status = status;
+    renderStatus();
+  },
 });
 
 // ---------------------------------------------------------------- small helpers
@@ -46,11 +58,6 @@ function agentPath(suffix) {
 }
 
 // ---------------------------------------------------------------- status
-
-const STATUS_TEXT = {
-  offline: 'Offline', available: 'Available', break: 'On break', reserved: 'Offer waiting',
-  busy: 'On a call', wrapup: 'Wrap-up',
-};
 
 function renderStatus() {
   const pill = $('#status-pill');
@@ -77,17 +84,14 @@ function onStatus(data) {
   state.status = data.status;
   renderStatus();
   if (state.offer && data.status !== 'reserved' && !state.offer.accepted) clearOffer();
-  if ((data.status === 'busy' || data.status === 'wrapup') && !state.call && !state.wrap) loadCurrent();
+  if ((data.status === 'busy' || data.status === 'wrapup') && !state.call && !wrapup.current) loadCurrent();
   if (data.status === 'wrapup' && state.call) endCall(state.call.call_sid);   // a missed 'ended'
   if (['available', 'break', 'offline'].includes(data.status)) {
     if (state.offer && state.offer.accepted) {     // accepted, but the call never reached the agent
       clearOffer();
       flash('The call could not be connected to your phone; the caller keeps their place in line.', 'warn');
     }
-    if (state.call) {                 // the call ended while the stream was away
-      state.call = null;
-      show($('#incall'), false);
-    }
+    if (state.call) dropCall();       // the call ended while the stream was away
   }
 }
 
@@ -100,8 +104,8 @@ async function loadCurrent() {
       const startedAt = data.call.answered_at
         ? Date.now() - (api.now() - data.call.answered_at) * 1000 : Date.now();
       startCall(data.call.call_sid, data.call.queue, startedAt);
-    } else if (data.call && data.status === 'wrapup' && !state.wrap) {
-      startWrap(data.call.call_sid, data.call.queue);
+    } else if (data.call && data.status === 'wrapup' && !wrapup.current) {
+      wrapup.start(data.call.call_sid, data.call.queue);
     }
   } catch (err) {
     if (err.status !== 401) flash(`Could not load your current call: ${err.message}`, 'error');
@@ -117,8 +121,11 @@ function onOffer(data) {
   const { root, waitEl } = renderPop(data.screenpop, { timeZone });
   state.offer = { ...data, receivedAt: Date.now(), accepted: false, waitEl };
   state.pops.set(data.call_sid, { screenpop: data.screenpop, queue: data.queue });
-  fill($('#offer-title'), 'Incoming call', data.queue ? ` · ${data.queue}` : '',
-    data.callback ? ' · callback request' : '');
+  offerTitle(data);
+  const by = data.transfer && !data.transfer.by_name && data.transfer.by;
+  if (by && !(by in directory.names)) {          // the name of the agent who transfers, once known
+    directory.ensure(0).then(() => state.offer && state.offer.reservation_id === data.reservation_id && offerTitle(data));
+  }
   fill($('#offer-pop'), root);
   fill($('#offer-state'));
   $('#accept').disabled = false;
@@ -126,6 +133,16 @@ function onOffer(data) {
   show($('#offer'), true);
   tick();
   $('#accept').focus();
+}
+
+function offerTitle(data) {
+  const t = data.transfer;
+  const by = t ? t.by_name || directory.name(t.by) : '';
+  fill($('#offer-title'), t ? `Transfer from ${by}` : data.role === 'party' ? 'Join a call' : 'Incoming call',
+    data.queue ? ` · ${data.queue}` : '', data.callback ? ' · callback request' : '');
+  show($('#offer-transfer'), Boolean(t));
+  fill($('#offer-transfer'), !t ? '' : t.mode === 'warm' ? `Warm transfer: ${by} talks to you first, then hands the caller over.`
+    : `${by} hands the caller over to you.`, t && t.notes ? h('span', { className: 'transfer-notes' }, ` Notes: ${t.notes}`) : '');
 }
 
 function clearOffer() {
@@ -180,16 +197,23 @@ function startCall(callSid, queue, startedAt = Date.now()) {
   const known = state.pops.get(callSid) || {};
   queue = queue || known.queue;
   clearOffer();
-  show($('#wrapup'), false);
-  state.wrap = null;
+  wrapup.hide();
   const { root, waitEl } = renderPop(known.screenpop, { timeZone });
   waitEl.closest('.row')?.remove();              // the wait is over
   state.call = { call_sid: callSid, queue, startedAt };
   fill($('#incall-title'), 'On a call', queue ? ` · ${queue}` : '');
   fill($('#incall-pop'), known.screenpop ? root : h('p', { className: 'muted' }, `Call ${callSid}`));
   show($('#incall'), true);
+  controls.start(callSid);
   updateHangup();
   tick();
+}
+
+function dropCall() {
+  state.call = null;
+  controls.stop();
+  transfers.close();
+  show($('#incall'), false);
 }
 
 function onConnected(data) {
@@ -199,15 +223,14 @@ function onConnected(data) {
 
 function endCall(callSid) {
   const queue = (state.call && state.call.queue) || (state.pops.get(callSid) || {}).queue;
-  state.call = null;
-  show($('#incall'), false);
+  dropCall();
   fill($('#incall-pop'));
-  startWrap(callSid, queue);
-  refreshTodaySoon();
+  wrapup.start(callSid, queue);
+  wrapup.refreshSoon();
 }
 
 function onEnded(data) {
-  if (state.wrap && state.wrap.call_sid === data.call_sid) return;
+  if (wrapup.current && wrapup.current.call_sid === data.call_sid) return;
   endCall(data.call_sid);
 }
 
@@ -241,83 +264,6 @@ function onIncoming(call) {
   updateHangup();
 }
 
-// ---------------------------------------------------------------- wrap-up
-
-function startWrap(callSid, queue) {
-  state.wrap = { call_sid: callSid, queue };
-  const list = (state.queues[queue] && state.queues[queue].dispositions) || DEFAULT_DISPOSITIONS;
-  const select = $('#disposition');
-  fill(select, h('option', { value: '' }, 'Choose…'), list.map((d) => h('option', { value: d }, d)));
-  fill($('#wrapup-call'), queue ? `${queue} · ` : '', callSid);
-  fill($('#wrapup-note'));
-  $('#wrapup-submit').disabled = false;
-  show($('#wrapup'), true);
-  select.focus();
-}
-
-async function submitWrap(event) {
-  event.preventDefault();
-  const wrap = state.wrap;
-  if (!wrap) return;
-  const disposition = $('#disposition').value;
-  if (!disposition) {
-    fill($('#wrapup-note'), 'Choose a disposition.');
-    return;
-  }
-  $('#wrapup-submit').disabled = true;
-  fill($('#wrapup-note'), 'Saving…');
-  try {
-    const data = await api.post(`/api/calls/${encodeURIComponent(wrap.call_sid)}/wrapup`,
-      { disposition, notes: $('#notes').value });
-    state.wrap = null;
-    $('#wrapup-form').reset();
-    show($('#wrapup'), false);
-    if (data && data.status) {
-      state.status = data.status;
-      renderStatus();
-    }
-    flash(`Wrap-up saved${data && data.status ? `; you are ${STATUS_TEXT[data.status] || data.status}` : ''}.`);
-    refreshTodaySoon();
-  } catch (err) {
-    $('#wrapup-submit').disabled = false;
-    if (err.status === 404) {
-      fill($('#wrapup-note'), 'This call is no longer known to the service (its wrap-up time may be over).');
-    } else if (err.status !== 401) {
-      fill($('#wrapup-note'), `Could not save: ${err.message}`);
-    }
-  }
-}
-
-// ---------------------------------------------------------------- today's calls
-
-async function refreshToday() {
-  let data;
-  try {
-    data = await api.get(agentPath('/calls?day=today'));
-  } catch (err) {
-    if (err.status !== 401) flash(`Could not load today's calls: ${err.message}`, 'error');
-    return;
-  }
-  const calls = Array.isArray(data.calls) ? data.calls : [];
-  const body = $('#today-calls tbody');
-  fill(body, calls.map((c) => h('tr', { dataset: { callSid: String(c.call_sid) } },
-    h('td', {}, shortTime(c.arrived_at, timeZone)),
-    h('td', {}, c.contact ? `${c.contact} (${c.from || '?'})` : (c.from || '')),
-    h('td', {}, c.queue || ''),
-    h('td', {}, c.duration_s === null || c.duration_s === undefined ? '' : duration(c.duration_s)),
-    h('td', {}, c.outcome || ''),
-    h('td', { className: 'disposition-cell' }, c.disposition || ''),
-    h('td', { className: 'notes-cell' }, c.notes || ''))));
-  show($('#today-empty'), calls.length === 0);
-}
-
-let todayTimers = [];
-function refreshTodaySoon() {
-  // the call record is written by the worker a moment after the call or the wrap-up
-  todayTimers.forEach(clearTimeout);
-  todayTimers = [300, 1500, 4000, 10000].map((ms) => setTimeout(refreshToday, ms));
-}
-
 // ---------------------------------------------------------------- clock
 
 function tick() {
@@ -332,6 +278,7 @@ function tick() {
     }
   }
   if (state.call) fill($('#call-timer'), duration((Date.now() - state.call.startedAt) / 1000));
+  controls.tick();
 }
 
 // ---------------------------------------------------------------- events
@@ -341,7 +288,10 @@ function connectEvents() {
   const events = new EventSource(agentPath('/events'));
   state.events = events;
   const stream = $('#stream');
-  events.addEventListener('open', () => setLine(stream, 'ok', 'Events: live'));
+  events.addEventListener('open', () => {
+    setLine(stream, 'ok', 'Events: live');
+    if (state.call) controls.refresh();           // what changed while the stream was away
+  });
   events.addEventListener('error', async () => {
     if (events.readyState !== EventSource.CLOSED) {
       setLine(stream, 'retrying', 'Events: reconnecting…');
@@ -356,6 +306,9 @@ function connectEvents() {
     }
   });
   const handlers = { status: onStatus, offer: onOffer, offer_canceled: onOfferCanceled, connected: onConnected, ended: onEnded };
+  for (const kind of ['held', 'resumed', 'muted', 'transfer', 'party_joined', 'party_left', 'monitored']) {
+    handlers[kind] = (data) => controls.onEvent(kind, data);
+  }
   for (const [kind, handler] of Object.entries(handlers)) {
     events.addEventListener(kind, (e) => {
       let data;
@@ -371,14 +324,6 @@ function connectEvents() {
 
 // ---------------------------------------------------------------- start
 
-async function loadQueues() {
-  try {
-    state.queues = (await api.get('/api/queues')).queues || {};
-  } catch (err) {
-    if (err.status !== 401) flash(`Could not load the queues' dispositions: ${err.message}`, 'error');
-  }
-}
-
 function main() {
   for (const button of document.querySelectorAll('.status-buttons button')) {
     button.addEventListener('click', () => setStatus(button.dataset.status));
@@ -387,20 +332,16 @@ function main() {
   $('#reject').addEventListener('click', () => answerOffer('reject'));
   $('#hangup').addEventListener('click', () => softphone.hangUp());
   $('#answer').addEventListener('click', () => softphone.answer());
-  $('#wrapup-form').addEventListener('submit', submitWrap);
-  $('#today-refresh').addEventListener('click', refreshToday);
   setInterval(tick, 250);
   renderStatus();
-  loadQueues().then(() => {
-    // the queues' dispositions arrived after a wrap-up began: offer the right list
-    if (state.wrap && !$('#disposition').value) startWrap(state.wrap.call_sid, state.wrap.queue);
-  });
+  wrapup.loadQueues();
+  directory.ensure().then(() => controls.render());       // names instead of ids
   connectEvents();
-  refreshToday();
+  wrapup.refreshToday();
   softphone.start(new URL(boot.sounds, window.location.href).href);
 }
 
 main();
 
 // For the browser test and for poking at the page from the developer tools.
-window.callrouterConsole = { renderPop };
+window.callrouterConsole = { renderPop, state, controls, directory };

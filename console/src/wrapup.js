@@ -1,0 +1,108 @@
+// The agent console's wrap-up form (disposition and notes, POST /api/calls/<sid>/wrapup) and the
+// table of today's calls (GET /api/agents/<id>/calls?day=today), refreshed as the worker writes
+// the records. Notes are put on the page as text (dom.js).
+import { $, fill, flash, h, show } from './dom.js';
+import { duration, shortTime } from './pop.js';
+
+const DEFAULT_DISPOSITIONS = ['resolved', 'follow-up', 'escalated', 'no-resolution'];
+
+export class WrapUp {
+  /** @param deps {api, agentId, timeZone, statusText, onStatus(status)} */
+  constructor({ api, agentId, timeZone, statusText, onStatus }) {
+    this.api = api;
+    this.agentId = agentId;
+    this.timeZone = timeZone;
+    this.statusText = statusText;
+    this.onStatus = onStatus;
+    this.current = null;        // {call_sid, queue}
+    this.queues = {};           // GET /api/queues: the dispositions per queue
+    this.todayTimers = [];
+    $('#wrapup-form').addEventListener('submit', (e) => this.submit(e));
+    $('#today-refresh').addEventListener('click', () => this.refreshToday());
+  }
+
+  start(callSid, queue) {
+    this.current = { call_sid: callSid, queue };
+    const list = (this.queues[queue] && this.queues[queue].dispositions) || DEFAULT_DISPOSITIONS;
+    const select = $('#disposition');
+    fill(select, h('option', { value: '' }, 'Choose…'), list.map((d) => h('option', { value: d }, d)));
+    fill($('#wrapup-call'), queue ? `${queue} · ` : '', callSid);
+    fill($('#wrapup-note'));
+    $('#wrapup-submit').disabled = false;
+    show($('#wrapup'), true);
+    select.focus();
+  }
+
+  hide() {
+    this.current = null;
+    show($('#wrapup'), false);
+  }
+
+  async loadQueues() {
+    try {
+      this.queues = (await this.api.get('/api/queues')).queues || {};
+    } catch (err) {
+      if (err.status !== 401) flash(`Could not load the queues' dispositions: ${err.message}`, 'error');
+      return;
+    }
+    // the queues' dispositions arrived after a wrap-up began: offer the right list
+    if (this.current && !$('#disposition').value) this.start(this.current.call_sid, this.current.queue);
+  }
+
+  async submit(event) {
+    event.preventDefault();
+    const wrap = this.current;
+    if (!wrap) return;
+    const disposition = $('#disposition').value;
+    if (!disposition) {
+      fill($('#wrapup-note'), 'Choose a disposition.');
+      return;
+    }
+    $('#wrapup-submit').disabled = true;
+    fill($('#wrapup-note'), 'Saving…');
+    try {
+      const data = await this.api.post(`/api/calls/${encodeURIComponent(wrap.call_sid)}/wrapup`,
+        { disposition, notes: $('#notes').value });
+      this.current = null;
+      $('#wrapup-form').reset();
+      show($('#wrapup'), false);
+      if (data && data.status) this.onStatus(data.status);
+      flash(`Wrap-up saved${data && data.status ? `; you are ${this.statusText[data.status] || data.status}` : ''}.`);
+      this.refreshSoon();
+    } catch (err) {
+      $('#wrapup-submit').disabled = false;
+      if (err.status === 404) {
+        fill($('#wrapup-note'), 'This call is no longer known to the service (its wrap-up time may be over).');
+      } else if (err.status !== 401) {
+        fill($('#wrapup-note'), `Could not save: ${err.message}`);
+      }
+    }
+  }
+
+  async refreshToday() {
+    let data;
+    try {
+      data = await this.api.get(`/api/agents/${encodeURIComponent(this.agentId)}/calls?day=today`);
+    } catch (err) {
+      if (err.status !== 401) flash(`Could not load today's calls: ${err.message}`, 'error');
+      return;
+    }
+    const calls = Array.isArray(data.calls) ? data.calls : [];
+    const body = $('#today-calls tbody');
+    fill(body, calls.map((c) => h('tr', { dataset: { callSid: String(c.call_sid) } },
+      h('td', {}, shortTime(c.arrived_at, this.timeZone)),
+      h('td', {}, c.contact ? `${c.contact} (${c.from || '?'})` : (c.from || '')),
+      h('td', {}, c.queue || ''),
+      h('td', {}, c.duration_s === null || c.duration_s === undefined ? '' : duration(c.duration_s)),
+      h('td', {}, c.outcome || ''),
+      h('td', { className: 'disposition-cell' }, c.disposition || ''),
+      h('td', { className: 'notes-cell' }, c.notes || ''))));
+    show($('#today-empty'), calls.length === 0);
+  }
+
+  /** The call record is written by the worker a moment after the call or the wrap-up. */
+  refreshSoon() {
+    this.todayTimers.forEach(clearTimeout);
+    this.todayTimers = [300, 1500, 4000, 10000].map((ms) => setTimeout(() => this.refreshToday(), ms));
+  }
+}
