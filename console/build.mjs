@@ -2,7 +2,8 @@
 //   agent.js      the page's script with the Twilio Voice JS SDK bundled in (no CDN, nothing external)
 //   sounds/*.wav  the softphone's ring, disconnect and DTMF tones, generated here, so the SDK never
 //                 fetches its default sounds from sdk.twilio.com
-//   supervisor.js the supervisor board (/supervisor) with uPlot bundled in, and supervisor.css (uPlot's)
+//   supervisor.js the supervisor board (/supervisor) with uPlot and the Voice SDK (the monitoring softphone,
+//                 started only when asked) bundled in, and supervisor.css (uPlot's)
 //   reports.js    the reports page (/reports)
 // Run by `make run` / `make test` through `npm ci && npm run build` when these files change.
 import { build } from 'esbuild';
@@ -65,9 +66,11 @@ await build({
   define: { 'process.env.NODE_ENV': '"production"', global: 'globalThis' },
 });
 
-// the supervisor's pages (/supervisor, /reports), their CSS imports beside them
+// the supervisor's pages (/supervisor, /reports), their CSS imports beside them (the board's
+// monitoring softphone is the Voice SDK too)
 await build({
   ...page,
   entryPoints: { supervisor: join(here, 'src', 'supervisor.js'), reports: join(here, 'src', 'reports.js') },
   outdir: out,
+  define: { 'process.env.NODE_ENV': '"production"', global: 'globalThis' },
 });

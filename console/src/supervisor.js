@@ -4,16 +4,13 @@
 import { $, endSession, fill, flash, h, setLine, show } from './dom.js';
 import { Api } from './api.js';
 import { DayChart, DayHistory } from './chart.js';
+import { Monitoring } from './monitor.js';
+import { STATUS_TEXT, count, duration, percent, queueAlerts, renderQueues } from './tiles.js';
 
 const boot = JSON.parse($('#boot').textContent);
 const timeZone = boot.timezone || undefined;
 const api = new Api(boot.csrf, sessionEnded);
 
-const STATUSES = ['available', 'reserved', 'busy', 'wrapup', 'break', 'offline'];
-const STATUS_TEXT = {
-  offline: 'Offline', available: 'Available', break: 'On break', reserved: 'Offer waiting',
-  busy: 'On a call', wrapup: 'Wrap-up',
-};
 const INTERVALS_EVERY_MS = 60_000;
 
 const state = {
@@ -29,23 +26,14 @@ const state = {
   intervalsDay: null,
   intervalsNote: null,
 };
+const monitoring = new Monitoring({
+  api, username: boot.username, name: (id) => state.names[id] || id,
+  onChange: () => state.stats && renderAgents(state.stats),
+});
 const dayHistory = new DayHistory();
 const chart = new DayChart($('#chart'), { timeZone });
 
 // ---------------------------------------------------------------- formatting
-
-export function duration(seconds) {
-  if (seconds === null || seconds === undefined || !Number.isFinite(Number(seconds))) return '–';
-  const s = Math.max(0, Math.floor(Number(seconds)));
-  const hh = Math.floor(s / 3600);
-  const mm = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, '0');
-  return hh ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
-}
-
-const percent = (v) => (typeof v === 'number' && Number.isFinite(v) ? `${Math.round(v * 1000) / 10} %` : '–');
-const seconds = (v) => (typeof v === 'number' && Number.isFinite(v) ? `${Math.round(v * 10) / 10} s` : '–');
-const count = (v) => (typeof v === 'number' && Number.isFinite(v) ? String(v) : '–');
 
 function clockTime(date) {
   try {
@@ -59,113 +47,6 @@ function clockTime(date) {
 
 function sessionEnded(message) {
   if (endSession(state, message)) setLine($('#stream'), 'down', 'Live figures: stopped');
-}
-
-// ---------------------------------------------------------------- queue tiles
-
-function fact(fields, key, label) {
-  const dd = h('dd', { dataset: { field: key } }, '–');
-  fields[key] = dd;
-  return h('div', { className: 'row' }, h('dt', {}, label), dd);
-}
-
-function ensureTile(name) {
-  if (state.tiles.has(name)) return state.tiles.get(name);
-  const fields = {};
-  const big = (key, label) => {
-    const value = h('span', { className: 'value', dataset: { field: key } }, '–');
-    fields[key] = value;
-    return h('div', { className: 'big' }, value, h('span', { className: 'label' }, label));
-  };
-  const agents = h('ul', { className: 'agent-counts' }, STATUSES.map((status) => {
-    const value = h('span', { className: 'n', dataset: { field: `agents_${status}` } }, '–');
-    fields[`agents_${status}`] = value;
-    return h('li', { dataset: { status } }, value, ` ${STATUS_TEXT[status].toLowerCase()}`);
-  }));
-  const staffing = h('p', { className: 'staffing', dataset: { field: 'staffing' } }, '');
-  fields.staffing = staffing;
-  const alert = h('p', { className: 'tile-alert', dataset: { field: 'alert' } });
-  fields.alert = alert;
-  const root = h('article', { className: 'tile', dataset: { queue: name, alert: 'false' } },
-    h('header', {}, h('h2', {}, name)),
-    h('div', { className: 'bigs' }, big('waiting', 'waiting'), big('longest_wait', 'longest wait'),
-      big('callbacks_pending', 'callbacks pending')),
-    agents,
-    h('h3', {}, 'Today'),
-    h('dl', { className: 'facts today' },
-      fact(fields, 'offered', 'Offered'), fact(fields, 'answered', 'Answered'),
-      fact(fields, 'abandoned', 'Abandoned'), fact(fields, 'service_level', 'Service level'),
-      fact(fields, 'asa', 'ASA'), fact(fields, 'aht', 'AHT'),
-      fact(fields, 'callbacks_served', 'Callbacks served'), fact(fields, 'overflowed', 'Overflowed')),
-    staffing, alert);
-  const tile = { root, fields };
-  state.tiles.set(name, tile);
-  const names = [...state.tiles.keys()].sort();
-  const container = $('#queues');
-  for (const n of names) container.append(state.tiles.get(n).root);      // keeps them in name order
-  return tile;
-}
-
-function thresholds(name, q) {
-  const cfg = state.queues[name] || {};
-  const staffing = q.staffing || {};
-  return {
-    waitS: Number(cfg.service_level_s ?? staffing.target_s ?? 20),
-    target: Number(cfg.service_level_target ?? staffing.target ?? 0.8),
-  };
-}
-
-/** The queue's alerts: service level today under its target, a caller waiting past service_level_s. */
-export function queueAlerts(name, q, limits) {
-  const alerts = [];
-  const sl = q.today && q.today.service_level;
-  if (typeof sl === 'number' && sl < limits.target) {
-    alerts.push(`${name}: service level today ${percent(sl)} is under the ${percent(limits.target)} target`);
-  }
-  if (Number(q.longest_wait_s) > limits.waitS) {
-    alerts.push(`${name}: a caller has waited ${duration(q.longest_wait_s)}, past the ${limits.waitS} s threshold`);
-  }
-  return alerts;
-}
-
-function staffingText(s) {
-  if (!s) return '';
-  if (s.agents_needed === null || s.agents_needed === undefined) {
-    return `Staffing: ${s.agents_logged_in ?? 0} logged in; not enough traffic in the last hour for advice yet.`;
-  }
-  const rate = typeof s.arrival_rate_per_h === 'number' ? `${Math.round(s.arrival_rate_per_h * 10) / 10} calls/h` : '';
-  return `Needs ${s.agents_needed} agent${s.agents_needed === 1 ? '' : 's'}, ${s.agents_logged_in} logged in, `
-    + `predicted SL ${percent(s.predicted_service_level)} (target ${percent(s.target)} in ${s.target_s} s`
-    + `${rate ? `; ${rate}` : ''}${typeof s.aht_s === 'number' ? `, AHT ${duration(s.aht_s)}` : ''}).`;
-}
-
-function renderQueues(stats) {
-  const all = [];
-  for (const name of Object.keys(stats.queues || {}).sort()) {
-    const q = stats.queues[name];
-    const today = q.today || {};
-    const { fields, root } = ensureTile(name);
-    fill(fields.waiting, count(q.waiting));
-    fill(fields.longest_wait, duration(q.longest_wait_s));
-    fill(fields.callbacks_pending, count(q.callbacks_pending));
-    for (const status of STATUSES) fill(fields[`agents_${status}`], count((q.agents || {})[status] ?? 0));
-    fill(fields.offered, count(today.offered));
-    fill(fields.answered, count(today.answered));
-    fill(fields.abandoned, count(today.abandoned),
-      today.short_abandoned ? ` (${today.short_abandoned} short)` : '');
-    fill(fields.service_level, percent(today.service_level));
-    fill(fields.asa, seconds(today.asa_s));
-    fill(fields.aht, today.aht_s === null || today.aht_s === undefined ? '–' : duration(today.aht_s));
-    fill(fields.callbacks_served, `${count(today.callbacks_served ?? 0)} of ${count(today.callbacks ?? 0)}`);
-    fill(fields.overflowed, count(today.overflowed));
-    fill(fields.staffing, staffingText(q.staffing));
-    const alerts = queueAlerts(name, q, thresholds(name, q));
-    root.dataset.alert = String(alerts.length > 0);
-    fill(fields.alert, alerts.join(' · '));
-    all.push(...alerts);
-  }
-  fill($('#alert-list'), all.map((text) => h('li', {}, text)));
-  show($('#alerts'), all.length > 0);
 }
 
 // ---------------------------------------------------------------- agents
@@ -184,10 +65,11 @@ function ensureRow(id) {
   };
   buttons.break.addEventListener('click', () => setAgentStatus(id, 'break'));
   buttons.offline.addEventListener('click', () => setAgentStatus(id, 'offline'));
+  const monitor = monitoring.cell(id);
   const root = h('tr', { dataset: { agent: id } },
     cells.name, h('td', {}, cells.status), cells.since, cells.calls, cells.talk, cells.occupancy, cells.missed,
-    h('td', { className: 'actions-cell' }, buttons.break, ' ', buttons.offline, ' ', note));
-  const row = { root, cells, buttons, note, since: null, status: null };
+    monitor.root, h('td', { className: 'actions-cell' }, buttons.break, ' ', buttons.offline, ' ', note));
+  const row = { root, cells, buttons, note, monitor, since: null, status: null };
   state.rows.set(id, row);
   return row;
 }
@@ -214,6 +96,7 @@ function renderAgents(stats) {
     fill(row.cells.missed, count(a.missed));
     row.buttons.break.disabled = state.over || a.status === 'break' || a.status === 'offline';
     row.buttons.offline.disabled = state.over || a.status === 'offline';
+    monitoring.update(row.monitor, a, state.over);
   }
   for (const [id, row] of state.rows) {
     if (!(id in agents)) {
@@ -323,7 +206,7 @@ function onStats(stats) {
   for (const [name, q] of Object.entries(stats.queues || {})) {
     dayHistory.addLive(name, now, q.waiting, q.today && q.today.service_level);
   }
-  renderQueues(stats);
+  renderQueues(state.tiles, state.queues, stats);
   renderAgents(stats);
   fill($('#self-service'), count(stats.self_service));
   fill($('#updated'), clockTime(new Date(now * 1000)));
@@ -384,7 +267,7 @@ function tick() {
 async function loadQueues() {
   try {
     state.queues = (await api.get('/api/queues')).queues || {};
-    if (state.stats) renderQueues(state.stats);
+    if (state.stats) renderQueues(state.tiles, state.queues, state.stats);
   } catch (err) {
     if (err.status === 403) sessionEnded(err.message);
     else if (err.status !== 401) flash(`Could not load the queues' thresholds: ${err.message}`, 'error');
@@ -404,4 +287,4 @@ function main() {
 main();
 
 // For the browser test and for poking at the page from the developer tools.
-window.callrouterSupervisor = { state, history: dayHistory, chart, queueAlerts };
+window.callrouterSupervisor = { state, history: dayHistory, chart, queueAlerts, monitoring };
