@@ -96,8 +96,12 @@ class Roster:
         """A Twilio access token for the browser softphone; its identity is what <Client> dials."""
         with self.sessions() as db:
             _load(db, agent_id)
+        return self.identity_token(agent_id)
+
+    def identity_token(self, identity: str) -> str:
+        """A softphone's access token for any `<Client>` identity (a supervisor's, to monitor calls)."""
         s = self.settings
-        token = AccessToken(s.twilio_account_sid, s.twilio_api_key, s.twilio_api_secret, identity=agent_id,
+        token = AccessToken(s.twilio_account_sid, s.twilio_api_key, s.twilio_api_secret, identity=identity,
                             ttl=SOFTPHONE_TOKEN_TTL_S)
         token.add_grant(VoiceGrant(outgoing_application_sid=s.twilio_twiml_app_sid, incoming_allow=True))
         return token.to_jwt()

@@ -5,7 +5,9 @@ URLs, the config) around them.
 """
 from __future__ import annotations
 
+import json
 import logging
+import time
 from datetime import datetime
 from typing import Callable
 
@@ -16,13 +18,17 @@ from twilio.rest import Client
 
 from contactcenter.errors import Conflict, Invalid, NotAllowed, NotFound, Unavailable
 from contactcenter.model import ContactCenter, Node
-from contactcenter.shifts import on_shift
 from store.keys import Keys
 
+from . import timers
 from .agents import SETTABLE, AgentStates, holding
-from .queueing import enqueue_fields, reqkey, requirements, vip_bonus
-from .routing import Offer, Router
+from .conference import ConferenceLine
+from .controls import CallControls
+from .legs import Legs
+from .queueing import enqueue_fields, requirements, vip_bonus
+from .routing import Offer, Router, offers_from
 from .scripts import buckets
+from .transfers import Transfers
 
 log = logging.getLogger(__name__)
 REST_TIMEOUT_S = 10
@@ -58,6 +64,12 @@ class AcdService:
         self._twilio_factory = twilio
         self._twilio: Client | None = None
         self.public_url = public_url
+        self.line = ConferenceLine(self.twilio)
+        self.controls = CallControls(r, keys, router, self.line, cc, self.url_for, self.after)
+        self.transfers = Transfers(self.controls, self._journey_step)
+        self.legs = Legs(self)
+
+    seconds = staticmethod(lambda value: twilio_seconds(value))
 
     def twilio(self) -> Client:
         if self._twilio is None:
@@ -91,6 +103,7 @@ class AcdService:
 
     def caller_gone(self, call_sid: str, now: datetime) -> None:
         self.after(self.router.call_gone(call_sid, now)[1], now)
+        self.legs.caller_left(call_sid)
 
     def place_in_line(self, call_sid: str, queue, now: datetime) -> tuple[int, float] | None:
         """(position, estimated wait in s) of a waiting caller: the ACD's order, not Twilio's.
@@ -142,9 +155,12 @@ class AcdService:
 
     def accept(self, reservation_id: str, agent_id: str, now: datetime) -> tuple[int, str]:
         """(HTTP status, message). On accept the caller's live call is sent to dial the agent."""
-        won, call_sid, offers = self.router.answer(reservation_id, "accept", now, agent_id)
-        if not won:
-            self.after(offers, now)             # too late: it was the offer's timeout, the caller routed again
+        code, call_sid, rest = self.router.answer_offer(reservation_id, "accept", now, agent_id)
+        if code == 3:                          # an offer to join a connected call: ring them into it
+            self.transfers.ring_party(call_sid, agent_id, reservation_id, now)
+            return 200, "accepted"
+        if code != 1:
+            self.after(offers_from(rest) if code in (2, 4) else [], now)   # too late: the offer's timeout
             return 409, "the offer is gone"
         if self._field(call_sid, "callback"):
             return self._call_back(call_sid, reservation_id, now)
@@ -187,6 +203,7 @@ class AcdService:
         (three tries, then the request is given up)."""
         if self._field(call_sid, "acd") != "connecting":
             self.router.talk_ended(call_sid, now)
+            self.legs.caller_left(call_sid)
             return
         tries = self.r.hincrby(self.keys.call(call_sid), "callback_tries", 1)
         if tries >= CALLBACK_TRIES:
@@ -243,13 +260,12 @@ class AcdService:
             return None, None
         return raw[0].decode(), raw[1].decode()
 
-    def agent_leg(self, call_sid: str, leg_status: str, now: datetime, duration: str | None = None) -> None:
-        """A status callback of the agent's leg: answered starts the talk; completed (a leg that was
-        answered, whether or not its `answered` callback came first) ends it after `duration` s."""
-        if leg_status == "in-progress":
-            self.router.connected(call_sid, now)
-        elif leg_status == "completed":
-            self.router.dial_completed(call_sid, twilio_seconds(duration), now)
+    def conference_event(self, call_sid: str, event: str | None, leg: str | None, hold: str | None,
+                         now: datetime) -> None:
+        """A conference status callback: the caller's hold (whoever set it) counts hold time."""
+        caller = self.controls.legs(call_sid).get("caller") if leg else None
+        if event in ("participant-hold", "participant-unhold") and caller == leg:
+            self.router.hold(call_sid, event == "participant-hold", now)
 
     def dialed(self, call_sid: str, dial_status: str, now: datetime, duration: str | None = None) -> bool:
         """The Dial to the agent ended; True when the caller must queue again (no answer). A completed
@@ -263,48 +279,12 @@ class AcdService:
 
     # -- timers --------------------------------------------------------------------
     def tick(self, now: datetime) -> int:
-        """Handle every due timer; safe to run from several workers (each claimed by one, leased: a
-        worker that dies before the ack leaves its timers to another)."""
-        due = self.router.claim_timers(now)
-        for member in due:
-            try:
-                self._fire(member, now)
-            except Exception:  # noqa: BLE001 - one bad timer must not stop the others
-                log.exception("timer %s failed", member)
-        self.router.ack_timers(due, now)         # a failed one too: tried again, it would fail every lease
-        return len(due)
+        """Handle every due timer (acd/timers.py)."""
+        return timers.tick(self, now)
 
     def refresh_shifts(self, now: datetime) -> int:
         """Agents whose shift started or ended since the last look join or leave routing."""
-        changed = 0
-        for agent_id, (tz, schedule, was_on) in self.agents.shifts().items():
-            is_on = on_shift(schedule, tz, now)
-            if is_on != was_on:
-                done, offers = self.router.shift_change(agent_id, is_on, now)
-                changed += done
-                self.after(offers, now)
-        return changed
-
-    def _fire(self, member: str, now: datetime) -> None:
-        kind, _, rest = member.partition(":")
-        if kind == "offer":
-            self.after(self.router.answer(rest, "timeout", now)[2], now)
-        elif kind == "wrapup":
-            agent, _, sid = rest.partition(":")
-            if self.end_wrapup(agent, sid, now) is not None and self.record_call is not None:
-                self.record_call(sid)            # the record learns the wrap-up time
-        elif kind == "escalate":
-            sid, _, step = rest.rpartition(":")
-            queue = self.cc.queues.get(self._field(sid, "queue") or "")
-            if queue and int(step) < len(queue.escalate):
-                req = requirements(queue, skills=queue.escalate[int(step)].skills)
-                self.after(self.router.escalate(sid, req, reqkey(req), now), now)
-        elif kind == "maxwait":
-            self.overflow(rest, now)
-        elif kind == "preferred":
-            self.after(self.router.reroute(now, calls=[rest]), now)
-        elif kind == "leaving":                  # the caller hung up while connecting; no Dial end came
-            self.after(self.router.dial_failed(rest, now)[1], now)
+        return timers.refresh_shifts(self, now)
 
     def overflow(self, call_sid: str, now: datetime) -> None:
         """Send a waiting caller to the queue's overflow node (max wait passed). A callback request
@@ -335,6 +315,11 @@ class AcdService:
         for offer in offers:
             if self.r.hget(self.keys.agent(offer.agent_id), "auto_accept") == b"1":
                 self.accept(offer.reservation_id, offer.agent_id, now)
+
+    def _journey_step(self, call_sid: str, step: dict) -> None:
+        """A step of the caller's journey written by the ACD (a transfer), for the next agent's pop."""
+        key = self.keys.journey(call_sid)
+        self.r.rpush(key, json.dumps({**step, "at": round(time.time(), 3)}, ensure_ascii=False))
 
     def _field(self, call_sid: str, name: str) -> str | None:
         value = self.r.hget(self.keys.call(call_sid), name)

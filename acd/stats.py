@@ -7,6 +7,7 @@ talk + wrap-up of answered calls; agents by status count those holding the queue
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 import redis
@@ -57,7 +58,17 @@ def queue_today(counters: dict[str, float]) -> dict:
         "callbacks": int(counters.get("callbacks", 0)),
         "callbacks_served": int(counters.get("callbacks_served", 0)),
         "overflowed": int(counters.get("overflowed", 0)),
+        "transferred_in": int(counters.get("transferred_in", 0)),
+        "transferred_out": int(counters.get("transferred_out", 0)),
+        "hold_s": round(counters.get("hold_s", 0), 1),
     }
+
+
+def _monitor(r: redis.Redis, keys: Keys, call_sid: str | None) -> dict | None:
+    """Who monitors the agent's call, and how (the first supervisor on it)."""
+    for username, raw in (r.hgetall(keys.monitors(call_sid)) if call_sid else {}).items():
+        return {"by": username.decode(), "mode": json.loads(raw).get("mode")}
+    return None
 
 
 def live_stats(r: redis.Redis, keys: Keys, cc: ContactCenter, now: datetime) -> dict:
@@ -93,6 +104,9 @@ def live_stats(r: redis.Redis, keys: Keys, cc: ContactCenter, now: datetime) -> 
             "talk_s": round(counters.get("talk_s", 0), 1),
             "occupancy": occupancy(counters, state.get("status"), now.timestamp() - since if since else 0),
             "missed": int(counters.get("misses", 0)),
+            "hold_s": round(counters.get("hold_s", 0), 1),
+            "call_sid": state.get("call") if state.get("status") in ("busy", "reserved", "wrapup") else None,
+            "monitor": _monitor(r, keys, state.get("call")) if state.get("status") == "busy" else None,
         }
     self_service = r.hget(keys.ivr_stats(day), "self_service")
     return {"queues": queues, "agents": agent_rows, "self_service": int(float(self_service or 0))}

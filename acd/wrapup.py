@@ -5,6 +5,7 @@ Once per call and agent: a second wrap-up is refused (409) and never overwrites 
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Callable
 
@@ -31,12 +32,7 @@ class WrapUps:
         if notes is not None and (not isinstance(notes, str) or len(notes) > MAX_NOTES):
             raise Invalid(f"notes must be text of at most {MAX_NOTES} characters")
         key = self.keys.call(call_sid)
-        agent = self.r.hget(key, "agent")
-        if agent is None:
-            raise NotFound("no agent call with that CallSid")
-        agent = agent.decode()
-        if not may_act_for(agent):
-            raise NotAllowed("this call belongs to another agent")
+        agent = self._agent(call_sid, may_act_for)
         # The marker lives in the call's hash (and dies with it): HSETNX makes the check and the claim one
         # step, so of two wrap-ups racing only one keeps its notes.
         marker = f"wrapped:{agent}"
@@ -49,6 +45,10 @@ class WrapUps:
             fields["notes"] = notes
         try:
             self.calls.apply(call_sid, [{"event": "wrapup", "agent": agent}], fields, now.timestamp())
+            # each agent's wrap-up on the call's parts: after a transfer both agents' notes are kept
+            self.r.rpush(self.keys.segments(call_sid), json.dumps(
+                {"kind": "wrapup", "agent": agent, "disposition": disposition, "notes": notes,
+                 "at": round(now.timestamp(), 3)}, ensure_ascii=False))
         except Exception:
             self.r.hdel(key, marker)          # nothing was kept: the agent may try again
             raise
@@ -58,3 +58,24 @@ class WrapUps:
         self.record_call(call_sid, {"agent_id": agent, **fields})
         current = self.r.hget(self.keys.agent(agent), "status")
         return {"call_sid": call_sid, "agent": agent, "status": status or (current.decode() if current else None)}
+
+    def _agent(self, call_sid: str, may_act_for: Callable[[str], bool]) -> str:
+        """The agent whose wrap-up this is: of the agents who served the call (its agent, and those
+        before a transfer), one the asker may act for, wrapping this call up now if any is."""
+        current = self.r.hget(self.keys.call(call_sid), "agent")
+        served = [current.decode()] if current else []
+        for raw in self.r.lrange(self.keys.segments(call_sid), 0, -1):
+            part = json.loads(raw)
+            for who in (part.get("agent"), part.get("by")):
+                if isinstance(who, str) and who and who not in served:
+                    served.append(who)
+        if not served:
+            raise NotFound("no agent call with that CallSid")
+        mine = [a for a in served if may_act_for(a)]
+        if not mine:
+            raise NotAllowed("this call belongs to another agent")
+        for agent in mine:
+            status, call = self.r.hmget(self.keys.agent(agent), "status", "call")
+            if status == b"wrapup" and call == call_sid.encode():
+                return agent
+        return mine[0]

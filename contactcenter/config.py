@@ -47,7 +47,7 @@ def read_yaml(text: str):
 QUEUE_KEYS = {"skills", "priority", "hours", "service_level_s", "max_wait_s", "offer_timeout_s", "wrapup_s",
               "max_missed", "overflow", "escalate", "strategy", "local_first", "preferred_agent_wait_s",
               "announce_every_s", "hold_message", "hold_music", "callback", "dispositions", "survey",
-              "service_level_target"}
+              "service_level_target", "transfer_wait_s", "transfer_priority"}
 MAX_DISPOSITION = 64      # the wrap-up API's limit
 
 
@@ -136,6 +136,8 @@ def _queue(c: Checker, name: str, raw, hours: dict) -> Queue:
         survey=raw.get("survey", False) is True,
         service_level_target=_target(c, raw.get("service_level_target"), f"{path}.service_level_target"),
         dispositions=_dispositions(c, raw.get("dispositions"), f"{path}.dispositions"),
+        transfer_wait_s=c.integer(raw.get("transfer_wait_s"), f"{path}.transfer_wait_s", 30, 0, 3600),
+        transfer_priority=c.integer(raw.get("transfer_priority"), f"{path}.transfer_priority", 0, -1000, 1000),
     )
 
 def _contacts(c: Checker, raw) -> tuple[dict, ...]:
@@ -237,7 +239,7 @@ def parse_config(data, file: str = "<config>") -> ContactCenter:
     c = Checker()
     data = c.mapping(data, "", required=True)
     c.keys(data, "", {"workspace", "timezone", "language", "voice", "hours", "queues", "agents",
-                         "contacts", "numbers", "flows", "when_down", "users"})
+                         "contacts", "numbers", "flows", "when_down", "users", "monitor_notice"})
     workspace = data.get("workspace")
     if not isinstance(workspace, str) or not NAME.match(workspace):
         c.bad("workspace", f"bad workspace {workspace!r}: letters, digits, '_' and '-' (it becomes a Redis hash tag)")
@@ -274,10 +276,13 @@ def parse_config(data, file: str = "<config>") -> ContactCenter:
     contacts = _contacts(c, data.get("contacts"))
     users = check_users(c, data.get("users"), {a.get("id") for a in agents})
     when_down = _when_down(c, data.get("when_down"), cc)
+    if not isinstance(data.get("monitor_notice", False), bool):
+        c.bad("monitor_notice", "must be true or false")
     if c.problems:
         raise ConfigError(file, c.problems)
     return ContactCenter(path=file, workspace=workspace, timezone=tz, hours=hours, queues=queues, flows=flows,
-                         numbers=numbers, agents=agents, contacts=contacts, when_down=when_down, users=users)
+                         numbers=numbers, agents=agents, contacts=contacts, when_down=when_down, users=users,
+                         monitor_notice=data.get("monitor_notice") is True)
 
 
 def load_config(path) -> ContactCenter:

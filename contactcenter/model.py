@@ -45,6 +45,8 @@ class Queue:
     survey: bool = False             # after the agent hangs up, the caller rates the call 1-5
     service_level_target: float = 0.8   # share answered within service_level_s the staffing advice aims at
     dispositions: tuple[str, ...] = DISPOSITIONS    # what the agent console offers at wrap-up
+    transfer_wait_s: int = 30        # a transfer to a busy named agent waits this long for them, then any agent
+    transfer_priority: int = 0       # points a call transferred into this queue gets on top of its place
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,7 @@ class ContactCenter:
     contacts: tuple[dict, ...] = ()
     when_down: WhenDown = WhenDown()
     users: tuple[dict, ...] = ()          # people created at start if absent (contactcenter/config_users.py)
+    monitor_notice: bool = False          # agents see when a supervisor listens, whispers or barges
 
     def flow_for(self, called: str) -> Flow:
         """The flow of the dialed number; numbers not listed get the first flow."""

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from contactcenter.model import ContactCenter
+from contactcenter.model import ContactCenter, Node
 from store.callstate import CONTACT_FIELDS, CallState
 from store.redis_conn import queue_script, run_scripts, script_missing
 
@@ -114,18 +114,25 @@ class IvrCalls:
         """Back to the queue node (the agent's phone did not answer): the caller keeps their place."""
         return self._step(p, node, "queue", lambda call: engine.enter(self.cc, call, node))
 
-    def hold(self, p: Params, node: str, position: str | None) -> str:
-        """The waitUrl: hold message and music. Only hold verbs are allowed here, so an
-        unknown call keeps holding rather than restarting inside the queue."""
-        state = self.calls.load(p.call_sid)
+    def node_for(self, call_sid: str, called: str, node: str = "") -> Node | None:
+        """The call's queue node named `node`, else its flow's first queue node (their language and
+        voice speak to the caller)."""
+        state = self.calls.load(call_sid)
         flow = self.cc.flows.get(state["flow"]) if state else None
-        flow = flow or self.cc.flow_for(p.to_number)
-        target = flow.nodes.get(node)
+        flow = flow or self.cc.flow_for(called)
+        target = flow.nodes.get(node or (state or {}).get("node", ""))
         if target is None or target.kind != "queue":
             target = next((n for n in flow.nodes.values() if n.kind == "queue"), None)
+        return target
+
+    def hold(self, p: Params, node: str, position: str | None, queue_name: str | None = None) -> str:
+        """The waitUrl: hold message and music. Only hold verbs are allowed here, so an
+        unknown call keeps holding rather than restarting inside the queue. `queue_name`: the queue
+        a transferred caller waits in (their node is the one they first queued at)."""
+        target = self.node_for(p.call_sid, p.to_number, node)
         if target is None:
             return twiml.empty()
-        queue = self.cc.queues[target.queue]
+        queue = self.cc.queues.get(queue_name or "") or self.cc.queues[target.queue]
         place = self.acd.place_in_line(p.call_sid, queue, self.clock()) if self.acd is not None else None
         if place is not None:
             return twiml.hold(target, queue, *place)

@@ -1,8 +1,10 @@
 """The caller and the agent: the Twilio callbacks of a call the ACD connects.
 
 Once an agent accepts, the ACD sends the caller's live call (or, for a callback, the customer's
-new call) to /voice/connect; its TwiML dials the agent's softphone. The Dial's action, the agent
-leg's status callbacks, the callback call's status and the survey after the talk come back here.
+new call) to /voice/connect: the agent's softphone is dialed into a conference of the call's own
+(acd/legs.py) and the caller's TwiML joins it. The Dial's action, the agent legs' status callbacks,
+the callback call's status and the survey after the talk come back here, and the documents of a
+call's controls: the hold music, a transfer to a queue or to a number.
 A callback's outbound call stands for the queued call it serves: every callback is mapped back to
 that original call (`acd.original_call`) before the ACD or the call record hears of it.
 """
@@ -37,8 +39,13 @@ class Connections:
             if is_callback:
                 return twiml.goodbye(CALLBACK_SORRY, None)
             return self._back_in_line(p)
-        return twiml.dial_agent(agent, action=f"agent-dialed?rid={reservation_id}",
-                                leg_callback=f"agent-leg?rid={reservation_id}",
+        name = self.acd.legs.join(original, p.call_sid, reservation_id, agent, p.from_number, self.clock())
+        if name is None:                    # the agent could not be dialed: back in line
+            return twiml.goodbye(CALLBACK_MISSED, None) if is_callback else self._back_in_line(p)
+        queue = self.ivr.cc.queues.get(self.acd._field(original, "queue") or "")
+        return twiml.conference(name, action=f"agent-dialed?rid={reservation_id}",
+                                status_callback=f"conference?call={original}",
+                                wait_url=queue.hold_music if queue and queue.hold_music else "",
                                 greeting=CALLBACK_GREETING if is_callback else None)
 
     def agent_dialed(self, p: Params, dial_status: str | None, duration: str | None = None) -> str:
@@ -57,11 +64,35 @@ class Connections:
         """The caller's rating after the talk, kept on the queued call."""
         return self.surveys.answer(self.acd.original_call(p.call_sid), p.digits, p.speech, tries)
 
-    def agent_leg(self, parent_sid: str | None, leg_status: str | None, duration: str | None = None) -> None:
-        """Status of the agent's <Client> leg: answered starts the talk, completed ends it (after
-        `duration` s, in whatever order the two arrive)."""
-        if parent_sid:
-            self.acd.agent_leg(self.acd.original_call(parent_sid), leg_status, self.clock(), duration)
+    def agent_leg(self, call_sid: str | None, agent: str | None, rid: str, parent_sid: str | None,
+                  leg_status: str | None, duration: str | None = None) -> None:
+        """Status of an agent's leg: of the call named in the URL (a conference leg), or the parent
+        call's (a `<Dial><Client>` leg of a document from before conferences)."""
+        call_sid = call_sid or (self.acd.original_call(parent_sid) if parent_sid else None)
+        if call_sid:
+            self.acd.legs.status(call_sid, agent, rid, leg_status, duration, self.clock())
+
+    def requeue(self, p: Params, node: str) -> str:
+        """The agent did not answer: the caller, sent here from the conference, is back in line."""
+        return self.ivr.requeue(p, node)
+
+    def transferred(self, p: Params, node: str, queue: str) -> str:
+        """A caller transferred to a queue waits there; one whom the ACD connected meanwhile (an
+        agent accepted before this document was asked for) goes to that agent instead."""
+        call = self.ivr.calls.load(p.call_sid) or {}
+        if call.get("acd") in ("connecting", "connected") and call.get("offer"):
+            return twiml.redirect(f"connect?rid={call['offer']}")
+        if call.get("gone") or queue not in self.ivr.cc.queues:
+            return twiml.goodbye(None, None)
+        return twiml.enqueue_transferred(queue, node)
+
+    def on_hold(self, p: Params, queue: str) -> str:
+        """The hold music and message of a caller on hold (the queue's)."""
+        q = self.ivr.cc.queues.get(queue)
+        node = self.ivr.node_for(p.call_sid, p.to_number)
+        if q is None:
+            return twiml.empty()
+        return twiml.on_hold(q, node)
 
     def callback_status(self, call_sid: str, call_status: str | None) -> None:
         """The customer's callback call ended: the ACD decides what next, the record learns it."""

@@ -36,7 +36,8 @@ RETRY_FIRST_S = 15                     # a record that failed is tried again aft
 RETRY_MAX_S = 600
 
 
-def record_fields(workspace: str, call_sid: str, state: dict[str, str], journey: list[dict]) -> dict:
+def record_fields(workspace: str, call_sid: str, state: dict[str, str], journey: list[dict],
+                  segments: list[dict] | None = None) -> dict:
     """The call record columns for a call, from its Redis state and journey. A value out of its
     column's range (Twilio sent a CallDuration of 30 digits, say) is clamped or dropped and logged:
     the record is always written."""
@@ -89,6 +90,9 @@ def record_fields(workspace: str, call_sid: str, state: dict[str, str], journey:
         "notes": state.get("notes") or None,
         "talk_s": number("talk_s", high=MAX_SECONDS, clamp=True),
         "wrap_s": number("wrap_s", high=MAX_SECONDS, clamp=True),
+        "hold_s": number("hold_s", high=MAX_SECONDS, clamp=True),
+        "transfers": sum(1 for s in segments or () if s.get("kind") == "transfer") if segments else None,
+        "segments": segments or None,
     }
 
 
@@ -106,7 +110,8 @@ class CallRecords:
         state = self.calls.load(call_sid)
         data = {"call_sid": call_sid, "workspace": self.cc.workspace}
         if state is not None:
-            data = record_fields(self.cc.workspace, call_sid, state, self.calls.journey(call_sid))
+            data = record_fields(self.cc.workspace, call_sid, state, self.calls.journey(call_sid),
+                                 self.calls.segments(call_sid))
         elif not extra:
             log.warning("call %s is gone from Redis; nothing to record", call_sid)
             self._written(call_sid)

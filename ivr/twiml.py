@@ -165,3 +165,52 @@ def dial_agent(identity: str, action: str, leg_callback: str, timeout: int = 20,
     d.client(identity, status_callback=leg_callback, status_callback_method="POST",
              status_callback_event="initiated ringing answered completed")
     return str(resp)
+
+
+def conference(name: str, action: str, status_callback: str, wait_url: str = "", greeting: str | None = None) -> str:
+    """The caller joins their call's conference (acd/conference.py): the conference starts when the
+    agent's leg joins, and ends when the caller leaves (a hang-up ends the call for everyone). The
+    Dial's action comes when the conference ended with the caller still on the line."""
+    resp = VoiceResponse()
+    if greeting:
+        resp.say(greeting)
+    d = resp.dial(action=action, method="POST")
+    d.conference(name, start_conference_on_enter=False, end_conference_on_exit=True, beep="false",
+                 wait_url=wait_url, wait_method="POST", participant_label="caller",
+                 status_callback=status_callback, status_callback_method="POST",
+                 status_callback_event="start end join leave hold")
+    return str(resp)
+
+
+def on_hold(queue: Queue, node: Node) -> str:
+    """The HoldUrl document of a caller on hold during a call: the queue's hold message and music,
+    again and again until the agent takes them off hold."""
+    resp = VoiceResponse()
+    say(resp, queue.hold_message, node)
+    if queue.hold_music:
+        resp.play(queue.hold_music, loop=3)
+    else:
+        resp.pause(length=20)
+    return str(resp)
+
+
+def enqueue_transferred(queue: str, node: str) -> str:
+    """A caller transferred to a queue waits in it (the ACD keeps their first place in line)."""
+    resp = VoiceResponse()
+    resp.enqueue(queue, wait_url=url("wait", node, queue=queue), wait_url_method="POST",
+                 action=url("queued", node), method="POST")
+    return str(resp)
+
+
+def redirect(target: str) -> str:
+    resp = VoiceResponse()
+    resp.redirect(target, method="POST")
+    return str(resp)
+
+
+def dial_out(number: str) -> str:
+    """A caller transferred to an outside number: Twilio dials it; the call ends with it."""
+    resp = VoiceResponse()
+    resp.dial(number)
+    resp.hangup()
+    return str(resp)

@@ -53,6 +53,9 @@ def journey_in_words(steps: list[dict], call: dict[str, str] | None = None) -> l
             words.append("Asked to be called back")
         elif event == "recording":
             words.append("Left a voicemail")
+        elif event == "transferred":
+            notes = (step.get("notes") or "").strip()
+            words.append(f"Transferred by {step.get('by')}" + (f": {notes}" if notes else ""))
     transcript = (call or {}).get("voicemail_transcript")
     if transcript:
         words.append(f"Voicemail: \"{transcript}\"")

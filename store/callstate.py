@@ -70,5 +70,9 @@ class CallState:
                                   round(now + RECORD_GRACE_S, 3), sid])
         return outcome.decode() if outcome else None
 
+    def segments(self, sid: str) -> list[dict]:
+        """The parts of a connected call (Keys.segments): talks, holds, consults, transfers, wrap-ups."""
+        return [json.loads(x) for x in self.r.lrange(self.keys.segments(sid), 0, -1)]
+
     def journey(self, sid: str) -> list[dict]:
         return [json.loads(x) for x in self.r.lrange(self.keys.journey(sid), 0, -1)]

@@ -167,6 +167,31 @@ class Keys:
         """string: the queued call a callback's outbound call stands for."""
         return f"{self.prefix}leg:{leg_sid}"
 
+    # Call controls (acd/controls.py, acd/lua): who is on a connected call, its transfers and parts.
+
+    def parties(self, call_sid: str) -> str:
+        """hash: the agents (and numbers, `number:<e164>`) on a connected call besides its primary
+        agent -> JSON {kind, who, role (consult, party), state (offered, ringing, joined), transfer, rid}."""
+        return f"{self.prefix}parties:{call_sid}"
+
+    def transfer(self, transfer_id: str) -> str:
+        """hash: one transfer (call, by, mode, kind, target, notes, state, agent, rid), kept a day."""
+        return f"{self.prefix}transfer:{transfer_id}"
+
+    def segments(self, call_sid: str) -> str:
+        """list of JSON: the parts of a call for its record (each agent's talk, hold, consult, the
+        transfers and their notes, each agent's wrap-up), in order."""
+        return f"{self.prefix}segments:{call_sid}"
+
+    def monitors(self, call_sid: str) -> str:
+        """hash: supervisor username -> JSON {mode, leg}: who listens to, whispers on or barges a call."""
+        return f"{self.prefix}monitors:{call_sid}"
+
+    def legs(self, call_sid: str) -> str:
+        """hash: the conference of a connected call (`conference` name, `conference_sid`, `caller`
+        leg) and each party's leg (`agent:<id>`, `number:<e164>`, `monitor:<username>`) -> CallSid."""
+        return f"{self.prefix}legs:{call_sid}"
+
     # People (people/): sessions, login throttling, the audit outbox.
 
     def session(self, digest: str) -> str:

@@ -196,6 +196,10 @@ class CallRecord(TimestampMixin, Base):
     voicemail_transcript: Mapped[str | None] = mapped_column(Text, nullable=True)
     talk_s: Mapped[float | None] = mapped_column(Float, nullable=True)     # agent connected -> hang-up
     wrap_s: Mapped[float | None] = mapped_column(Float, nullable=True)     # hang-up -> wrap-up done
+    hold_s: Mapped[float | None] = mapped_column(Float, nullable=True)     # the caller on hold, all agents
+    transfers: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # the parts of the call (acd/lua segment()): each agent's talk, hold, consult, transfer, wrap-up
+    segments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
 
     __table_args__ = (
         Index("ix_call_records_arrived_at", "arrived_at"),

@@ -21,7 +21,7 @@ from store.db import make_engine, make_session_factory
 from store.models import CallRecord
 from tests.conftest import E2E_REDIS_URL as REDIS_URL
 from tests.live_service import live_service
-from twiliosim import CallerScript, Press, RecordMessage, Simulator
+from twiliosim import CallerScript, Press, RecordMessage, Simulator, talked_with
 from twiliosim.rest import RestServer
 from twiliosim.scenario import AgentPlan, CallPlan, run_scenario
 
@@ -253,7 +253,7 @@ def test_a_callback_keeps_its_place_and_the_customer_is_called_back(scenario):
     assert all(first_offer(c)["at"] >= offer["at"] - 1.0 for c in later)
     leg = next(c for c in sim.calls.values() if c.direction == "outbound-api" and c.to == CALLBACK_NUMBER)
     assert leg.said()[0] == "Hello, we are returning your call. Connecting you now."
-    assert [e["to"] for e in leg.events("bridged")] == [f"client:{offer['agent']}"]
+    assert talked_with(sim, leg.sid) == [f"client:{offer['agent']}"]
     assert records[cb.result.call_sid].agent_id == offer["agent"]
 
 

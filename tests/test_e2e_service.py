@@ -15,7 +15,7 @@ from store.db import make_engine, make_session_factory
 from store.records import get_call_record
 from tests.conftest import E2E_REDIS_URL as REDIS_URL
 from tests.live_service import live_service, simulated_twilio
-from twiliosim import CallerScript, Hangup, Press, RecordMessage, Simulator, Speak
+from twiliosim import CallerScript, Hangup, Press, RecordMessage, Simulator, Speak, talked_with
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "e2e-auth-token-" + "x" * 16
@@ -229,7 +229,7 @@ def test_an_agent_takes_the_call_through_their_softphone_and_wraps_up(service, s
         run(call)
         # the REST redirect may reach the caller in the queue or still hearing "Connecting you…"
         assert call.events("api_redirect")[0]["url"].endswith(f"/voice/connect?rid={offer['reservation_id']}")
-        assert [e for e in call.events("bridged")][0]["to"] == "client:bob"
+        assert talked_with(sim, call.sid) == ["client:bob"]
         assert sim.softphones["bob"].rings[-1]["outcome"] == "answered"
         wrap = requests.post(f"{service.url}/api/calls/{call.sid}/wrapup",
                              json={"disposition": "resolved", "notes": "Reset the router <b>twice</b>"},
@@ -281,7 +281,7 @@ def test_a_callback_keeps_its_place_and_the_customer_is_called_back(service, sim
         leg = next(c for c in sim.calls.values() if c.direction == "outbound-api" and c.to == customer)
         assert leg.join(10)
         assert leg.said()[0] == "Hello, we are returning your call. Connecting you now."
-        assert [e["to"] for e in leg.events("bridged")] == ["client:bob"]
+        assert talked_with(sim, leg.sid) == ["client:bob"]
         rec = service.record(first.sid, until=lambda r: r.outcome == "answered")
         assert rec.agent_id == "bob" and rec.queue == "tech"
         later.hang_up()
@@ -297,7 +297,7 @@ def test_an_auto_accepting_agent_is_connected_without_answering_the_offer(servic
         assert requests.post(f"{service.url}/api/agents/chen/status", json={"status": "available"},
                              headers=admin, timeout=5).json()["status"] == "available"
         call = run(sim.dial(DEMO_NUMBER, "+12125550177", CallerScript(inputs=[Press("3")], patience=3000)))
-        assert [e["to"] for e in call.events("bridged")] == ["client:chen"]
+        assert talked_with(sim, call.sid) == ["client:chen"]
         assert service.record(call.sid, until=lambda r: r.outcome == "answered").agent_id == "chen"
     finally:
         requests.patch(f"{service.url}/api/agents/chen", json={"auto_accept": False}, headers=admin, timeout=5)

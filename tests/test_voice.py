@@ -3,6 +3,7 @@ hours, voicemail, abandon, hang-ups, records, and input a caller controls."""
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -296,13 +297,27 @@ def test_a_callback_chosen_in_the_menu_waits_in_line_and_is_offered_first(twilio
     assert record_of(app, asker.sid).outcome == "callback"
 
 
-def test_the_survey_after_the_talk_lands_on_the_record(twilio, app, clock, run_jobs):
+@pytest.fixture
+def legs_dialed(app, monkeypatch):
+    """The agents' legs the service dials into conferences (Twilio's Participants create), answered
+    as Twilio would; the REST API itself is never reached from these tests."""
+    asked = []
+
+    def add(conference, to, from_, status_url, conference_url, **options):
+        asked.append({"conference": conference, "to": to, "status_url": status_url, **options})
+        return "CA" + secrets.token_hex(16), "CF" + secrets.token_hex(16)
+    monkeypatch.setattr(app.extensions["callrouter"].acd.line, "add", add)
+    return asked
+
+
+def test_the_survey_after_the_talk_lands_on_the_record(twilio, app, clock, run_jobs, legs_dialed):
     rt = app.extensions["callrouter"]
     call = twilio.call(from_="+12125550111").dial().press("3")        # sales asks for a survey
     offers = rt.router.set_status("chen", "available", clock.now)[2]     # chen: sales 6
     assert rt.router.answer(offers[0].reservation_id, "accept", clock.now, "chen")[0]
     call.request(f"/voice/connect?rid={offers[0].reservation_id}")       # as the REST redirect would
-    assert call.doc.find("Dial").find("Client").text == "chen"
+    assert call.doc.find("Dial").find("Conference").get("endConferenceOnExit") == "true"
+    assert legs_dialed[-1]["to"] == "client:chen" and legs_dialed[-1]["end_on_exit"] is True
     call.dial_result("completed")                                         # chen hung up after the talk
     assert call.verbs == ["Gather", "Redirect"] and call.says[0].startswith("Before you go: how satisfied")
     call.say("I don't know")
@@ -315,7 +330,7 @@ def test_the_survey_after_the_talk_lands_on_the_record(twilio, app, clock, run_j
     assert [s.get("rating") for s in journey(app, call.sid) if s["event"] == "survey"] == [4]
 
 
-def test_no_survey_for_queues_without_one_and_silence_ends_it_politely(twilio, app, clock):
+def test_no_survey_for_queues_without_one_and_silence_ends_it_politely(twilio, app, clock, legs_dialed):
     rt = app.extensions["callrouter"]
     call = twilio.call().dial().press("1")                                # billing: no survey
     offers = rt.router.set_status("alice", "available", clock.now)[2]

@@ -8,9 +8,9 @@ Conferences (`<Dial><Conference>`, the REST Conferences and Participants, who he
 `conferences(sim)` is the simulator's registry of rooms; `who_hears(room, call_sid)` and
 `what_hears(sim, call_sid)` ask the audio model.
 """
-from .conferences import Participant, Room, conferences, what_hears, who_hears
+from .conferences import Participant, Room, conferences, talked_with, what_hears, who_hears
 from .parties import CallerScript, Hangup, Phone, Press, RecordMessage, Silence, Softphone, Speak
 from .sim import Simulator
 
 __all__ = ["Simulator", "CallerScript", "Softphone", "Phone", "Press", "Speak", "Silence", "Hangup",
-           "RecordMessage", "Room", "Participant", "conferences", "who_hears", "what_hears"]
+           "RecordMessage", "Room", "Participant", "conferences", "who_hears", "what_hears", "talked_with"]

@@ -76,6 +76,7 @@ class Participant:
     hold_method: str = "GET"
     label: str | None = None
     status: str = "connected"                  # participant_enum_status
+    bridged: bool = False                      # has heard another party (logged `bridged`, as a <Dial> is)
     created: float = field(default_factory=time.monotonic)
     updated: float = field(default_factory=time.monotonic)
     joined_at: float | None = None
@@ -204,6 +205,12 @@ class Room:
         what = {p.call_sid: self.what_hears(p.call_sid) for p in self.participants.values()}
         self.timeline.append({"t": round(self.sim.elapsed(), 3), "why": why, "hears": hears, "what": what})
         for p in every:
+            heard = hears.get(p.call_sid, ())
+            if heard and not p.bridged and p.call_sid in self.participants:
+                # the first time a party hears another: bridged, as a <Dial> logs it (load results read it)
+                p.bridged = True
+                other = self.participants.get(heard[0])
+                p.call.log("bridged", to=other.call.to if other else None, conference=self.name)
             now = (what.get(p.call_sid, "silence"), hears.get(p.call_sid, ()))
             if self._audio.get(p.call_sid) != now:
                 self._audio[p.call_sid] = now
@@ -309,6 +316,8 @@ class Room:
             p.status = "complete" if was_connected else "failed"
             p.left_at, p.left_reason = time.monotonic(), reason
             self.former.append(p)
+            if p.bridged:
+                p.call.log("unbridged", conference=self.name, reason=reason)
             if was_connected:
                 self._event("participant-leave", p, ReasonParticipantLeft=reason, ParticipantCallStatus=call_status)
                 if p.beep in ("true", "onExit"):
@@ -344,6 +353,8 @@ class Room:
             p.status = "complete" if was_connected else "failed"
             p.left_at, p.left_reason = time.monotonic(), left_reason
             self.former.append(p)
+            if p.bridged:
+                p.call.log("unbridged", conference=self.name, reason=left_reason)
             if was_connected:
                 self._event("participant-leave", p, ReasonParticipantLeft=left_reason,
                             ParticipantCallStatus="in-progress")
@@ -464,3 +475,18 @@ def what_hears(sim, call_sid: str) -> str:
 
 
 # -- the TwiML noun ---------------------------------------------------------------------------
+
+
+def talked_with(sim, call_sid: str) -> list[str]:
+    """The `To` of every call that `call_sid` heard in any conference, in the order they joined: who
+    a caller talked with (`client:bob`), for tests that ask afterwards."""
+    heard: list[str] = []
+    for room in list(conferences(sim).rooms.values()):
+        with room.lock:
+            every = list(room.former) + list(room.participants.values())
+        if not any(p.call_sid == call_sid for p in every):
+            continue
+        for p in every:
+            if p.call_sid != call_sid and room.heard(call_sid, p.call_sid) and p.call.to not in heard:
+                heard.append(p.call.to)
+    return heard

@@ -129,9 +129,10 @@ def run_scenario(service_url: str, admin_token: str, sim: Simulator, agents: lis
         while time.monotonic() < deadline and not _settled(run, sim, placed):
             time.sleep(0.1)
         if not _settled(run, sim, placed):
-            live = sum(1 for c in sim.calls.values() if not c.ended)
-            run.problem(f"not settled {timeout:.0f} s after the last arrival: {live} calls live, "
-                        f"{_waiting(run)} callers in line")
+            live = [c for c in sim.calls.values() if not c.ended]
+            run.problem(f"not settled {timeout:.0f} s after the last arrival: {len(live)} calls live, "
+                        f"{_waiting(run)} callers in line; the first: "
+                        f"{[(c.sid, c.to, c.transcript[-6:]) for c in live[:2]]}")
         results = analyse(sim, run, t0, placed)
         try:
             stats = run.admin.get(f"{base}/api/stats", timeout=API_TIMEOUT_S).json()

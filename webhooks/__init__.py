@@ -23,6 +23,7 @@ from . import (
     calls_api,
     console,
     console_api,
+    controls_api,
     metrics,
     people_api,
     people_pages,
@@ -61,8 +62,8 @@ def http_app(services, config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app.extensions[SERVICES] = services
     app.extensions[HUB] = EventHub(services.listener, services.keys.agent_channels_pattern())
-    for module in (voice, api, agents_api, calls_api, console_api, console, metrics, reports_api, supervisor,
-                   people_api, people_pages):
+    for module in (voice, api, agents_api, calls_api, controls_api, console_api, console, metrics, reports_api,
+                   supervisor, people_api, people_pages):
         app.register_blueprint(module.bp)
     _answer_errors(app)
     return app

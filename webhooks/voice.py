@@ -16,8 +16,10 @@ import threading
 from flask import Blueprint, Response, abort, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from contactcenter.checker import e164_problem
 from ivr import twiml
 from ivr.calls import IvrCalls, Params
+from ivr.connect import CALLBACK_MISSED
 
 from .deps import now, services
 from .signature import is_valid
@@ -26,7 +28,8 @@ bp = Blueprint("voice", __name__, url_prefix="/voice")
 log = logging.getLogger(__name__)
 MAX_PARAM_CHARS = 8192   # Twilio's own parameters are short; speech is cut in the engine
 # Legs that belong to a caller's call (fallback, agent's leg, callback's status) leave no record of their own.
-NOT_A_CALL_OF_ITS_OWN = frozenset({"/voice/fallback", "/voice/agent-leg", "/voice/callback-status"})
+NOT_A_CALL_OF_ITS_OWN = frozenset({"/voice/fallback", "/voice/agent-leg", "/voice/callback-status", "/voice/number-leg",
+                                   "/voice/monitor-leg", "/voice/conference", "/voice/on-hold"})
 
 
 @bp.before_request
@@ -111,6 +114,11 @@ def _node() -> str:
     return node[:64]
 
 
+def _arg(name: str) -> str | None:
+    value = request.args.get(name)
+    return value[:64] if value is not None else None
+
+
 def _tries() -> int:
     tries = request.args.get("try", "0")[:3]
     # ASCII only: "²" and "٣" are digits to str.isdigit (and "٣" to int()), never to Twilio
@@ -133,7 +141,7 @@ def gather():
 
 @bp.post("/wait")
 def wait():
-    return _xml(_ivr().hold(_params("CallSid"), _node(), _form("QueuePosition")))
+    return _xml(_ivr().hold(_params("CallSid"), _node(), _form("QueuePosition"), request.args.get("queue", "")[:64]))
 
 
 @bp.post("/queued")
@@ -190,9 +198,69 @@ def survey_answer():
 
 @bp.post("/agent-leg")
 def agent_leg():
-    """Status callback of the agent's <Client> leg: answered starts the talk, completed ends it."""
+    """Status callback of an agent's leg: answered starts the talk (or a consult), completed ends it."""
     _params("CallSid", "CallStatus")        # 400 when Twilio's own parameters are missing
-    services().connections.agent_leg(_form("ParentCallSid"), _form("CallStatus"), _form("CallDuration"))
+    services().connections.agent_leg(_arg("call"), _arg("agent"), _arg("rid") or "", _form("ParentCallSid"),
+                                     _form("CallStatus"), _form("CallDuration"))
+    return Response(status=204)
+
+
+@bp.post("/requeue")
+def requeue():
+    """The agent's phone did not answer: the caller, sent here from the conference, waits again."""
+    return _xml(services().connections.requeue(_params("CallSid", "From", "To"), _node()))
+
+
+@bp.post("/callback-missed")
+def callback_missed():
+    """The agent did not answer a callback's customer: they hear why; the request waits again."""
+    return _xml(twiml.goodbye(CALLBACK_MISSED, None))
+
+
+@bp.post("/transferred")
+def transferred():
+    """A caller transferred to a queue waits there (their node is the one they first queued at)."""
+    return _xml(services().connections.transferred(_params("CallSid", "From", "To"), request.args.get("node", "")[:64],
+                                                   _arg("queue") or ""))
+
+
+@bp.post("/transfer-out")
+def transfer_out():
+    """A caller transferred to an outside number: dial it."""
+    _params("CallSid")
+    number = _arg("number") or ""
+    return _xml(twiml.dial_out(number) if not e164_problem(number) else twiml.goodbye(None, None))
+
+
+@bp.post("/on-hold")
+def on_hold():
+    """HoldUrl of a caller on hold: the queue's hold message and music."""
+    return _xml(services().connections.on_hold(_params("CallSid"), _arg("queue") or ""))
+
+
+@bp.post("/number-leg")
+def number_leg():
+    """Status callback of a number dialed into a call (a warm transfer's target, a three-way party)."""
+    _params("CallSid", "CallStatus")
+    services().acd.transfers.number_leg(_arg("call") or "", _arg("xfer"), _form("To"), _form("CallStatus"), now())
+    return Response(status=204)
+
+
+@bp.post("/monitor-leg")
+def monitor_leg():
+    """Status callback of a supervisor's leg on a call: when it ends, they no longer monitor it."""
+    _params("CallSid", "CallStatus")
+    services().acd.controls.monitor_leg(_arg("call") or "", _arg("by") or "", _form("CallStatus"))
+    return Response(status=204)
+
+
+@bp.post("/conference")
+def conference_event():
+    """Conference status callbacks: a caller held or taken off hold (by us or anyone with the
+    conference's REST API) counts hold time; joins and leaves are the legs' own callbacks' to tell."""
+    _params("ConferenceSid", "StatusCallbackEvent")
+    services().acd.conference_event(_arg("call") or "", _form("StatusCallbackEvent"), _form("CallSid"),
+                                    _form("Hold"), now())
     return Response(status=204)
 
 

@@ -42,6 +42,6 @@ elseif state == 'connecting' then
 elseif state == 'leaving' then
   -- a repeated hang-up: the Dial's end (or the timer) decides
 else
-  end_talk(sid)
+  end_talk(sid, nil, out)
 end
 return out

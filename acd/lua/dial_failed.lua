@@ -3,10 +3,12 @@
 -- KEYS[1] events stream   ARGV[1] prefix   ARGV[2] now   ARGV[3] stats buckets   ARGV[4] id nonce   ARGV[5] call sid
 -- A call `leaving` (its caller hung up while the agent's phone rang, call_gone.lua; or nothing said
 -- within LEAVING_S: the `leaving:` timer) is abandoned instead, the agent freed without a miss.
+-- ARGV[6] the reservation the Dial or leg was for ('' any): one of an earlier part changes nothing.
 -- Returns {1, offers made...} (back in line), {2, offers made...} (abandoned: the caller had left), or
 -- {0} when the call is not connecting.
 local sid = ARGV[5]
 local call = K('call:' .. sid)
+if ARGV[6] and ARGV[6] ~= '' and hget(call, 'offer') ~= ARGV[6] then return {0} end
 local state = hget(call, 'acd')
 if state == 'leaving' then
   local out = {2}

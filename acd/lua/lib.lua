@@ -513,33 +513,10 @@ local function answer_call(sid, at)
   event('connected', 'call', sid, 'agent', agent, 'waited', waited)
 end
 
--- The agent's leg ended after talking: count talk time once, put the agent in wrap-up. `talk`: the
--- talk's length as Twilio measured it (the Dial's DialCallDuration), else from the answer until now.
-local function end_talk(sid, talk)
-  local call = K('call:' .. sid)
-  local agent = hget(call, 'agent')
-  if not agent or hget(call, 'talk_counted') or not hget(call, 'answered_at') then return 0 end
-  talk = talk or (NOW - tonumber(hget(call, 'answered_at')))
-  redis.call('HSET', call, 'talk_counted', 1, 'talk_s', talk, 'acd', 'ended')
-  count(hget(call, 'queue'), 'talk_s', talk)
-  redis.call('HINCRBYFLOAT', K('agent:' .. agent), 'talk_s', talk)
-  count_agent(agent, 'talk_s', talk)
-  local agent_key = K('agent:' .. agent)
-  if hget(agent_key, 'call') == sid and hget(agent_key, 'status') == 'busy' then
-    left_status(agent_key, agent)
-    redis.call('HSET', agent_key, 'status', 'wrapup', 'since', NOW)
-    redis.call('ZADD', K('timers'), NOW + tonumber(hget(call, 'wrapup_s') or 30), 'wrapup:' .. agent .. ':' .. sid)
-    publish(agent, {event = 'ended', call_sid = sid})
-    publish(agent, {event = 'status', status = 'wrapup', since = NOW})
-  end
-  event('talk_ended', 'call', sid, 'agent', agent, 'talk_s', talk)
-  return 1
-end
-
 -- Free an agent who was held for a call that never connected; route them again.
 local function free_agent(agent, out)
   local agent_key = K('agent:' .. agent)
-  redis.call('HDEL', agent_key, 'offer', 'call')
+  redis.call('HDEL', agent_key, 'offer', 'call', 'role')
   local next_status = hget(agent_key, 'after_wrapup') or 'available'
   left_status(agent_key, agent)
   redis.call('HSET', agent_key, 'status', next_status, 'since', NOW)
@@ -549,6 +526,128 @@ local function free_agent(agent, out)
     redis.call('ZADD', K('idle'), NOW, agent)
     for _, x in ipairs(route({}, {agent})) do table.insert(out, x) end
   end
+end
+
+-- A part of the call (segments:<sid>, for the call record): each agent's talk, hold, consult, transfer.
+local function segment(sid, entry)
+  entry.at = NOW
+  local key = K('segments:' .. sid)
+  redis.call('RPUSH', key, cjson.encode(entry))
+  redis.call('EXPIRE', key, 172800)
+end
+
+-- Every agent on a call hears of it: the primary agent (the call's `agent`) and the others on it
+-- (parties:<sid>: consulted agents, three-way parties).
+local function publish_call(sid, payload)
+  local primary = hget(K('call:' .. sid), 'agent')
+  if primary then publish(primary, payload) end
+  for _, id in ipairs(redis.call('HKEYS', K('parties:' .. sid))) do
+    if id ~= primary and not string.find(id, ':', 1, true) then publish(id, payload) end   -- number:<e164>: no agent
+  end
+end
+
+-- The caller's hold ends (resumed, or the agent's part ended while holding): hold time counted per
+-- call, queue and agent once. Returns the seconds held, or nil when not on hold.
+local function end_hold(sid)
+  local call = K('call:' .. sid)
+  local since = tonumber(hget(call, 'held_at') or '')
+  if not since then return nil end
+  local held = math.max(0, NOW - since)
+  local agent = hget(call, 'agent')
+  redis.call('HDEL', call, 'held_at')
+  redis.call('HINCRBYFLOAT', call, 'hold_s', held)
+  count(hget(call, 'queue'), 'hold_s', held)
+  if agent then count_agent(agent, 'hold_s', held) end
+  segment(sid, {kind = 'hold', agent = agent, from = since, to = NOW, hold_s = held})
+  publish_call(sid, {event = 'resumed', call_sid = sid})
+  return held
+end
+
+-- An agent's part of a call is over: wrap-up for it (the wrap-up timer ends it).
+local function to_wrapup(agent, sid)
+  local agent_key = K('agent:' .. agent)
+  left_status(agent_key, agent)
+  redis.call('HSET', agent_key, 'status', 'wrapup', 'since', NOW, 'call', sid)
+  redis.call('HDEL', agent_key, 'role')
+  redis.call('ZADD', K('timers'), NOW + tonumber(hget(K('call:' .. sid), 'wrapup_s') or 30), 'wrapup:' .. agent .. ':' .. sid)
+  publish(agent, {event = 'ended', call_sid = sid})
+  publish(agent, {event = 'status', status = 'wrapup', since = NOW})
+end
+
+-- The primary agent's part of the call ends: talk counted once per part (a transfer starts another
+-- part with another agent), the agent to wrap-up. `talk`: the part's length as Twilio measured it,
+-- else from the part's answer until now. Returns the agent, or nil when no part was talking.
+local function end_part(sid, talk)
+  local call = K('call:' .. sid)
+  local agent = hget(call, 'agent')
+  if not agent or hget(call, 'talk_counted') or not hget(call, 'answered_at') then return nil end
+  end_hold(sid)
+  local answered = tonumber(hget(call, 'answered_at'))
+  talk = talk or (NOW - answered)
+  redis.call('HSET', call, 'talk_counted', 1)
+  redis.call('HINCRBYFLOAT', call, 'talk_s', talk)
+  local queue = hget(call, 'queue')
+  count(queue, 'talk_s', talk)
+  redis.call('HINCRBYFLOAT', K('agent:' .. agent), 'talk_s', talk)
+  count_agent(agent, 'talk_s', talk)
+  segment(sid, {kind = 'talk', agent = agent, queue = queue, from = answered, to = NOW, talk_s = talk})
+  local agent_key = K('agent:' .. agent)
+  if hget(agent_key, 'call') == sid and hget(agent_key, 'status') == 'busy' then to_wrapup(agent, sid) end
+  event('talk_ended', 'call', sid, 'agent', agent, 'talk_s', talk)
+  return agent
+end
+
+-- The transfer under way on a call ends (`state`: completed, canceled, failed) and its agent hears.
+local function end_transfer(sid, state, why)
+  local call = K('call:' .. sid)
+  local xid = hget(call, 'xfer')
+  if not xid then return end
+  local t = K('transfer:' .. xid)
+  redis.call('HSET', t, 'state', state, 'ended', NOW, 'why', why or '')
+  redis.call('HDEL', call, 'xfer')
+  local by = hget(t, 'by')
+  local payload = {event = 'transfer', call_sid = sid, transfer_id = xid, state = state, why = why,
+                   mode = hget(t, 'mode'), agent = hget(t, 'agent')}
+  publish_call(sid, payload)
+  if by and by ~= hget(call, 'agent') then publish(by, payload) end
+  event('transfer_' .. state, 'call', sid, 'transfer', xid)
+end
+
+-- Everyone but the primary agent leaves the call (it ended): an offer to join it is withdrawn, a
+-- consulted agent is free at once, a three-way party agent wraps up; a transfer under way failed.
+local function release_parties(sid, out, why)
+  end_transfer(sid, 'failed', why)
+  local key = K('parties:' .. sid)
+  local parties = redis.call('HGETALL', key)
+  redis.call('DEL', key)
+  for i = 1, #parties, 2 do
+    local id, p = parties[i], cjson.decode(parties[i + 1])
+    local agent_key = K('agent:' .. id)
+    if p.kind == 'agent' and hget(agent_key, 'call') == sid then
+      local status = hget(agent_key, 'status')
+      if status == 'reserved' then
+        local rid = hget(agent_key, 'offer')
+        if rid then
+          redis.call('DEL', K('offer:' .. rid))
+          redis.call('ZREM', K('timers'), 'offer:' .. rid)
+          publish(id, {event = 'offer_canceled', reservation_id = rid, call_sid = sid, reason = why})
+        end
+        free_agent(id, out)
+      elseif status == 'busy' then
+        publish(id, {event = 'party_left', call_sid = sid, party = p})
+        if p.role == 'party' and p.state == 'joined' then to_wrapup(id, sid) else free_agent(id, out) end
+      end
+    end
+  end
+end
+
+-- The call is over for the ACD: the primary agent's talk ends (see end_part) and everyone else on it
+-- is let go. Idempotent (the caller's hang-up and the agent's leg both end a call). Returns 1 or 0.
+local function end_talk(sid, talk, out)
+  if not end_part(sid, talk) then return 0 end
+  redis.call('HSET', K('call:' .. sid), 'acd', 'ended')
+  release_parties(sid, out or {}, 'call_ended')
+  return 1
 end
 
 -- The caller left the line without talking to anyone: counted abandoned, with the wait they had.

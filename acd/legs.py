@@ -1,0 +1,107 @@
+"""The caller and the agents meet in a conference: the agent's leg is dialed into it, and every
+agent leg's status callback moves the ACD on.
+
+Once an agent accepts, the caller's call runs `<Dial><Conference>` (ivr/connect.py) and the agent's
+softphone is added to the same conference through the REST API, with a status callback that names
+the call, the agent and the reservation (`/voice/agent-leg?call&agent&rid`). A leg's status is the
+primary agent's (answered: the talk starts; completed: it ends; no answer: the caller goes back in
+line, sent there by a REST update) or a consulted or added agent's (acd/lua/party_leg.lua). A leg of
+an earlier part of the call (the agent before a transfer) changes nothing: its reservation is not
+the call's any more.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+
+from contactcenter.errors import Unavailable
+
+from .conference import Gone
+from .controls import FAILED_LEG
+
+log = logging.getLogger(__name__)
+
+
+def conference_name(call_sid: str, reservation_id: str) -> str:
+    """One conference per connection of the call to an agent (a cold transfer connects it again)."""
+    return f"cr-{call_sid}-{reservation_id[-8:]}"
+
+
+class Legs:
+    def __init__(self, acd):
+        self.acd = acd
+
+    def join(self, call_sid: str, caller_leg: str, rid: str, agent: str, from_number: str,
+             now: datetime) -> str | None:
+        """Dial the agent's softphone into the call's conference (once per reservation, however often
+        Twilio asks for the connect document); the conference's name, or None when the agent could not
+        be dialed (the caller is back in line then)."""
+        acd, name = self.acd, conference_name(call_sid, rid)
+        controls = acd.controls
+        key = acd.keys.legs(call_sid)
+        if not acd.r.hsetnx(key, f"joined:{rid}", round(time.time(), 3)):
+            return name
+        controls.remember_leg(call_sid, conference=name, caller=caller_leg)
+        try:
+            leg, conference_sid = acd.line.add(
+                name, f"client:{agent}", from_number or "callrouter",
+                acd.url_for(call_sid, f"/voice/agent-leg?call={call_sid}&agent={agent}&rid={rid}"),
+                acd.url_for(call_sid, f"/voice/conference?call={call_sid}"), label=f"agent-{agent}",
+                end_on_exit=True)
+        except (Gone, Unavailable) as exc:
+            log.warning("could not dial %s into %s's conference (%s); back in line", agent, call_sid, exc)
+            acd.r.hdel(key, f"joined:{rid}")
+            acd.after(acd.router.dial_failed(call_sid, now, rid)[1], now)
+            return None
+        controls.remember_leg(call_sid, conference_sid=conference_sid, **{f"agent:{agent}": leg})
+        return name
+
+    def status(self, call_sid: str, agent: str | None, rid: str, leg_status: str | None, duration: str | None,
+               now: datetime) -> None:
+        """An agent leg's status callback (see the module's docstring)."""
+        acd, router = self.acd, self.acd.router
+        if leg_status == "in-progress":
+            if not (agent and router.party_leg(call_sid, agent, "joined", now)[0]):
+                router.connected(call_sid, now, rid)
+        elif leg_status == "completed":
+            changed, offers = router.party_leg(call_sid, agent, "left", now) if agent else (False, [])
+            if not changed:
+                router.dial_completed(call_sid, acd.seconds(duration), now, rid)
+            acd.after(offers, now)
+        elif leg_status in FAILED_LEG:
+            changed, offers = router.party_leg(call_sid, agent, "failed", now) if agent else (False, [])
+            if not changed:
+                back, offers = router.dial_failed(call_sid, now, rid)
+                if back and agent:
+                    self._back_in_line(call_sid, now)
+            acd.after(offers, now)
+
+    def caller_left(self, call_sid: str) -> None:
+        """The caller's call ended: their conference ends with it, once. (A caller who hangs up before
+        joining it never ends it by leaving: an agent answering meanwhile would wait there alone.)"""
+        acd = self.acd
+        legs = acd.controls.legs(call_sid)
+        if not legs.get("conference_sid") or not acd.r.hsetnx(acd.keys.legs(call_sid), "ended", 1):
+            return
+        try:
+            acd.line.end(legs["conference_sid"])
+        except Unavailable as exc:
+            log.warning("could not end %s's conference: %s", call_sid, exc)
+
+    def _back_in_line(self, call_sid: str, now: datetime) -> None:
+        """The agent did not answer: the caller, waiting alone in the conference, goes back to their
+        queue's node (a callback's customer hears why and is called again later)."""
+        acd = self.acd
+        legs = acd.controls.legs(call_sid)
+        caller = legs.get("caller") or call_sid
+        if caller != call_sid:
+            path = "/voice/callback-missed"
+        else:
+            path = f"/voice/requeue?node={acd._field(call_sid, 'node') or ''}"
+        try:
+            acd.line.redirect(caller, acd.url_for(call_sid, path))
+        except Gone:
+            acd.caller_gone(call_sid, now)
+        except Unavailable as exc:
+            log.warning("could not send %s back in line: %s", call_sid, exc)
