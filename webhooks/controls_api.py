@@ -74,7 +74,7 @@ def mute(call_sid, who, body: MuteBody):
            body=TransferBody, answers={202: TransferStarted}, errors=CALL_ERRORS)
 def transfer(call_sid, who, body: TransferBody):
     started = _acd().transfers.transfer(call_sid, _by(who), one_target(body.to), body.mode, body.notes, now())
-    return jsonify({k: started[k] for k in ("transfer_id", "state")}), 202
+    return jsonify({k: started[k] for k in ("transfer_id", "state", "agent") if k in started}), 202
 
 
 @bp.post("/transfers/<transfer_id>/complete")

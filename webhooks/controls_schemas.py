@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from .answers import Answer
-from .schemas import Body, Name, line
+from .schemas import Body, Name, line, text
 
 PHONE_PATTERN = r"^\+[1-9][0-9]{6,14}$"
 Phone = line(8, 16)
@@ -43,7 +43,7 @@ class MuteBody(Body):
 class TransferBody(Body):
     to: Target
     mode: Literal["cold", "warm"] = "cold"
-    notes: line(0, MAX_TRANSFER_NOTES) = None
+    notes: text(MAX_TRANSFER_NOTES) = None
 
 
 class ConferenceBody(Body):
@@ -69,6 +69,7 @@ class MuteAnswer(Answer):
 class TransferStarted(Answer):
     transfer_id: str
     state: Literal["ringing", "completed"]
+    agent: str | None = Field(None, description="a warm transfer's target agent (for a queue: the one chosen)")
 
 
 class TransferAnswer(Answer):

@@ -29,8 +29,10 @@ from .signin import clear_cookie, login_form_ok, login_form_token, set_cookie, s
 
 bp = Blueprint("supervisor", __name__)
 DIST = Path(__file__).resolve().parent / "static" / "dist"
-# The pages load only their own files and talk only to this service.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+# The pages load only their own files and talk to this service, and the board's softphone (to listen,
+# whisper and barge) to Twilio, as the agent console's does (webhooks/console.py).
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "media-src 'self' blob: data:; connect-src 'self' https://*.twilio.com wss://*.twilio.com; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 PAGES = {"board": "/supervisor", "reports": "/reports", "audit": "/audit"}     # where a login may go next
 SUPERVISING = ("supervisor", "admin")

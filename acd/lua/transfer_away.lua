@@ -43,8 +43,9 @@ redis.call('HSET', t, 'state', 'completed', 'ended', NOW_TEXT)
 count(hget(call, 'queue'), 'transferred_out')
 segment(sid, {kind = 'transfer', mode = hget(t, 'mode'), by = primary, to_kind = 'number', to = info.target,
               notes = info.notes})
-if primary then
-  publish(primary, {event = 'transfer', call_sid = sid, transfer_id = xid, state = 'completed', mode = hget(t, 'mode')})
+if primary then            -- before their `ended` (end_talk)
+  publish(primary, {event = 'transfer', call_sid = sid, transfer_id = xid, state = 'completed', mode = hget(t, 'mode'),
+                    to = {number = info.target}})
 end
 end_talk(sid, nil, out)
 redis.call('HSET', call, 'outcome', 'transferred')

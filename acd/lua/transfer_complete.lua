@@ -18,6 +18,9 @@ if hget(t, 'state') ~= 'consulting' then return {0, 'not_consulting'} end
 local target = hget(t, 'agent')
 local parties = K('parties:' .. sid)
 local p = cjson.decode(hget(parties, target))
+local payload = {event = 'transfer', call_sid = sid, transfer_id = xid, state = 'completed', mode = 'warm',
+                 agent = target}
+if old then publish(old, payload) end            -- before the first agent's `ended`: their page says where it went
 end_part(sid, nil)
 redis.call('HDEL', parties, target)
 redis.call('HSET', call, 'agent', target, 'offer', p.rid or '', 'answered_at', NOW_TEXT)
@@ -38,10 +41,7 @@ segment(sid, {kind = 'consult', agent = target, from = p.joined_at, to = NOW})
 segment(sid, {kind = 'transfer', mode = 'warm', by = old, agent = target, to_kind = hget(t, 'kind'),
               to = hget(t, 'target'), queue = new_queue, notes = hget(t, 'notes')})
 redis.call('HSET', t, 'state', 'completed', 'ended', NOW_TEXT)
-local payload = {event = 'transfer', call_sid = sid, transfer_id = xid, state = 'completed', mode = 'warm',
-                 agent = target}
 publish_call(sid, payload)
-if old then publish(old, payload) end
 publish(target, {event = 'connected', call_sid = sid})
 event('transferred', 'call', sid, 'queue', new_queue, 'by', old or '', 'agent', target)
 return {1, sid, old or '', target}

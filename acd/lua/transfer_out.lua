@@ -22,6 +22,10 @@ local old_queue = hget(call, 'queue')
 local first = tonumber(hget(call, 'first_score') or hget(call, 'score'))
 if first < 1e11 then first = math.floor(first * 1000 + 0.5) end        -- scored in seconds (old calls)
 local out = {1}
+if primary then                                  -- before their `ended`: their page says where the call went
+  publish(primary, {event = 'transfer', call_sid = sid, transfer_id = xid, state = 'completed', mode = 'cold',
+                    to = {[info.kind or 'queue'] = info.target or fields.queue}})
+end
 end_part(sid, nil)
 release_parties(sid, out, 'transferred')
 redis.call('HDEL', call, 'agent', 'answered_at', 'talk_counted', 'offer', 'held_at', 'pref_agent', 'pref_until',
@@ -45,9 +49,6 @@ count(fields.queue, 'transferred_in')
 count(fields.queue, 'offered')
 segment(sid, {kind = 'transfer', mode = 'cold', by = primary, to_kind = info.kind, to = info.target,
               queue = fields.queue, notes = info.notes})
-if primary then
-  publish(primary, {event = 'transfer', call_sid = sid, transfer_id = xid, state = 'completed', mode = 'cold'})
-end
 event('transferred', 'call', sid, 'queue', fields.queue, 'by', primary or '')
 wait_in_line(sid)
 for _, x in ipairs(route({sid}, {})) do table.insert(out, x) end
