@@ -21,7 +21,8 @@ REPEAT_WINDOW = timedelta(hours=24)       # an answered caller who calls again w
 SHORT_ABANDON_S = 5.0                     # abandons under this are short (excluded from service level)
 OVERFLOW_RESULTS = ("overflow", "nobody")
 COUNTERS = ("calls", "self_service", "offered", "answered", "answered_sl", "abandoned", "short_abandoned",
-            "overflowed", "callbacks", "answer_wait_s", "talk_s", "wrap_s", "repeat_24h", "csat_sum", "csat_n")
+            "overflowed", "callbacks", "answer_wait_s", "talk_s", "wrap_s", "repeat_24h", "csat_sum", "csat_n",
+            "transferred", "hold_s")
 
 
 def interval_start(at: datetime) -> datetime:
@@ -47,8 +48,11 @@ def contributions(rec: CallRecord, service_level_s: int, called_again: bool) -> 
                               for s in steps))
     if queued and rec.answered_at is not None:
         wait = max(0.0, _seconds(rec.enqueued_at, rec.answered_at))
+        # one record per call, however many agents it passed through: a transferred call is answered
+        # (and counted for first-contact resolution) once, in the queue it ended in
         c.update(answered=1, answered_sl=int(wait <= service_level_s), answer_wait_s=wait,
-                 talk_s=rec.talk_s or 0.0, wrap_s=rec.wrap_s or 0.0, repeat_24h=int(called_again))
+                 talk_s=rec.talk_s or 0.0, wrap_s=rec.wrap_s or 0.0, repeat_24h=int(called_again),
+                 transferred=int(bool(rec.transfers)), hold_s=rec.hold_s or 0.0)
     elif queued and rec.outcome == "abandoned":
         wait = _seconds(rec.enqueued_at, rec.ended_at)
         c["abandoned"] = 1

@@ -238,6 +238,8 @@ class IntervalStat(Base):
     repeat_24h: Mapped[int] = mapped_column(Integer, default=0, nullable=False)  # answered, called again <= 24 h
     csat_sum: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     csat_n: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    transferred: Mapped[int] = mapped_column(Integer, default=0, nullable=False)   # answered, then transferred
+    hold_s: Mapped[float] = mapped_column(Float, default=0, nullable=False)        # callers on hold, all agents
 
     def __repr__(self) -> str:
         return f"<IntervalStat {self.start:%Y-%m-%d %H:%M} {self.queue or '-'} {self.agent or '-'}>"

@@ -22,7 +22,8 @@ from .models import IntervalStat
 
 GROUPINGS = ("interval", "day", "queue", "agent")
 COLUMNS = ("calls", "offered", "answered", "abandoned", "short_abandoned", "overflowed", "callbacks",
-           "service_level", "asa_s", "aht_s", "fcr", "csat_avg", "csat_n", "self_service", "self_service_rate")
+           "service_level", "asa_s", "aht_s", "fcr", "csat_avg", "csat_n", "self_service", "self_service_rate",
+           "transferred", "hold_s")
 MAX_DAYS = 366
 
 
@@ -45,6 +46,8 @@ def figures(s: dict[str, float]) -> dict:
         "asa_s": _ratio(s["answer_wait_s"], answered, 1),
         "aht_s": _ratio(s["talk_s"] + s["wrap_s"], answered, 1),
         "fcr": _ratio(answered - s["repeat_24h"], answered),
+        "transferred": int(s["transferred"]),
+        "hold_s": round(s["hold_s"], 1),
         "csat_avg": _ratio(s["csat_sum"], s["csat_n"], 2),
         "csat_n": int(s["csat_n"]),
         "self_service": int(s["self_service"]),

@@ -151,7 +151,8 @@ def test_live_stats_follow_the_contract_definitions(floor, redis_client):
     assert billing["today"] == {"offered": 4, "answered": 1, "abandoned": 2, "short_abandoned": 1,
                                 "service_level": 0.5,          # 1 within 20 s / (1 + 2 - 1)
                                 "asa_s": 15.0, "aht_s": 120.0, "longest_wait_s": 40.0,
-                                "callbacks": 0, "callbacks_served": 0, "overflowed": 0}
+                                "callbacks": 0, "callbacks_served": 0, "overflowed": 0,
+                                "transferred_in": 0, "transferred_out": 0, "hold_s": 0}
     assert stats["agents"]["alice"]["calls"] == 1 and stats["agents"]["alice"]["talk_s"] == 100
     assert stats["agents"]["alice"]["status"] == "break"
 

@@ -41,7 +41,7 @@ def morning(db):
     rec(db, "A", at(0), from_number="+1111", enqueued_at=at(0, 10), answered_at=at(0, 25), ended_at=at(2, 5),
         outcome="answered", agent_id="alice", talk_s=100, wrap_s=20, csat=5, **q)
     rec(db, "B", at(1), from_number="+2222", enqueued_at=at(1, 5), answered_at=at(1, 45), ended_at=at(5, 5),
-        outcome="answered", agent_id="bob", talk_s=200, wrap_s=40, csat=3, **q)
+        outcome="answered", agent_id="bob", talk_s=200, wrap_s=40, csat=3, hold_s=30, transfers=1, **q)
     rec(db, "C", at(2), from_number="+3333", enqueued_at=at(2), ended_at=at(2, 3), outcome="abandoned", **q)
     rec(db, "D", at(3), from_number="+4444", enqueued_at=at(3), ended_at=at(3, 30), outcome="abandoned", **q)
     rec(db, "E", at(4), from_number="+5555", ended_at=at(5), outcome="self_service")
@@ -64,6 +64,7 @@ def test_an_interval_by_hand(morning):
         "asa_s": 27.5,                                 # (15 + 40) / 2
         "aht_s": 180.0,                                # (100 + 20 + 200 + 40) / 2
         "fcr": 0.5,                                    # B called again within 24 h
+        "transferred": 1, "hold_s": 30.0,              # B was held 30 s and transferred: one call, once
         "csat_avg": 4.0, "csat_n": 2, "self_service": 0, "self_service_rate": 0.0}
 
 

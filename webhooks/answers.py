@@ -53,6 +53,9 @@ class QueueToday(Answer):
     longest_wait_s: float
     callbacks: int
     overflowed: int
+    transferred_in: int = Field(description="calls transferred into the queue today")
+    transferred_out: int = Field(description="calls transferred out of the queue today")
+    hold_s: float = Field(description="seconds callers of the queue were on hold today")
 
 
 class QueueFigures(Answer):
@@ -71,6 +74,9 @@ class AgentFigures(Answer):
     talk_s: float
     occupancy: float | None
     missed: int
+    hold_s: float = Field(description="seconds the agent's callers were on hold today")
+    call_sid: str | None = Field(description="the call the agent is offered, on or wrapping up")
+    monitor: dict[str, str] | None = Field(description="who monitors the agent's call and how: {by, mode}")
 
 
 class Figures(Answer):
