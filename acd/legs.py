@@ -77,6 +77,17 @@ class Legs:
                     self._back_in_line(call_sid, now)
             acd.after(offers, now)
 
+    def after_talk(self, call_sid: str, caller_leg: str, rid: str) -> None:
+        """Send a caller waiting alone in a conference after their talk ended on to what follows a
+        talk, once per connection (the wait document is asked for again and again)."""
+        acd = self.acd
+        if not acd.r.hsetnx(acd.keys.legs(call_sid), f"after:{rid}", 1):
+            return
+        try:
+            acd.line.redirect(caller_leg, acd.url_for(call_sid, "/voice/after-talk"))
+        except (Gone, Unavailable) as exc:
+            log.info("could not send %s on after its talk: %s", call_sid, exc)
+
     def caller_left(self, call_sid: str) -> None:
         """The caller's call ended: their conference ends with it, once. (A caller who hangs up before
         joining it never ends it by leaving: an agent answering meanwhile would wait there alone.)"""

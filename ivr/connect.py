@@ -42,11 +42,29 @@ class Connections:
         name = self.acd.legs.join(original, p.call_sid, reservation_id, agent, p.from_number, self.clock())
         if name is None:                    # the agent could not be dialed: back in line
             return twiml.goodbye(CALLBACK_MISSED, None) if is_callback else self._back_in_line(p)
-        queue = self.ivr.cc.queues.get(self.acd._field(original, "queue") or "")
         return twiml.conference(name, action=f"agent-dialed?rid={reservation_id}",
                                 status_callback=f"conference?call={original}",
-                                wait_url=queue.hold_music if queue and queue.hold_music else "",
+                                wait_url=f"connect-wait?rid={reservation_id}",
                                 greeting=CALLBACK_GREETING if is_callback else None)
+
+    def connect_wait(self, p: Params, reservation_id: str) -> str:
+        """The caller's waitUrl while their conference has not started (the agent's phone rings).
+        A caller whose talk is over already (the agent answered and left before the caller joined, so
+        the caller is alone in a new, empty conference) is sent on to what follows a talk."""
+        original = self.acd.original_call(p.call_sid)
+        call = self.ivr.calls.load(original) or {}
+        if call.get("acd") == "ended" or call.get("gone"):
+            self.acd.legs.after_talk(original, p.call_sid, reservation_id)
+            return twiml.pause(1)
+        queue = self.ivr.cc.queues.get(call.get("queue", ""))
+        return twiml.ringing(queue.hold_music if queue else None)
+
+    def after_talk(self, p: Params) -> str:
+        """What follows a talk (the survey or a goodbye), for a caller sent here by a REST redirect."""
+        original = self.acd.original_call(p.call_sid)
+        if original != p.call_sid:
+            return twiml.goodbye(None, None)
+        return self.surveys.after_talk(original) or twiml.goodbye(None, None)
 
     def agent_dialed(self, p: Params, dial_status: str | None, duration: str | None = None) -> str:
         """The Dial to the agent ended: the survey or goodbye after a talk (`duration` s, counted even

@@ -202,6 +202,23 @@ def enqueue_transferred(queue: str, node: str) -> str:
     return str(resp)
 
 
+def pause(seconds: int) -> str:
+    resp = VoiceResponse()
+    resp.pause(length=seconds)
+    return str(resp)
+
+
+def ringing(music: str | None) -> str:
+    """A conference's wait document while the agent's phone rings: the queue's music, or a pause
+    (Twilio asks for the document again when it runs out)."""
+    resp = VoiceResponse()
+    if music:
+        resp.play(music)
+    else:
+        resp.pause(length=3)
+    return str(resp)
+
+
 def redirect(target: str) -> str:
     resp = VoiceResponse()
     resp.redirect(target, method="POST")

@@ -173,6 +173,7 @@ def waited_real(c) -> float:
 def test_every_call_ends_as_scripted(scenario):
     report, records, sim, log = scenario
     print(f"\nscenario: {len(report.calls)} calls in {report.real_seconds:.1f} s real")
+    print("\n".join(report.problems[:10]))
     assert report.problems == [], report.problems[:10]
     assert len(report.calls) == 300 and len(records) == 300, log.read_text()[-3000:]
     outcomes = {}

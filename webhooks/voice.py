@@ -183,6 +183,18 @@ def connect():
     return _xml(services().connections.connect(_params("CallSid", "From", "To"), request.args.get("rid", "")[:64]))
 
 
+@bp.post("/connect-wait")
+def connect_wait():
+    """The caller's wait document in their conference until the agent joins."""
+    return _xml(services().connections.connect_wait(_params("CallSid"), _arg("rid") or ""))
+
+
+@bp.post("/after-talk")
+def after_talk():
+    """A caller whose talk ended before they joined the conference: the survey or a goodbye."""
+    return _xml(services().connections.after_talk(_params("CallSid", "From", "To")))
+
+
 @bp.post("/agent-dialed")
 def agent_dialed():
     """The Dial to the agent ended: hang up after a talk, or back in line when nobody answered."""
