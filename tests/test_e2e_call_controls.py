@@ -13,6 +13,7 @@ import requests
 from tests.conftest import E2E_REDIS_URL as REDIS_URL
 from tests.live_service import live_service, simulated_twilio
 from tests.test_e2e_service import DEMO_NUMBER, SID, TOKEN, Service, agent_at_desk
+from tests.test_twiliosim_rest_fixtures import wait_until
 from twiliosim import CallerScript, Press, conferences, talked_with
 
 ADMIN = {"Authorization": "Bearer e2e-admin"}
@@ -45,13 +46,7 @@ def service(tmp_path_factory, sim):
 
 
 def until(check, timeout: float = 15.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"{what} not reached within {timeout} s")
+    return wait_until(check, timeout, what)
 
 
 def post(service, path: str, headers: dict, body: dict | None = None, status: int = 200) -> dict:
