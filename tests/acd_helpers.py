@@ -45,6 +45,14 @@ class Floor:
                                                        queue.preferred_agent_wait_s)
         return sid, offers
 
+    def talking(self, queue: Queue, agent_id: str, **kw) -> str:
+        """A caller of `queue` offered to `agent_id` (the only one free for them), accepted and connected."""
+        sid, offers = self.call(queue, **kw)
+        assert [o.agent_id for o in offers] == [agent_id], offers
+        self.router.answer(offers[0].reservation_id, "accept", self.now)
+        self.router.connected(sid, self.now)
+        return sid
+
     def status(self, agent_id: str) -> str:
         return self.r.hget(self.keys.agent(agent_id), "status").decode()
 
