@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import secrets
 import shutil
 import tempfile
 from datetime import datetime, timezone
@@ -142,6 +143,25 @@ def services(settings_env, redis_client, clock):
     staff_on_break(built, clock.now)
     yield built
     built.engine.dispose()
+
+
+def dial_legs_offline(acd, monkeypatch) -> list[dict]:
+    """Stand in for Twilio's Participants create on the ACD's conference line: every agent leg the
+    service dials is noted and answered with a new leg and conference sid, as Twilio would; the REST
+    API itself is never reached from these tests."""
+    asked = []
+
+    def add(conference, to, from_, status_url, conference_url, **options):
+        asked.append({"conference": conference, "to": to, "status_url": status_url, **options})
+        return "CA" + secrets.token_hex(16), "CF" + secrets.token_hex(16)
+    monkeypatch.setattr(acd.line, "add", add)
+    return asked
+
+
+@pytest.fixture
+def legs_dialed(app, monkeypatch):
+    """The agents' legs the app dials into conferences (see dial_legs_offline)."""
+    return dial_legs_offline(app.extensions["callrouter"].acd, monkeypatch)
 
 
 @pytest.fixture

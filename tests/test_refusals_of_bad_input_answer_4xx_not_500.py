@@ -73,7 +73,7 @@ def in_wrapup_with_alice(twilio, rt, clock):
     rt.acd.change_status("alice", "available", clock.now)
     rid = rt.agents.get("alice")["offer"]
     assert rt.router.answer(rid, "accept", clock.now, "alice")[0]
-    rt.connections.agent_leg(call.sid, "in-progress")
+    rt.connections.agent_leg(call.sid, "alice", rid, None, "in-progress")
     rt.connections.agent_dialed(Params(call.sid, call.from_, call.to), "completed")
     assert rt.agents.get("alice")["status"] == "wrapup"
     return call

@@ -7,6 +7,7 @@ import pytest
 
 from contactcenter.errors import Conflict, Invalid, NotAllowed, NotFound, Unavailable
 from ivr.calls import Params
+from tests.conftest import dial_legs_offline
 
 MAIN = "+15005550006"
 
@@ -59,19 +60,30 @@ def test_an_accept_twilio_does_not_answer_is_unavailable_and_the_caller_keeps_th
     assert services.redis.hget(services.keys.call(p.call_sid), "acd") == b"waiting"
 
 
-def test_the_accepted_offer_dials_its_agent_and_a_stale_one_sends_the_caller_back_in_line(services):
+def test_the_accepted_offer_dials_its_agent_and_a_stale_one_sends_the_caller_back_in_line(services, monkeypatch):
+    legs = dial_legs_offline(services.acd, monkeypatch)
     p, rid = offered_to_alice(services)
     assert "<Enqueue" in services.connections.connect(p, "WR-stale")       # not this call's offer
     won, _, _ = services.router.answer(rid, "accept", services.clock(), "alice")
     assert won
     document = services.connections.connect(p, rid)
-    assert "<Client" in document and "alice" in document and f"agent-dialed?rid={rid}" in document
+    assert "<Conference" in document and f"agent-dialed?rid={rid}" in document
+    assert services.connections.connect(p, rid) == document                # asked again: dialed once
+    assert [(leg["to"], leg["label"]) for leg in legs] == [("client:alice", "agent-alice")]
+    assert f"call={p.call_sid}&agent=alice&rid={rid}" in legs[0]["status_url"]
+
+
+def test_an_agent_who_cannot_be_dialed_sends_the_caller_back_in_line(services):
+    p, rid = offered_to_alice(services)                  # TWILIO_API_URL points where nothing listens
+    services.router.answer(rid, "accept", services.clock(), "alice")
+    assert "<Enqueue" in services.connections.connect(p, rid)
+    assert services.redis.hget(services.keys.call(p.call_sid), "acd") == b"waiting"
 
 
 def test_the_agent_leg_and_the_dial_action_take_the_call_through_talk_to_wrapup(services):
     p, rid = offered_to_alice(services)
     services.router.answer(rid, "accept", services.clock(), "alice")
-    services.connections.agent_leg(p.call_sid, "in-progress")
+    services.connections.agent_leg(p.call_sid, "alice", rid, None, "in-progress")
     assert services.agents.get("alice")["status"] == "busy"
     assert "<Hangup" in services.connections.agent_dialed(p, "completed")
     assert services.agents.get("alice")["status"] == "wrapup"
@@ -80,7 +92,7 @@ def test_the_agent_leg_and_the_dial_action_take_the_call_through_talk_to_wrapup(
 def test_wrapup_keeps_the_notes_frees_the_agent_and_writes_the_record_again(services):
     p, rid = offered_to_alice(services)
     services.router.answer(rid, "accept", services.clock(), "alice")
-    services.connections.agent_leg(p.call_sid, "in-progress")
+    services.connections.agent_leg(p.call_sid, "alice", rid, None, "in-progress")
     services.connections.agent_dialed(p, "completed")
     alice = lambda agent: agent == "alice"    # noqa: E731
     with pytest.raises(Invalid):
@@ -130,5 +142,5 @@ def test_a_completed_dial_whose_leg_callbacks_were_lost_still_counts_the_answer_
     assert services.agents.get("alice")["status"] == "wrapup"
     state = services.calls.load(p.call_sid)
     assert state["outcome"] == "answered" and float(state["talk_s"]) == 7
-    services.connections.agent_leg(p.call_sid, "in-progress")                    # arrives late: nothing changes
+    services.connections.agent_leg(p.call_sid, "alice", rid, None, "in-progress")  # late: nothing changes
     assert services.agents.get("alice")["status"] == "wrapup"

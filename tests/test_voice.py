@@ -3,7 +3,6 @@ hours, voicemail, abandon, hang-ups, records, and input a caller controls."""
 from __future__ import annotations
 
 import json
-import secrets
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -295,19 +294,6 @@ def test_a_callback_chosen_in_the_menu_waits_in_line_and_is_offered_first(twilio
     assert [(o.call_sid, o.agent_id) for o in offers] == [(asker.sid, "bob")]
     run_jobs()
     assert record_of(app, asker.sid).outcome == "callback"
-
-
-@pytest.fixture
-def legs_dialed(app, monkeypatch):
-    """The agents' legs the service dials into conferences (Twilio's Participants create), answered
-    as Twilio would; the REST API itself is never reached from these tests."""
-    asked = []
-
-    def add(conference, to, from_, status_url, conference_url, **options):
-        asked.append({"conference": conference, "to": to, "status_url": status_url, **options})
-        return "CA" + secrets.token_hex(16), "CF" + secrets.token_hex(16)
-    monkeypatch.setattr(app.extensions["callrouter"].acd.line, "add", add)
-    return asked
 
 
 def test_the_survey_after_the_talk_lands_on_the_record(twilio, app, clock, run_jobs, legs_dialed):
