@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, jsonify, request
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.test import EnvironBuilder
 
 from contactcenter.checker import e164_problem
 from ivr import twiml
@@ -30,6 +32,14 @@ MAX_PARAM_CHARS = 8192   # Twilio's own parameters are short; speech is cut in t
 # Legs that belong to a caller's call (fallback, agent's leg, callback's status) leave no record of their own.
 NOT_A_CALL_OF_ITS_OWN = frozenset({"/voice/fallback", "/voice/agent-leg", "/voice/callback-status", "/voice/number-leg",
                                    "/voice/monitor-leg", "/voice/conference", "/voice/on-hold"})
+# Wait documents of a conference (waitUrl, HoldUrl) may hold only Play, Say, Pause and Redirect: when
+# one fails, the caller keeps waiting in silence a moment (their agent or their hold is still there).
+WAIT_DOCUMENTS = frozenset({"/voice/connect-wait", "/voice/on-hold"})
+# Steps whose answer depends on nothing but their URL and the call: when Twilio gave up on one (too
+# slow, the connection lost) the fallback asks for it again, a repeat each of them takes in its stride,
+# so an answer lost on the way costs the caller a moment, not their agent.
+REPLAYED = frozenset({"/voice/connect", "/voice/after-talk", "/voice/requeue", "/voice/transferred",
+                      "/voice/overflow", "/voice/callback-missed"})
 
 
 @bp.before_request
@@ -58,6 +68,9 @@ def failed(exc: Exception):
     if isinstance(exc, HTTPException):
         # 403 (signature), 400 (missing parameters) and the like: as the app answers them elsewhere
         return jsonify(error=exc.description or exc.name), exc.code
+    if request.path in WAIT_DOCUMENTS:
+        log.exception("%s failed for call %s; the caller waits a moment", request.path, _call_sid())
+        return _xml(twiml.pause(2))
     log.exception("%s failed for call %s; answering with when_down", request.path, _call_sid())
     _leave_a_trace()
     return _when_down()
@@ -293,5 +306,19 @@ def status():
 
 @bp.post("/fallback")
 def fallback():
-    # Twilio comes here when the service failed: touch neither Redis nor SQL.
-    return _when_down()
+    """Twilio comes here when a step failed or was too slow (ErrorUrl names it). A step of REPLAYED is
+    asked for again; anything else, or a replay that fails too, gets the when_down answer, which needs
+    neither Redis nor SQL."""
+    step = urlsplit(request.form.get("ErrorUrl") or "")
+    path = step.path.removeprefix(request.script_root)
+    if path not in REPLAYED:
+        return _when_down()
+    environ = EnvironBuilder(path=path, base_url=request.host_url.rstrip("/") + request.script_root,
+                             query_string=step.query, method="POST", data=request.form.to_dict()).get_environ()
+    try:
+        with current_app.request_context(environ) as replayed:
+            log.info("%s for call %s was lost on its way; asked again", path, _call_sid())
+            return current_app.view_functions[replayed.request.url_rule.endpoint]()
+    except Exception:  # noqa: BLE001 - the apology must come out whatever is broken
+        log.exception("the replay of %s failed for call %s; answering with when_down", path, _call_sid())
+        return _when_down()
