@@ -13,6 +13,7 @@ are simulated seconds, as in the webhooks the simulator sends.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
@@ -48,9 +49,12 @@ class AccountView:
 
 def call_resource(call, view: AccountView) -> dict:
     status = call.status if call.status != "initiated" else "queued"   # REST shows no `initiated`
-    ended = call.status in TERMINAL
-    started = None if status == "queued" else view.wall(call.created)
     answered, finished = call.answered_at, call.ended_at
+    if status == "in-progress" and call.hung_up:
+        # the party hung up: over for Twilio at once, while its document still posts the Dial's action
+        status, finished = "completed", finished or time.monotonic()
+    ended = status in TERMINAL
+    started = None if status == "queued" else view.wall(call.created)
     duration = None
     if ended:
         duration = str(round(view.sim_seconds(answered, finished))) if answered and finished else "0"
