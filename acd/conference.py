@@ -79,6 +79,10 @@ class ConferenceLine:
         """Send a call (the caller's) to new TwiML: out of the conference, into a queue or a Dial."""
         self._do("redirect the call", lambda t: t.calls(call_sid).update(url=url, method="POST"))
 
+    def status(self, call_sid: str) -> str:
+        """A call's status as Twilio knows it now (`in-progress`, `completed`…)."""
+        return self._do("look up the call", lambda t: t.calls(call_sid).fetch().status)
+
     def _do(self, what: str, action):
         try:
             return action(self._twilio())

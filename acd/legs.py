@@ -15,7 +15,7 @@ import logging
 import time
 from datetime import datetime
 
-from contactcenter.errors import Unavailable
+from contactcenter.errors import Conflict, Invalid, NotAllowed, NotFound, Unavailable
 
 from .conference import Gone
 from .controls import FAILED_LEG
@@ -66,7 +66,7 @@ class Legs:
                 router.connected(call_sid, now, rid)
         elif leg_status == "completed":
             changed, offers = router.party_leg(call_sid, agent, "left", now) if agent else (False, [])
-            if not changed:
+            if not changed and not (agent and self._hand_over(call_sid, agent, now)):
                 router.dial_completed(call_sid, acd.seconds(duration), now, rid)
             acd.after(offers, now)
         elif leg_status in FAILED_LEG:
@@ -99,6 +99,41 @@ class Legs:
             acd.line.end(legs["conference_sid"])
         except Unavailable as exc:
             log.warning("could not end %s's conference: %s", call_sid, exc)
+
+    def _hand_over(self, call_sid: str, agent: str, now: datetime) -> bool:
+        """The call's agent hung up during their warm transfer: the caller is not dropped. A consult
+        under way completes (the target keeps the caller, as if the agent had pressed Complete); a target
+        still ringing gets the call as a cold transfer (the caller waits for them in line, at their first
+        place). False when there is nothing to hand over, or when the caller is gone too: a caller's
+        hang-up ends the conference and every leg with it, often before their own status callback
+        comes, so Twilio is asked about the caller's call first."""
+        acd = self.acd
+        call = acd.controls.call(call_sid)
+        xid = call.get("xfer")
+        if not xid or call.get("agent") != agent or call.get("acd") != "connected" or call.get("gone"):
+            return False
+        caller = acd.controls.legs(call_sid).get("caller")
+        try:
+            if not caller or acd.line.status(caller) != "in-progress":
+                return False
+        except Gone:
+            return False
+        except Unavailable as exc:          # cannot tell: a caller on hold must not be stranded
+            log.warning("could not look up %s's caller (%s); handing the call over", call_sid, exc)
+        transfers = acd.transfers
+        try:
+            t = transfers.load(xid)
+            if t.get("state") == "consulting":
+                transfers.complete(xid, agent, now)
+            else:
+                transfers.cancel(xid, agent, now)
+                transfers.transfer(call_sid, agent, {t.get("kind", "agent"): t.get("target")}, "cold",
+                                   t.get("notes"), now)
+        except (Conflict, Invalid, NotAllowed, NotFound) as exc:
+            log.info("%s left during transfer %s; it could not be handed over: %s", agent, xid, exc)
+            return False
+        log.info("%s left during transfer %s of %s: handed over", agent, xid, call_sid)
+        return True
 
     def _back_in_line(self, call_sid: str, now: datetime) -> None:
         """The agent did not answer: the caller, waiting alone in the conference, goes back to their

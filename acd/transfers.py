@@ -151,7 +151,7 @@ class Transfers:
     # -- completing and canceling --------------------------------------------------------------
     def complete(self, xid: str, by: str | None, now: datetime) -> dict:
         sid = self._call_of(xid)
-        t = self._transfer(xid)
+        t = self.load(xid)
         legs = self.c.legs(sid)
         if t.get("kind") == "number":
             why, offers = self.c.router.transfer_away(sid, by or "", xid, "complete", t, now)
@@ -247,7 +247,7 @@ class Transfers:
     def number_leg(self, sid: str, xid: str | None, number: str | None, status: str | None, now: datetime) -> None:
         """A number's leg answered or ended: a warm transfer consults, or fails; a party comes and goes."""
         if xid:
-            t = self._transfer(xid) if self.c.r.exists(self.c.keys.transfer(xid)) else {}
+            t = self.load(xid) if self.c.r.exists(self.c.keys.transfer(xid)) else {}
             if status == "in-progress":
                 self.c.router.transfer_away(sid, "", xid, "joined", t, now)
             elif (status == "completed" or status in ("busy", "no-answer", "failed", "canceled")) \
@@ -304,14 +304,14 @@ class Transfers:
         except Unavailable as exc:
             log.warning("transfer of %s: could not move the caller: %s", sid, exc)
 
-    def _transfer(self, xid: str) -> dict:
+    def load(self, xid: str) -> dict:
         raw = self.c.r.hgetall(self.c.keys.transfer(xid))
         if not raw:
             raise NotFound("no such transfer")
         return {k.decode(): v.decode() for k, v in raw.items()}
 
     def _call_of(self, xid: str) -> str:
-        return self._transfer(xid)["call"]
+        return self.load(xid)["call"]
 
     def _name(self, agent: str) -> str | None:
         name = self.c.r.hget(self.c.keys.agent(agent), "name")

@@ -221,3 +221,44 @@ def test_a_supervisor_whisper_is_heard_by_the_agent_only(service, sim):
         call.hang_up("caller")
         b_stream.next("ended", timeout=20)
         post(service, f"/api/calls/{call.sid}/wrapup", bob, {"disposition": "resolved"})
+
+
+def consult(service, sim, first: tuple, target: tuple, caller: str) -> tuple:
+    """`first` (agent, headers, stream) answers a billing caller and starts a warm transfer to `target`,
+    who accepts and answers: (the caller's call, the transfer, the first agent's leg, the target's leg)."""
+    (a, a_headers, a_stream), (b, b_headers, b_stream) = first, target
+    available(service, a_headers, a)
+    call = connect(service, sim, a_stream, a_headers, caller, "1")
+    first_leg = leg_of(sim, a)
+    available(service, b_headers, b)
+    started = post(service, f"/api/calls/{call.sid}/transfer", a_headers,
+                   {"to": {"agent": b}, "mode": "warm", "notes": "needs a refund"}, status=202)
+    offer = b_stream.next("offer")
+    post(service, f"/api/reservations/{offer['reservation_id']}/accept", b_headers)
+    target_leg = leg_of(sim, b)
+    until(lambda: (requests.get(f"{service.url}/api/calls/{call.sid}/controls", headers=a_headers, timeout=5)
+                   .json()["transfer"] or {}).get("state") == "consulting", what="the consult")
+    return call, started, first_leg, target_leg
+
+
+def test_an_agent_who_hangs_up_during_the_consult_hands_the_caller_over(service, sim):
+    sim.softphone("alice", answer_after=1, talk_for=None)
+    sim.softphone("dana", answer_after=1, talk_for=None)
+    with agent_at_desk(service, "alice") as (alice, a_stream), agent_at_desk(service, "dana") as (dana, d_stream):
+        call, started, alice_leg, dana_leg = consult(service, sim, ("alice", alice, a_stream),
+                                                     ("dana", dana, d_stream), "+12125550180")
+        room = conferences(sim).room_of(call.sid)
+        sim.calls[alice_leg].hang_up("callee")             # Alice hangs up instead of pressing Complete
+        until(lambda: room.heard(call.sid, dana_leg), what="the caller hearing Dana")
+        assert not call.ended and talked_with(sim, call.sid) == ["client:alice", "client:dana"]
+        agent = lambda a: requests.get(f"{service.url}/api/agents/{a}", headers=ADMIN, timeout=5).json()["agent"]  # noqa: E731
+        until(lambda: (agent("alice")["status"], agent("dana")["status"]) == ("wrapup", "busy"),
+              what="Alice in wrap-up, Dana on the call")
+        assert requests.get(f"{service.url}/api/transfers/{started['transfer_id']}/complete", headers=alice,
+                            timeout=5).status_code in (404, 405)
+        call.hang_up("caller")                             # Dana's talk ends with the caller
+        assert d_stream.next("ended", timeout=20)["call_sid"] == call.sid
+        post(service, f"/api/calls/{call.sid}/wrapup", alice, {"disposition": "escalated"})
+        post(service, f"/api/calls/{call.sid}/wrapup", dana, {"disposition": "resolved"})
+        rec = service.record(call.sid, until=lambda r: r.agent_id == "dana" and r.transfers == 1)
+        assert {s["agent"] for s in rec.segments if s["kind"] == "talk"} == {"alice", "dana"}
