@@ -597,6 +597,19 @@ local function end_part(sid, talk)
   return agent
 end
 
+-- The call of a transfer that is under way, for an agent asking to end it ('' = a supervisor):
+-- (the transfer's key, the call's sid) or (nil, why): 'unknown', 'over' (it ended already), 'not_yours'
+-- (the caller's agent is someone else).
+local function live_transfer(xid, by)
+  local t = K('transfer:' .. xid)
+  local sid = hget(t, 'call')
+  if not sid then return nil, 'unknown' end
+  local call = K('call:' .. sid)
+  if hget(call, 'xfer') ~= xid then return nil, 'over' end
+  if by ~= '' and by ~= hget(call, 'agent') then return nil, 'not_yours' end
+  return t, sid
+end
+
 -- The transfer under way on a call ends (`state`: completed, canceled, failed) and its agent hears.
 local function end_transfer(sid, state, why)
   local call = K('call:' .. sid)

@@ -5,12 +5,8 @@
 -- Returns {1, call sid, target agent ('' for a number), offers made...}, or {0, why}: 'unknown', 'over',
 -- 'not_yours'.
 local xid, by = ARGV[5], ARGV[6]
-local t = K('transfer:' .. xid)
-local sid = hget(t, 'call')
-if not sid then return {0, 'unknown'} end
-local call = K('call:' .. sid)
-if hget(call, 'xfer') ~= xid then return {0, 'over'} end
-if by ~= '' and by ~= hget(call, 'agent') then return {0, 'not_yours'} end
+local t, sid = live_transfer(xid, by)
+if not t then return {0, sid} end
 local target = hget(t, 'agent') or ''
 local out = {1, sid, target}
 end_transfer(sid, 'canceled', 'canceled')

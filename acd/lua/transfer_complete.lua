@@ -6,14 +6,11 @@
 -- Returns {1, call sid, first agent, new agent}, or {0, why}: 'unknown', 'over' (completed, canceled
 -- or failed already), 'not_consulting' (the target has not joined yet), 'not_yours', 'not_connected'.
 local xid, by = ARGV[5], ARGV[6]
-local t = K('transfer:' .. xid)
-local sid = hget(t, 'call')
-if not sid then return {0, 'unknown'} end
+local t, sid = live_transfer(xid, by)
+if not t then return {0, sid} end
 local call = K('call:' .. sid)
-if hget(call, 'xfer') ~= xid then return {0, 'over'} end
 if hget(call, 'acd') ~= 'connected' or hget(call, 'gone') then return {0, 'not_connected'} end
 local old = hget(call, 'agent')
-if by ~= '' and by ~= old then return {0, 'not_yours'} end
 if hget(t, 'state') ~= 'consulting' then return {0, 'not_consulting'} end
 local target = hget(t, 'agent')
 local parties = K('parties:' .. sid)
