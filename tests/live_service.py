@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import redis as redis_lib
+import requests
 import yaml
 
 from bench.service import free_port, start_serving, stop_serving, wait_healthy
@@ -76,3 +77,19 @@ def simulated_twilio(account_sid: str, auth_token: str, **options):
             yield simulator
     finally:
         simulator.shutdown()
+
+
+def point_number(sim, number: str, url: str) -> None:
+    """Route `number` on the simulator to the service at `url` as the number's Twilio config would:
+    its voice, status callback and fallback URLs."""
+    sim.number(number, f"{url}/voice/incoming", status_callback=f"{url}/voice/status",
+               fallback_url=f"{url}/voice/fallback")
+
+
+def agents_on_break(url: str, config: dict, admin_token: str) -> None:
+    """Every agent of `config` logged in on break: queues hold callers only while someone who could
+    serve them is logged in."""
+    for agent in config["agents"]:
+        response = requests.post(f"{url}/api/agents/{agent['id']}/status", json={"status": "break"},
+                                 headers={"Authorization": f"Bearer {admin_token}"}, timeout=5)
+        assert response.status_code == 200, response.text

@@ -20,7 +20,7 @@ import requests
 
 from tests.browser import WatchedPage, build_bundle, chromium
 from tests.conftest import E2E_REDIS_URL as REDIS_URL
-from tests.live_service import live_service, simulated_twilio
+from tests.live_service import live_service, point_number, simulated_twilio
 from tests.test_e2e_service import Service
 from twiliosim import CallerScript, Press
 
@@ -63,8 +63,7 @@ def service(tmp_path_factory, sim, bundle):
     with live_service(tmp, account_sid=SID, auth_token=TOKEN, admin_token=ADMIN, api_url=sim.rest_url,
                       redis_url=REDIS_URL, adjust_config=adjust) as (url, log, _config):
         svc = Service(url, f"sqlite:///{tmp / 'instance' / 'callrouter.db'}", log)
-        sim.number(DEMO_NUMBER, f"{url}/voice/incoming", status_callback=f"{url}/voice/status",
-                   fallback_url=f"{url}/voice/fallback")
+        point_number(sim, DEMO_NUMBER, url)
         yield svc
         svc.engine.dispose()
 

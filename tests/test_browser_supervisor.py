@@ -25,7 +25,7 @@ import requests
 
 from tests.browser import WatchedPage, build_bundle, chromium
 from tests.conftest import E2E_REDIS_URL as REDIS_URL
-from tests.live_service import live_service, simulated_twilio
+from tests.live_service import live_service, point_number, simulated_twilio
 from twiliosim import CallerScript, Press
 from twiliosim.scenario import AgentPlan, CallPlan, run_scenario
 
@@ -66,8 +66,7 @@ def service(tmp_path_factory, sim, bundle):
 
     with live_service(tmp, account_sid=SID, auth_token=TOKEN, admin_token=ADMIN, api_url=sim.rest_url,
                       redis_url=REDIS_URL, adjust_config=adjust) as (url, log, _config):
-        sim.number(MAIN, f"{url}/voice/incoming", status_callback=f"{url}/voice/status",
-                   fallback_url=f"{url}/voice/fallback")
+        point_number(sim, MAIN, url)
         created = _api(url, "/api/users", "POST", json={"username": SUPERVISOR, "password": SUPERVISOR_PASSWORD,
                                                         "role": "supervisor"})
         assert created.status_code == 201, created.text

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.conftest import E2E_REDIS_URL as REDIS_URL
-from tests.live_service import live_service, simulated_twilio
+from tests.live_service import agents_on_break, live_service, point_number, simulated_twilio
 from tests.test_e2e_service import DEMO_NUMBER, SID, TOKEN, Service, agent_at_desk
 from tests.test_twiliosim_rest_fixtures import wait_until
 from twiliosim import CallerScript, Press, conferences, talked_with
@@ -36,11 +36,8 @@ def service(tmp_path_factory, sim):
     with live_service(tmp, account_sid=SID, auth_token=TOKEN, admin_token="e2e-admin", api_url=sim.rest_url,
                       redis_url=REDIS_URL, adjust_config=adjust) as (url, log, config):
         svc = Service(url, f"sqlite:///{tmp / 'instance' / 'callrouter.db'}", log)
-        sim.number(DEMO_NUMBER, f"{url}/voice/incoming", status_callback=f"{url}/voice/status",
-                   fallback_url=f"{url}/voice/fallback")
-        for agent in config["agents"]:
-            requests.post(f"{url}/api/agents/{agent['id']}/status", json={"status": "break"}, headers=ADMIN,
-                          timeout=5).raise_for_status()
+        point_number(sim, DEMO_NUMBER, url)
+        agents_on_break(url, config, "e2e-admin")
         yield svc
         svc.engine.dispose()
 
@@ -74,6 +71,24 @@ def connect(service, sim, stream, headers, caller: str, digits: str, script_talk
     post(service, f"/api/reservations/{offer['reservation_id']}/accept", headers)
     assert stream.next("connected", timeout=20)["call_sid"] == call.sid
     return call
+
+
+def consult(service, sim, first: tuple, target: tuple, caller: str) -> tuple:
+    """`first` (agent, headers, stream) answers a billing caller and starts a warm transfer to `target`,
+    who accepts and answers: (the caller's call, the transfer, the first agent's leg, the target's leg)."""
+    (a, a_headers, a_stream), (b, b_headers, b_stream) = first, target
+    available(service, a_headers, a)
+    call = connect(service, sim, a_stream, a_headers, caller, "1")
+    first_leg = leg_of(sim, a)
+    available(service, b_headers, b)
+    started = post(service, f"/api/calls/{call.sid}/transfer", a_headers,
+                   {"to": {"agent": b}, "mode": "warm", "notes": "needs a refund"}, status=202)
+    offer = b_stream.next("offer")
+    post(service, f"/api/reservations/{offer['reservation_id']}/accept", b_headers)
+    target_leg = leg_of(sim, b)
+    until(lambda: (requests.get(f"{service.url}/api/calls/{call.sid}/controls", headers=a_headers, timeout=5)
+                   .json()["transfer"] or {}).get("state") == "consulting", what="the consult")
+    return call, started, first_leg, target_leg
 
 
 def test_warm_transfer_billing_to_tech_consults_while_the_caller_holds(service, sim):
@@ -172,17 +187,8 @@ def test_a_caller_who_hangs_up_during_a_consult_frees_both_agents(service, sim):
     sim.softphone("alice", answer_after=1, talk_for=None)
     sim.softphone("dana", answer_after=1, talk_for=None)
     with agent_at_desk(service, "alice") as (alice, a_stream), agent_at_desk(service, "dana") as (dana, d_stream):
-        available(service, alice, "alice")
-        call = connect(service, sim, a_stream, alice, "+12125550160", "1")
-        leg_of(sim, "alice")
-        available(service, dana, "dana")
-        started = post(service, f"/api/calls/{call.sid}/transfer", alice,
-                       {"to": {"agent": "dana"}, "mode": "warm"}, status=202)
-        offer = d_stream.next("offer")
-        post(service, f"/api/reservations/{offer['reservation_id']}/accept", dana)
-        leg_of(sim, "dana")
-        until(lambda: (requests.get(f"{service.url}/api/calls/{call.sid}/controls", headers=alice, timeout=5)
-                       .json()["transfer"] or {}).get("state") == "consulting", what="the consult")
+        call, started, _, _ = consult(service, sim, ("alice", alice, a_stream), ("dana", dana, d_stream),
+                                      "+12125550160")
         rings_before = len(sim.softphones["dana"].rings) + len(sim.softphones["alice"].rings)
         call.hang_up("caller")
         statuses = lambda: {a: requests.get(f"{service.url}/api/agents/{a}", headers=ADMIN, timeout=5)  # noqa: E731
@@ -221,24 +227,6 @@ def test_a_supervisor_whisper_is_heard_by_the_agent_only(service, sim):
         call.hang_up("caller")
         b_stream.next("ended", timeout=20)
         post(service, f"/api/calls/{call.sid}/wrapup", bob, {"disposition": "resolved"})
-
-
-def consult(service, sim, first: tuple, target: tuple, caller: str) -> tuple:
-    """`first` (agent, headers, stream) answers a billing caller and starts a warm transfer to `target`,
-    who accepts and answers: (the caller's call, the transfer, the first agent's leg, the target's leg)."""
-    (a, a_headers, a_stream), (b, b_headers, b_stream) = first, target
-    available(service, a_headers, a)
-    call = connect(service, sim, a_stream, a_headers, caller, "1")
-    first_leg = leg_of(sim, a)
-    available(service, b_headers, b)
-    started = post(service, f"/api/calls/{call.sid}/transfer", a_headers,
-                   {"to": {"agent": b}, "mode": "warm", "notes": "needs a refund"}, status=202)
-    offer = b_stream.next("offer")
-    post(service, f"/api/reservations/{offer['reservation_id']}/accept", b_headers)
-    target_leg = leg_of(sim, b)
-    until(lambda: (requests.get(f"{service.url}/api/calls/{call.sid}/controls", headers=a_headers, timeout=5)
-                   .json()["transfer"] or {}).get("state") == "consulting", what="the consult")
-    return call, started, first_leg, target_leg
 
 
 def test_an_agent_who_hangs_up_during_the_consult_hands_the_caller_over(service, sim):

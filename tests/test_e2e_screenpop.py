@@ -13,7 +13,7 @@ import requests
 
 from store.records import upsert_call_record
 from tests.conftest import E2E_REDIS_URL as REDIS_URL
-from tests.live_service import live_service, simulated_twilio
+from tests.live_service import agents_on_break, live_service, point_number, simulated_twilio
 from tests.test_e2e_service import Service, agent_at_desk, run
 from tests.test_screenpop_fixtures import FakeCrm
 from twiliosim import CallerScript, Speak
@@ -48,12 +48,8 @@ def _service(tmp_path_factory, sim, env: dict):
                           adjust_config=adjust) as (url, log, config):
             mp.undo()
             svc = Service(url, f"sqlite:///{log.parent / 'instance' / 'callrouter.db'}", log)
-            sim.number(DEMO_NUMBER, f"{url}/voice/incoming", status_callback=f"{url}/voice/status",
-                       fallback_url=f"{url}/voice/fallback")
-            for agent in config["agents"]:
-                response = requests.post(f"{url}/api/agents/{agent['id']}/status", json={"status": "break"},
-                                         headers=ADMIN, timeout=5)
-                assert response.status_code == 200, response.text
+            point_number(sim, DEMO_NUMBER, url)
+            agents_on_break(url, config, "e2e-admin")
             try:
                 yield svc
             finally:

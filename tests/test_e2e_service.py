@@ -14,7 +14,7 @@ import requests
 from store.db import make_engine, make_session_factory
 from store.records import get_call_record
 from tests.conftest import E2E_REDIS_URL as REDIS_URL
-from tests.live_service import live_service, simulated_twilio
+from tests.live_service import agents_on_break, live_service, point_number, simulated_twilio
 from twiliosim import CallerScript, Hangup, Press, RecordMessage, Simulator, Speak, talked_with
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,13 +60,8 @@ def service(tmp_path_factory, sim):
     with live_service(tmp, account_sid=SID, auth_token=TOKEN, admin_token="e2e-admin", api_url=sim.rest_url,
                       redis_url=REDIS_URL, adjust_config=adjust) as (url, log, config):
         svc = Service(url, f"sqlite:///{tmp / 'instance' / 'callrouter.db'}", log)
-        sim.number(DEMO_NUMBER, f"{url}/voice/incoming", status_callback=f"{url}/voice/status",
-                   fallback_url=f"{url}/voice/fallback")
-        # Agents log in (on break): queues hold callers only while someone who could serve is logged in.
-        for agent in config["agents"]:
-            response = requests.post(f"{url}/api/agents/{agent['id']}/status", json={"status": "break"},
-                                     headers={"Authorization": "Bearer e2e-admin"}, timeout=5)
-            assert response.status_code == 200, response.text
+        point_number(sim, DEMO_NUMBER, url)
+        agents_on_break(url, config, "e2e-admin")
         yield svc
         svc.engine.dispose()
 
@@ -121,8 +116,7 @@ def test_voicemail_with_transcription(service, sim):
 
 def test_a_simulator_with_the_wrong_token_is_rejected(service):
     forger = Simulator(SID, "not-the-auth-token", time_scale=0.02)
-    forger.number(DEMO_NUMBER, f"{service.url}/voice/incoming", status_callback=f"{service.url}/voice/status",
-                  fallback_url=f"{service.url}/voice/fallback")
+    point_number(forger, DEMO_NUMBER, service.url)
     call = forger.dial(DEMO_NUMBER, "+12125550126", CallerScript(inputs=[Press("1")]))
     assert call.join(10)
     assert call.rejected_by_service

@@ -19,7 +19,7 @@ from acd.scripts import Scripts
 from store.db import make_engine, make_session_factory
 from store.keys import Keys
 from store.records import get_call_record
-from tests.live_service import live_service, simulated_twilio
+from tests.live_service import agents_on_break, live_service, point_number, simulated_twilio
 from tests.test_e2e_service import EventStream  # an agent's event stream, read as the console reads it
 from twiliosim import CallerScript, Press
 
@@ -115,11 +115,8 @@ def served(tmp_path_factory):
     with simulated_twilio(SID, TOKEN, time_scale=0.02) as sim, \
             live_service(tmp, account_sid=SID, auth_token=TOKEN, admin_token="serve-admin", api_url=sim.rest_url,
                          redis_url=REDIS_URL, adjust_config=adjust) as (url, log, config):
-        sim.number(DEMO_NUMBER, f"{url}/voice/incoming", status_callback=f"{url}/voice/status",
-                   fallback_url=f"{url}/voice/fallback")
-        for agent in config["agents"]:               # logged in on break: queues hold callers
-            assert requests.post(f"{url}/api/agents/{agent['id']}/status", json={"status": "break"},
-                                 headers=ADMIN, timeout=5).status_code == 200
+        point_number(sim, DEMO_NUMBER, url)
+        agents_on_break(url, config, "serve-admin")
         yield url, log, sim, f"sqlite:///{tmp / 'instance' / 'callrouter.db'}"
 
 

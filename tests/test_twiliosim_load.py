@@ -25,7 +25,7 @@ from erlang import (
     service_level,
 )
 from tests.conftest import E2E_REDIS_URL as REDIS_URL
-from tests.live_service import free_port, live_service
+from tests.live_service import free_port, live_service, point_number
 from twiliosim import Simulator
 from twiliosim.load import LoadProgress, progress_bar, run_load
 from twiliosim.rest import RestServer
@@ -123,8 +123,7 @@ def service_url(tmp_path_factory, sim):
     tmp = tmp_path_factory.mktemp("load")
     with live_service(tmp, account_sid=SID, auth_token=TOKEN, admin_token=ADMIN, api_url=sim.rest_url,
                       redis_url=REDIS_URL) as (url, _log, _config):
-        sim.number(DEMO_NUMBER, f"{url}/voice/incoming", status_callback=f"{url}/voice/status",
-                   fallback_url=f"{url}/voice/fallback")
+        point_number(sim, DEMO_NUMBER, url)
         yield url
 
 
