@@ -91,12 +91,18 @@ class AgentStates:
                 for agent_id, (tz, schedule, on) in zip(ids, rows, strict=True) if tz}
 
 
+def qualifies(state: dict, req: dict[str, int]) -> bool:
+    """Does an agent (as `AgentStates.all` gives them) hold every required skill at its level? A skill
+    they lack never qualifies, whatever the level (as routing reads it, acd/lua/lib.lua `qualifies`)."""
+    skills = json.loads(state.get("skills") or "{}")
+    return all(skill in skills and int(skills[skill]) >= level for skill, level in req.items())
+
+
 def holding(agents: dict[str, dict], req: dict[str, int]) -> dict[str, int]:
     """How many of `agents` (as `AgentStates.all` gives them) hold every required skill, by status."""
     counts: dict[str, int] = {}
     for state in agents.values():
-        skills = json.loads(state.get("skills") or "{}")
-        if all(skills.get(skill, 0) >= level for skill, level in req.items()):
+        if qualifies(state, req):
             status = state.get("status", "offline")
             counts[status] = counts.get(status, 0) + 1
     return counts

@@ -19,6 +19,7 @@ from contactcenter.errors import Conflict, Invalid, NotAllowed, NotFound
 from contactcenter.model import ContactCenter
 from store.keys import Keys
 
+from .agents import qualifies
 from .conference import ConferenceLine, Gone
 from .queueing import requirements
 from .routing import Offer, Router
@@ -207,16 +208,13 @@ class CallControls:
 def directory(agents: dict[str, dict], cc: ContactCenter, waiting: dict[str, int]) -> dict:
     """Who a call can go to: every agent with their live status and the queues they serve, every
     queue with its callers waiting and who is free for it now (GET /api/directory)."""
-    def serves(state: dict, req: dict[str, int]) -> bool:
-        skills = json.loads(state.get("skills") or "{}")
-        return all(int(skills.get(s, -1)) >= level for s, level in req.items())
     reqs = {name: requirements(q) for name, q in cc.queues.items()}
     rows = []
     for agent_id, state in sorted(agents.items()):
         rows.append({"id": agent_id, "name": state.get("name") or agent_id, "status": state.get("status", "offline"),
                      "since": float(state["since"]) if state.get("since") else None,
                      "on_shift": state.get("on_shift") == "1",
-                     "queues": [q for q, req in reqs.items() if serves(state, req)]})
+                     "queues": [q for q, req in reqs.items() if qualifies(state, req)]})
     queues = []
     for name in reqs:
         free = [a["id"] for a in rows if a["status"] == "available" and a["on_shift"] and name in a["queues"]]
