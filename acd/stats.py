@@ -64,9 +64,9 @@ def queue_today(counters: dict[str, float]) -> dict:
     }
 
 
-def _monitor(r: redis.Redis, keys: Keys, call_sid: str | None) -> dict | None:
-    """Who monitors the agent's call, and how (the first supervisor on it)."""
-    for username, raw in (r.hgetall(keys.monitors(call_sid)) if call_sid else {}).items():
+def _monitor(monitors: dict) -> dict | None:
+    """Who monitors the agent's call, and how (the first supervisor on it), from its monitors hash."""
+    for username, raw in monitors.items():
         return {"by": username.decode(), "mode": json.loads(raw).get("mode")}
     return None
 
@@ -94,8 +94,16 @@ def live_stats(r: redis.Redis, keys: Keys, cc: ContactCenter, now: datetime) -> 
             "staffing": staffing(r, keys, queue, now, cc.timezone, logged_in, day_counters).as_dict(),
         }
     agent_rows = {}
-    for agent_id, state in agents.items():
-        counters = _floats(r.hgetall(keys.agent_stats(agent_id, day)))
+    with r.pipeline(transaction=False) as pipe:      # one round trip for every agent's figures and monitors
+        for agent_id, state in agents.items():
+            pipe.hgetall(keys.agent_stats(agent_id, day))
+            if state.get("status") == "busy" and state.get("call"):
+                pipe.hgetall(keys.monitors(state["call"]))
+            else:
+                pipe.echo("")                       # keeps the answers in pairs: no call, no monitor
+        read = pipe.execute()
+    for (agent_id, state), raw, monitors in zip(agents.items(), read[::2], read[1::2], strict=True):
+        counters = _floats(raw)
         since = float(state["since"]) if state.get("since") else None
         agent_rows[agent_id] = {
             "status": state.get("status"),
@@ -106,7 +114,7 @@ def live_stats(r: redis.Redis, keys: Keys, cc: ContactCenter, now: datetime) -> 
             "missed": int(counters.get("misses", 0)),
             "hold_s": round(counters.get("hold_s", 0), 1),
             "call_sid": state.get("call") if state.get("status") in ("busy", "reserved", "wrapup") else None,
-            "monitor": _monitor(r, keys, state.get("call")) if state.get("status") == "busy" else None,
+            "monitor": _monitor(monitors) if isinstance(monitors, dict) else None,
         }
     self_service = r.hget(keys.ivr_stats(day), "self_service")
     return {"queues": queues, "agents": agent_rows, "self_service": int(float(self_service or 0))}
