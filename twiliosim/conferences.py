@@ -240,16 +240,27 @@ class Room:
         self._outbox.append((event, params))
 
     def _flush(self) -> None:
-        """Send the queued callbacks, outside the room's lock, in SequenceNumber order."""
-        with self._send_lock:
-            while True:
-                with self.lock:
-                    if not self._outbox or self.callback is None:
-                        self._outbox.clear()
-                        return
-                    event, params = self._outbox.pop(0)
-                    url, method = self.callback[0], self.callback[1]
-                self._deliver(url, method, event, params)
+        """Send the queued callbacks, outside the room's lock, in SequenceNumber order, one sender at a
+        time. A thread that finds another sending leaves its callbacks to it and goes on: the service's
+        answer to a callback may itself change the room over REST (Twilio's callbacks never wait for
+        each other that way); the sender looks at the outbox again after letting go."""
+        while True:
+            if not self._send_lock.acquire(blocking=False):
+                return
+            try:
+                while True:
+                    with self.lock:
+                        if not self._outbox or self.callback is None:
+                            self._outbox.clear()
+                            break
+                        event, params = self._outbox.pop(0)
+                        url, method = self.callback[0], self.callback[1]
+                    self._deliver(url, method, event, params)
+            finally:
+                self._send_lock.release()
+            with self.lock:
+                if not self._outbox:
+                    return
 
     def _deliver(self, url: str, method: str, event: str, params: dict) -> None:
         dice = self.sim.chaos
