@@ -77,6 +77,30 @@ class Legs:
                     self._back_in_line(call_sid, now)
             acd.after(offers, now)
 
+    def conference_event(self, call_sid: str, event: str, room: str, leg: str | None, label: str | None,
+                         now: datetime) -> None:
+        """An agent joined or left the call's conference, or it ended: the same step as that agent leg's
+        own `in-progress` or `completed` callback. Only the call's current conference counts (one of
+        an earlier connection, before a cold transfer, ends long after the call moved on), and only an
+        agent's latest leg on the call: its primary agent (for the reservation they hold now) or a
+        consulted or added agent."""
+        acd = self.acd
+        raw = acd.r.hmget(acd.keys.call(call_sid), "agent", "offer", "acd")
+        agent_now, rid, state = (v.decode() if v else "" for v in raw)
+        if not rid or room != conference_name(call_sid, rid) or state not in ("connecting", "connected"):
+            return
+        if event == "conference-end":
+            if agent_now:
+                self.status(call_sid, agent_now, rid, "completed", None, now)
+            return
+        agent = (label or "").removeprefix("agent-") if (label or "").startswith("agent-") else ""
+        if not agent or not leg or acd.controls.legs(call_sid).get(f"agent:{agent}") != leg:
+            return
+        if agent != agent_now and agent not in acd.controls.parties(call_sid):
+            return
+        self.status(call_sid, agent, rid if agent == agent_now else "",
+                    "in-progress" if event == "participant-join" else "completed", None, now)
+
     def after_talk(self, call_sid: str, caller_leg: str, rid: str) -> None:
         """Send a caller waiting alone in a conference after their talk ended on to what follows a
         talk, once per connection (the wait document is asked for again and again)."""

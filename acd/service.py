@@ -260,12 +260,16 @@ class AcdService:
             return None, None
         return raw[0].decode(), raw[1].decode()
 
-    def conference_event(self, call_sid: str, event: str | None, leg: str | None, hold: str | None,
-                         now: datetime) -> None:
-        """A conference status callback: the caller's hold (whoever set it) counts hold time."""
+    def conference_event(self, call_sid: str, event: str | None, room: str | None, leg: str | None,
+                         label: str | None, hold: str | None, now: datetime) -> None:
+        """A conference status callback: the caller's hold (whoever set it) counts hold time; an agent
+        joining or leaving and the conference's end move the ACD as the legs' own callbacks do (either
+        may be lost on its way: each is the other's second chance, and repeats change nothing)."""
         caller = self.controls.legs(call_sid).get("caller") if leg else None
         if event in ("participant-hold", "participant-unhold") and caller == leg:
             self.router.hold(call_sid, event == "participant-hold", now)
+        elif event in ("participant-join", "participant-leave", "conference-end"):
+            self.legs.conference_event(call_sid, event, room or "", leg, label, now)
 
     def dialed(self, call_sid: str, dial_status: str, now: datetime, duration: str | None = None) -> bool:
         """The Dial to the agent ended; True when the caller must queue again (no answer). A completed

@@ -152,8 +152,9 @@ def dial_legs_offline(acd, monkeypatch) -> list[dict]:
     asked = []
 
     def add(conference, to, from_, status_url, conference_url, **options):
-        asked.append({"conference": conference, "to": to, "status_url": status_url, **options})
-        return "CA" + secrets.token_hex(16), "CF" + secrets.token_hex(16)
+        leg, conference_sid = "CA" + secrets.token_hex(16), "CF" + secrets.token_hex(16)
+        asked.append({"conference": conference, "to": to, "status_url": status_url, "leg": leg, **options})
+        return leg, conference_sid
     monkeypatch.setattr(acd.line, "add", add)
     return asked
 

@@ -282,10 +282,10 @@ def monitor_leg():
 @bp.post("/conference")
 def conference_event():
     """Conference status callbacks: a caller held or taken off hold (by us or anyone with the
-    conference's REST API) counts hold time; joins and leaves are the legs' own callbacks' to tell."""
+    conference's REST API) counts hold time; agents joining and leaving, and the end, move the ACD."""
     _params("ConferenceSid", "StatusCallbackEvent")
-    services().acd.conference_event(_arg("call") or "", _form("StatusCallbackEvent"), _form("CallSid"),
-                                    _form("Hold"), now())
+    services().acd.conference_event(_arg("call") or "", _form("StatusCallbackEvent"), _form("FriendlyName"),
+                                    _form("CallSid"), _form("ParticipantLabel"), _form("Hold"), now())
     return Response(status=204)
 
 

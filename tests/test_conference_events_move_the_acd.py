@@ -1,0 +1,80 @@
+"""Conference status callbacks drive the ACD as the agent legs' own callbacks do: an agent joining
+starts the talk, leaving ends it, the conference's end ends the call. Either source may be lost on its
+way (status callbacks are not retried), so each is the other's second chance; repeats, late ones and
+the events of an earlier conference of the same call change nothing."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _agents_logged_in(staffed):
+    """Queues hold callers only while someone who could serve them is logged in."""
+
+
+def connected_to_chen(twilio, app, clock, legs_dialed):
+    """A sales caller chen accepted, joined to their conference: (call, conference name, chen's leg)."""
+    rt = app.extensions["callrouter"]
+    call = twilio.call(from_="+12125550111").dial().press("3")
+    offers = rt.router.set_status("chen", "available", clock.now)[2]
+    assert rt.router.answer(offers[0].reservation_id, "accept", clock.now, "chen")[0]
+    call.request(f"/voice/connect?rid={offers[0].reservation_id}")
+    room = call.doc.find("Dial").find("Conference").text
+    return call, room, legs_dialed[-1]["leg"]
+
+
+def event(twilio, call, room: str, what: str, leg: str | None = None, label: str | None = None):
+    params = {"ConferenceSid": "CF" + "a" * 32, "FriendlyName": room, "StatusCallbackEvent": what,
+              "AccountSid": "AC" + "1" * 32, "SequenceNumber": "1"}
+    if leg:
+        params.update(CallSid=leg, ParticipantLabel=label or "", Hold="false", Muted="false")
+    answer = twilio.post(f"/voice/conference?call={call.sid}", params)
+    assert answer.status_code == 204, answer.get_data(as_text=True)
+
+
+def leg_status(twilio, call, leg: str, status: str, rid_url: str):
+    answer = twilio.post(rid_url, {"CallSid": leg, "CallStatus": status, "AccountSid": "AC" + "1" * 32,
+                                   "CallDuration": "12"})
+    assert answer.status_code == 204
+
+
+def acd_of(app, call) -> str:
+    return app.extensions["callrouter"].calls.load(call.sid)["acd"]
+
+
+def status_of(app, agent: str) -> str:
+    return app.extensions["callrouter"].agents.get(agent)["status"]
+
+
+def test_an_agent_joining_and_leaving_the_conference_starts_and_ends_the_talk(twilio, app, clock, legs_dialed):
+    call, room, leg = connected_to_chen(twilio, app, clock, legs_dialed)
+    assert acd_of(app, call) == "connecting"                      # their phone rings; no leg callback came
+    event(twilio, call, room, "participant-join", leg, "agent-chen")
+    assert acd_of(app, call) == "connected"
+    assert app.extensions["callrouter"].calls.load(call.sid)["outcome"] == "answered"
+    event(twilio, call, room, "participant-leave", leg, "agent-chen")
+    assert status_of(app, "chen") == "wrapup"
+    # the leg's own callbacks, late, and the conference's end change nothing now
+    leg_status(twilio, call, leg, "completed", legs_dialed[-1]["status_url"])
+    event(twilio, call, room, "conference-end")
+    state = app.extensions["callrouter"].calls.load(call.sid)
+    assert state["acd"] == "ended" and status_of(app, "chen") == "wrapup"
+
+
+def test_the_conference_end_ends_a_talk_whose_leave_was_lost(twilio, app, clock, legs_dialed):
+    call, room, leg = connected_to_chen(twilio, app, clock, legs_dialed)
+    leg_status(twilio, call, leg, "in-progress", legs_dialed[-1]["status_url"])
+    assert acd_of(app, call) == "connected"
+    event(twilio, call, room, "participant-join", leg, "agent-chen")          # a repeat of the answer
+    event(twilio, call, room, "conference-end")
+    assert status_of(app, "chen") == "wrapup"
+    assert app.extensions["callrouter"].calls.load(call.sid)["acd"] == "ended"
+
+
+def test_events_of_another_room_or_leg_change_nothing(twilio, app, clock, legs_dialed):
+    call, room, leg = connected_to_chen(twilio, app, clock, legs_dialed)
+    event(twilio, call, room[:-1] + "x", "participant-join", leg, "agent-chen")  # an earlier conference
+    event(twilio, call, room, "participant-join", "CA" + "9" * 32, "agent-chen")  # not chen's leg
+    event(twilio, call, room, "participant-join", leg, "agent-bob")              # not the call's agent
+    event(twilio, call, room, "participant-join", leg, "supervisor-admin")
+    assert acd_of(app, call) == "connecting"
