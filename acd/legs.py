@@ -90,7 +90,9 @@ class Legs:
         if not rid or room != conference_name(call_sid, rid) or state not in ("connecting", "connected"):
             return
         if event == "conference-end":
-            if agent_now:
+            # the end of a talk only once the agent was in: a caller who leaves while the agent's
+            # phone rings ends the (empty) conference too
+            if agent_now and state == "connected":
                 self.status(call_sid, agent_now, rid, "completed", None, now)
             return
         agent = (label or "").removeprefix("agent-") if (label or "").startswith("agent-") else ""

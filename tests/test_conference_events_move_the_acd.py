@@ -71,6 +71,16 @@ def test_the_conference_end_ends_a_talk_whose_leave_was_lost(twilio, app, clock,
     assert app.extensions["callrouter"].calls.load(call.sid)["acd"] == "ended"
 
 
+def test_a_conference_that_ends_while_the_agent_rings_is_no_talk(twilio, app, clock, legs_dialed):
+    call, room, leg = connected_to_chen(twilio, app, clock, legs_dialed)
+    event(twilio, call, room, "conference-end")          # the caller left; their status callback is late
+    assert acd_of(app, call) == "connecting"
+    call.hangup()
+    leg_status(twilio, call, leg, "canceled", legs_dialed[-1]["status_url"])
+    state = app.extensions["callrouter"].calls.load(call.sid)
+    assert state["outcome"] == "abandoned" and status_of(app, "chen") == "available"
+
+
 def test_events_of_another_room_or_leg_change_nothing(twilio, app, clock, legs_dialed):
     call, room, leg = connected_to_chen(twilio, app, clock, legs_dialed)
     event(twilio, call, room[:-1] + "x", "participant-join", leg, "agent-chen")  # an earlier conference
