@@ -77,8 +77,12 @@ def offered_agents(r: redis.Redis, keys: Keys, call_sid: str) -> set[str] | None
 class ScreenPops:
     """The screen pop as people ask for it: by an agent's offer event, or through the API."""
 
-    def __init__(self, r: redis.Redis, keys: Keys, clock: Callable[[], datetime]):
+    def __init__(self, r: redis.Redis, keys: Keys, clock: Callable[[], datetime],
+                 fetch_now: Callable[[str], object] | None = None):
         self.r, self.keys, self.clock = r, keys, clock
+        # a local CRM (the built-in one) answers in milliseconds: an offer that beat the prefetch job
+        # looks the caller up itself rather than pop "still being looked up"
+        self.fetch_now = fetch_now
 
     def for_viewer(self, call_sid: str, is_admin: bool, agent_id: str | None) -> dict:
         """The pop of a call for the admin, or for an agent the call was offered to."""
@@ -93,8 +97,14 @@ class ScreenPops:
         return found
 
     def with_offer(self, offer: dict, agent_id: str) -> dict:
-        """The offer event with its screen pop: Redis only (the CRM was asked ahead by the prefetch
-        job), one round trip that also lets this agent read the call's context later."""
+        """The offer event (or a `screenpop` event, when the context came after the offer) with its
+        screen pop: Redis only (the CRM was asked ahead by the prefetch job), one round trip that
+        also lets this agent read the call's context later. With a local CRM, a pop whose context
+        is not there yet is looked up now (a second round trip, only then)."""
         now = self.clock()
-        found = screen_pop(self.r, self.keys, offer.get("call_sid", ""), now, offered_to=agent_id)
+        sid = offer.get("call_sid", "")
+        found = screen_pop(self.r, self.keys, sid, now, offered_to=agent_id)
+        if found and found["notice"] == pop.NOT_READY and self.fetch_now is not None:
+            self.fetch_now(sid)
+            found = screen_pop(self.r, self.keys, sid, now) or found
         return {**offer, "screenpop": found or pop.build({}, [], now)}

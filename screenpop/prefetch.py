@@ -93,10 +93,25 @@ class PrefetchJobs:
                 return "gone"
             context = gather(self.crm, self.sessions, self.r, self.keys, call_sid, state)
             self.r.set(key, json.dumps(context, ensure_ascii=False), ex=RESULT_TTL_S)
+            self.tell_agent(call_sid)
             return "crm failed" if context["crm_error"] else "done"
         except Exception:  # noqa: BLE001 - one call's failure must not cost the others in the batch
             log.exception("prefetch of %s failed", call_sid)
             return "failed"
+
+
+    def tell_agent(self, call_sid: str) -> None:
+        """The context is kept: an agent already offered the call, or on it, gets a `screenpop` event
+        (their stream adds the whole pop) so their card fills in. Read after the context was kept, so
+        an offer made meanwhile already pops it complete: no offer is left with half a pop."""
+        acd, agent, rid = self.r.hmget(self.keys.call(call_sid), "acd", "agent", "offer")
+        if acd == b"offered" and rid:
+            agent = self.r.hget(self.keys.offer(rid.decode()), "agent")
+        elif acd not in (b"connecting", b"connected"):
+            return
+        if agent:
+            self.r.publish(self.keys.agent_channel(agent.decode()),
+                           json.dumps({"event": "screenpop", "call_sid": call_sid}))
 
 
 def gather(crm: Crm, sessions, r: redis.Redis, keys: Keys, call_sid: str, state: dict[str, str]) -> dict:

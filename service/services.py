@@ -122,6 +122,7 @@ def build(settings: Settings, cc: ContactCenter | None = None, redis_client: red
     ivr = IvrCalls(cc, calls, lookup_contact=greeting_lookup.fields_or_none, call_ended=record_call,
                    prefetch=prefetch, clock=clock, acd=acd)
     surveys = Surveys(cc, calls, clock, record_call)
+    prefetching = PrefetchJobs(redis_client, keys, calls, sessions, crm_from_settings(settings, sessions))
     people_sessions = Sessions(redis_client, keys, idle_s=settings.session_idle_s,
                                absolute_s=settings.session_absolute_s)
     throttle = LoginThrottle(redis_client, keys, limit=settings.login_limit, window_s=settings.login_window_s)
@@ -132,8 +133,9 @@ def build(settings: Settings, cc: ContactCenter | None = None, redis_client: red
         roster=Roster(cc, sessions, agents, settings, clock),
         wrapups=WrapUps(redis_client, keys, calls, acd, record_call),
         greeting_lookup=greeting_lookup, prefetch=prefetch,
-        prefetching=PrefetchJobs(redis_client, keys, calls, sessions, crm_from_settings(settings, sessions)),
-        screenpops=ScreenPops(redis_client, keys, clock),
+        prefetching=prefetching,
+        screenpops=ScreenPops(redis_client, keys, clock,
+                              fetch_now=prefetching.one if prefetching.crm.source == "sql" else None),
         records=CallRecords(cc, redis_client, keys, calls, sessions,
                             schedule_refresh=lambda: job_functions.schedule_refresh(jobs)),
         ivr=ivr, surveys=surveys, connections=Connections(ivr, acd, surveys, record_call, clock),

@@ -97,7 +97,7 @@ def agent_stream(hub: EventHub, services, agent_id: str) -> Iterator[str] | None
                     continue
                 payload = json.loads(data)
                 kind = payload.get("event", "message")
-                yield sse(kind, pops.with_offer(payload, agent_id) if kind == "offer" else payload)
+                yield sse(kind, pops.with_offer(payload, agent_id) if kind in ("offer", "screenpop") else payload)
         finally:
             hub.unsubscribe(channel, events)
 

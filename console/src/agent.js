@@ -135,6 +135,26 @@ function onOffer(data) {
   $('#accept').focus();
 }
 
+// The caller's details came after the offer (an outside CRM answered late): the card fills in
+// where it is, on the offer or on the call, with nothing else on the page moving.
+function onScreenpop(data) {
+  const known = state.pops.get(data.call_sid);
+  if (!known || !data.screenpop) return;
+  known.screenpop = data.screenpop;
+  if (state.offer && state.offer.call_sid === data.call_sid) {
+    const { root, waitEl } = renderPop(data.screenpop, { timeZone });
+    state.offer.screenpop = data.screenpop;
+    state.offer.receivedAt = Date.now();        // wait_s is as of now
+    state.offer.waitEl = waitEl;
+    fill($('#offer-pop'), root);
+    tick();
+  } else if (state.call && state.call.call_sid === data.call_sid) {
+    const { root, waitEl } = renderPop(data.screenpop, { timeZone });
+    waitEl.closest('.row')?.remove();
+    fill($('#incall-pop'), root);
+  }
+}
+
 function offerTitle(data) {
   const t = data.transfer;
   const by = t ? t.by_name || directory.name(t.by) : '';
@@ -305,7 +325,8 @@ function connectEvents() {
       if (err.status !== 401) setTimeout(connectEvents, 5000);
     }
   });
-  const handlers = { status: onStatus, offer: onOffer, offer_canceled: onOfferCanceled, connected: onConnected, ended: onEnded };
+  const handlers = { status: onStatus, offer: onOffer, offer_canceled: onOfferCanceled, connected: onConnected, ended: onEnded,
+    screenpop: onScreenpop };
   for (const kind of ['held', 'resumed', 'muted', 'transfer', 'party_joined', 'party_left', 'monitored']) {
     handlers[kind] = (data) => controls.onEvent(kind, data);
   }
