@@ -118,6 +118,7 @@ def _music_loop(call, participant: Participant, url: str | None, method: str, mo
     ctx = {"until": moved}
     while not moved() and not call.hung_up and call._pending is None:
         started = time.monotonic()
+        redirects = call.redirects        # before the fetch: a REST update that comes during it counts too
         if not url:
             call.wait(None, until=moved)
             return
@@ -131,7 +132,6 @@ def _music_loop(call, participant: Participant, url: str | None, method: str, mo
                 return
             verbs, doc = fetched
         for _ in range(10):
-            redirects = call.redirects
             result = call.run_document(verbs, doc, ctx)
             if call.redirects != redirects and result is not None and result is not END:
                 participant.redirect_to = result          # a REST update the document's verb took
