@@ -32,17 +32,22 @@ class Legs:
     def __init__(self, acd):
         self.acd = acd
 
-    def join(self, call_sid: str, caller_leg: str, rid: str, agent: str, from_number: str,
-             now: datetime) -> str | None:
-        """Dial the agent's softphone into the call's conference (once per reservation, however often
-        Twilio asks for the connect document); the conference's name, or None when the agent could not
-        be dialed (the caller is back in line then)."""
+    def expect(self, call_sid: str, caller_leg: str, rid: str) -> str:
+        """The conference the caller's leg is about to join for reservation `rid`: its name."""
+        name = conference_name(call_sid, rid)
+        self.acd.controls.remember_leg(call_sid, conference=name, caller=caller_leg)
+        return name
+
+    def join(self, call_sid: str, rid: str, agent: str, from_number: str, now: datetime) -> None:
+        """The caller is in the conference (their wait document was asked for, or Twilio said they
+        joined): dial the agent's softphone into it, once per reservation. Only then: an agent rung
+        before the caller is there would answer an empty room when the caller's TwiML never came (an
+        answer lost on its way, a hang-up meanwhile) and count a talk nobody had. An agent who cannot
+        be dialed sends the caller back in line."""
         acd, name = self.acd, conference_name(call_sid, rid)
-        controls = acd.controls
         key = acd.keys.legs(call_sid)
         if not acd.r.hsetnx(key, f"joined:{rid}", round(time.time(), 3)):
-            return name
-        controls.remember_leg(call_sid, conference=name, caller=caller_leg)
+            return
         try:
             leg, conference_sid = acd.line.add(
                 name, f"client:{agent}", from_number or "callrouter",
@@ -51,11 +56,21 @@ class Legs:
                 end_on_exit=True)
         except (Gone, Unavailable) as exc:
             log.warning("could not dial %s into %s's conference (%s); back in line", agent, call_sid, exc)
-            acd.r.hdel(key, f"joined:{rid}")
-            acd.after(acd.router.dial_failed(call_sid, now, rid)[1], now)
-            return None
-        controls.remember_leg(call_sid, conference_sid=conference_sid, **{f"agent:{agent}": leg})
-        return name
+            back, offers = acd.router.dial_failed(call_sid, now, rid)
+            if back:
+                self._back_in_line(call_sid, now)
+            acd.after(offers, now)
+            return
+        acd.controls.remember_leg(call_sid, conference_sid=conference_sid, **{f"agent:{agent}": leg})
+
+    def caller_in(self, call_sid: str, rid: str, now: datetime) -> None:
+        """Evidence that the caller is in the conference of reservation `rid`: the agent is dialed if
+        this is the call's connection under way."""
+        acd = self.acd
+        raw = acd.r.hmget(acd.keys.call(call_sid), "acd", "offer", "agent", "from")
+        state, offer, agent, from_number = (v.decode() if v else "" for v in raw)
+        if state == "connecting" and offer == rid and agent:
+            self.join(call_sid, rid, agent, from_number, now)
 
     def status(self, call_sid: str, agent: str | None, rid: str, leg_status: str | None, duration: str | None,
                now: datetime) -> None:
@@ -66,7 +81,12 @@ class Legs:
                 router.connected(call_sid, now, rid)
         elif leg_status == "completed":
             changed, offers = router.party_leg(call_sid, agent, "left", now) if agent else (False, [])
-            if not changed and not (agent and self._hand_over(call_sid, agent, now)):
+            if changed or (agent and self._hand_over(call_sid, agent, now)):
+                pass
+            elif acd.r.hget(acd.keys.call(call_sid), "answered_alone"):
+                # the agent answered after the caller had hung up: nobody talked
+                offers = router.dial_failed(call_sid, now, rid)[1]
+            else:
                 router.dial_completed(call_sid, acd.seconds(duration), now, rid)
             acd.after(offers, now)
         elif leg_status in FAILED_LEG:
@@ -95,8 +115,12 @@ class Legs:
             if agent_now and state == "connected":
                 self.status(call_sid, agent_now, rid, "completed", None, now)
             return
+        legs = acd.controls.legs(call_sid)
+        if event == "participant-join" and leg and leg == legs.get("caller"):
+            self.caller_in(call_sid, rid, now)
+            return
         agent = (label or "").removeprefix("agent-") if (label or "").startswith("agent-") else ""
-        if not agent or not leg or acd.controls.legs(call_sid).get(f"agent:{agent}") != leg:
+        if not agent or not leg or legs.get(f"agent:{agent}") != leg:
             return
         if agent != agent_now and agent not in acd.controls.parties(call_sid):
             return

@@ -30,8 +30,9 @@ class Connections:
         self.clock = clock
 
     def connect(self, p: Params, reservation_id: str) -> str:
-        """Dial the agent of an accepted offer. A stale or foreign reservation sends the caller back
-        to their queue (never to an error); a callback call whose offer is gone is told why."""
+        """Join the caller to the conference of an accepted offer; the agent is dialed into it once the
+        caller is there (`connect_wait`). A stale or foreign reservation sends the caller back to their
+        queue (never to an error); a callback call whose offer is gone is told why."""
         call_sid, agent = self.acd.offer_target(reservation_id)
         original = self.acd.original_call(p.call_sid)
         is_callback = original != p.call_sid
@@ -39,9 +40,7 @@ class Connections:
             if is_callback:
                 return twiml.goodbye(CALLBACK_SORRY, None)
             return self._back_in_line(p)
-        name = self.acd.legs.join(original, p.call_sid, reservation_id, agent, p.from_number, self.clock())
-        if name is None:                    # the agent could not be dialed: back in line
-            return twiml.goodbye(CALLBACK_MISSED, None) if is_callback else self._back_in_line(p)
+        name = self.acd.legs.expect(original, p.call_sid, reservation_id)
         return twiml.conference(name, action=f"agent-dialed?rid={reservation_id}",
                                 status_callback=f"conference?call={original}",
                                 wait_url=f"connect-wait?rid={reservation_id}",
@@ -53,9 +52,11 @@ class Connections:
         the caller is alone in a new, empty conference) is sent on to what follows a talk."""
         original = self.acd.original_call(p.call_sid)
         call = self.ivr.calls.load(original) or {}
-        if call.get("acd") == "ended" or call.get("gone"):
+        # (a callback's queued call is `gone` from the start: its caller hung up keeping their place)
+        if call.get("acd") == "ended" or (call.get("gone") and original == p.call_sid):
             self.acd.legs.after_talk(original, p.call_sid, reservation_id)
             return twiml.pause(1)
+        self.acd.legs.caller_in(original, reservation_id, self.clock())      # the agent's phone rings now
         queue = self.ivr.cc.queues.get(call.get("queue", ""))
         return twiml.ringing(queue.hold_music if queue else None)
 

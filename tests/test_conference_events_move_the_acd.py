@@ -20,6 +20,7 @@ def connected_to_chen(twilio, app, clock, legs_dialed):
     assert rt.router.answer(offers[0].reservation_id, "accept", clock.now, "chen")[0]
     call.request(f"/voice/connect?rid={offers[0].reservation_id}")
     room = call.doc.find("Dial").find("Conference").text
+    call.wait_in_conference()                                    # the caller is in: chen is dialed
     return call, room, legs_dialed[-1]["leg"]
 
 
@@ -88,3 +89,27 @@ def test_events_of_another_room_or_leg_change_nothing(twilio, app, clock, legs_d
     event(twilio, call, room, "participant-join", leg, "agent-bob")              # not the call's agent
     event(twilio, call, room, "participant-join", leg, "supervisor-admin")
     assert acd_of(app, call) == "connecting"
+
+
+def test_the_caller_joining_dials_the_agent_when_the_wait_document_is_not_asked_for(twilio, app, clock,
+                                                                                   legs_dialed):
+    rt = app.extensions["callrouter"]
+    call = twilio.call(from_="+12125550111").dial().press("3")
+    offers = rt.router.set_status("chen", "available", clock.now)[2]
+    assert rt.router.answer(offers[0].reservation_id, "accept", clock.now, "chen")[0]
+    call.request(f"/voice/connect?rid={offers[0].reservation_id}")
+    room = call.doc.find("Dial").find("Conference").text
+    assert legs_dialed == []
+    event(twilio, call, room, "participant-join", call.sid)          # the caller is in; no label
+    event(twilio, call, room, "participant-join", call.sid)          # a repeat
+    assert [leg["to"] for leg in legs_dialed] == ["client:chen"]
+
+
+def test_an_agent_who_answers_after_the_caller_hung_up_talked_to_nobody(twilio, app, clock, legs_dialed):
+    call, room, leg = connected_to_chen(twilio, app, clock, legs_dialed)
+    call.hangup()                                                    # gone while chen's phone rang
+    leg_status(twilio, call, leg, "in-progress", legs_dialed[-1]["status_url"])
+    leg_status(twilio, call, leg, "completed", legs_dialed[-1]["status_url"])
+    state = app.extensions["callrouter"].calls.load(call.sid)
+    assert state["outcome"] == "abandoned" and status_of(app, "chen") == "available"
+    assert app.extensions["callrouter"].agents.get("chen").get("misses", "0") == "0"

@@ -68,7 +68,10 @@ def test_the_accepted_offer_dials_its_agent_and_a_stale_one_sends_the_caller_bac
     assert won
     document = services.connections.connect(p, rid)
     assert "<Conference" in document and f"agent-dialed?rid={rid}" in document
-    assert services.connections.connect(p, rid) == document                # asked again: dialed once
+    assert services.connections.connect(p, rid) == document
+    assert legs == []                                    # nobody is rung before the caller is in the room
+    services.connections.connect_wait(p, rid)            # the caller waits in it: alice's phone rings
+    services.connections.connect_wait(p, rid)            # asked again: dialed once
     assert [(leg["to"], leg["label"]) for leg in legs] == [("client:alice", "agent-alice")]
     assert f"call={p.call_sid}&agent=alice&rid={rid}" in legs[0]["status_url"]
 
@@ -76,8 +79,10 @@ def test_the_accepted_offer_dials_its_agent_and_a_stale_one_sends_the_caller_bac
 def test_an_agent_who_cannot_be_dialed_sends_the_caller_back_in_line(services):
     p, rid = offered_to_alice(services)                  # TWILIO_API_URL points where nothing listens
     services.router.answer(rid, "accept", services.clock(), "alice")
-    assert "<Enqueue" in services.connections.connect(p, rid)
+    assert "<Conference" in services.connections.connect(p, rid)
+    services.connections.connect_wait(p, rid)
     assert services.redis.hget(services.keys.call(p.call_sid), "acd") == b"waiting"
+    assert services.agents.get("alice")["status"] == "available"
 
 
 def test_the_agent_leg_and_the_dial_action_take_the_call_through_talk_to_wrapup(services):

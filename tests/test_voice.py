@@ -303,6 +303,7 @@ def test_the_survey_after_the_talk_lands_on_the_record(twilio, app, clock, run_j
     assert rt.router.answer(offers[0].reservation_id, "accept", clock.now, "chen")[0]
     call.request(f"/voice/connect?rid={offers[0].reservation_id}")       # as the REST redirect would
     assert call.doc.find("Dial").find("Conference").get("endConferenceOnExit") == "true"
+    call.wait_in_conference()                                             # chen's phone rings now
     assert legs_dialed[-1]["to"] == "client:chen" and legs_dialed[-1]["end_on_exit"] is True
     call.dial_result("completed")                                         # chen hung up after the talk
     assert call.verbs == ["Gather", "Redirect"] and call.says[0].startswith("Before you go: how satisfied")

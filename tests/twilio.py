@@ -112,6 +112,13 @@ class Call:
     def dial_result(self, status: str) -> "Call":
         return self.request(self.doc.find("Dial").get("action"), DialCallStatus=status, DialCallDuration="30")
 
+    def wait_in_conference(self) -> ET.Element:
+        """The caller entered the `<Conference>` of the current document before it started: Twilio asks
+        for its waitUrl (the document does not change)."""
+        conference = self.doc.find("Dial").find("Conference")
+        return self._side(conference.get("waitUrl"), ConferenceSid="CF" + "3" * 32,
+                          FriendlyName=conference.text or "")
+
     def hangup(self, status: str = "completed", duration: str = "42"):
         response = self.tw.post(self.tw.base + "/voice/status",
                                 self.params(CallStatus=status, CallDuration=duration,
