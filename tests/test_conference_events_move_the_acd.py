@@ -12,15 +12,20 @@ def _agents_logged_in(staffed):
     """Queues hold callers only while someone who could serve them is logged in."""
 
 
-def connected_to_chen(twilio, app, clock, legs_dialed):
-    """A sales caller chen accepted, joined to their conference: (call, conference name, chen's leg)."""
+def accepted_by_chen(twilio, app, clock):
+    """A sales caller chen accepted, sent to their conference's TwiML: (call, conference name)."""
     rt = app.extensions["callrouter"]
     call = twilio.call(from_="+12125550111").dial().press("3")
     offers = rt.router.set_status("chen", "available", clock.now)[2]
     assert rt.router.answer(offers[0].reservation_id, "accept", clock.now, "chen")[0]
     call.request(f"/voice/connect?rid={offers[0].reservation_id}")
-    room = call.doc.find("Dial").find("Conference").text
-    call.wait_in_conference()                                    # the caller is in: chen is dialed
+    return call, call.doc.find("Dial").find("Conference").text
+
+
+def connected_to_chen(twilio, app, clock, legs_dialed):
+    """The same caller in the conference, so chen is dialed: (call, conference name, chen's leg)."""
+    call, room = accepted_by_chen(twilio, app, clock)
+    call.wait_in_conference()
     return call, room, legs_dialed[-1]["leg"]
 
 
@@ -93,12 +98,7 @@ def test_events_of_another_room_or_leg_change_nothing(twilio, app, clock, legs_d
 
 def test_the_caller_joining_dials_the_agent_when_the_wait_document_is_not_asked_for(twilio, app, clock,
                                                                                    legs_dialed):
-    rt = app.extensions["callrouter"]
-    call = twilio.call(from_="+12125550111").dial().press("3")
-    offers = rt.router.set_status("chen", "available", clock.now)[2]
-    assert rt.router.answer(offers[0].reservation_id, "accept", clock.now, "chen")[0]
-    call.request(f"/voice/connect?rid={offers[0].reservation_id}")
-    room = call.doc.find("Dial").find("Conference").text
+    call, room = accepted_by_chen(twilio, app, clock)
     assert legs_dialed == []
     event(twilio, call, room, "participant-join", call.sid)          # the caller is in; no label
     event(twilio, call, room, "participant-join", call.sid)          # a repeat
