@@ -129,6 +129,23 @@ def _enter(cc: ContactCenter, call: Call, name: str, resp: VoiceResponse | None,
     return Turn(str(resp), steps, state)
 
 
+def choice_label(nodes: dict[str, Node], menu: Node, target: str) -> str:
+    """What a menu choice means, in the caller's words: the first spoken keyword of the menu that
+    leads to the same node ("billing"), else what the node does (the queue's name, "voicemail",
+    "a callback"), else its name with spaces. Agents read it in the screen pop's journey."""
+    word = next((k for k, t in menu.options.items() if t == target and not k.isdigit()), None)
+    if word:
+        return word
+    node = nodes.get(target)
+    if node is not None and node.kind == "callback":
+        return "a callback"
+    if node is not None and node.queue:
+        return node.queue
+    if node is not None and node.kind == "voicemail":
+        return "voicemail"
+    return target.replace("_", " ")
+
+
 def start(cc: ContactCenter, call: Call) -> Turn:
     return enter(cc, call, call.flow.start)
 
@@ -151,6 +168,7 @@ def on_gather(cc: ContactCenter, call: Call, name: str, digits: str | None, said
         steps.append(step)
     if option is not None:
         steps[-1]["next"] = node.options[option]
+        steps[-1]["label"] = choice_label(call.flow.nodes, node, node.options[option])
         turn = enter(cc, call, node.options[option])
         turn.steps[:0] = steps
         turn.state[f"tries:{name}"] = 0

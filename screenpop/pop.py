@@ -41,7 +41,7 @@ def journey_in_words(steps: list[dict], call: dict[str, str] | None = None) -> l
     for step in steps:
         event = step.get("event")
         if event == "digits":
-            choice = f" ({step['next']})" if step.get("next") else " (no match)"
+            choice = f" ({step.get('label') or step['next']})" if step.get("next") else " (no match)"
             words.append(f"Pressed {step.get('value')}{choice}")
         elif event == "speech":
             words.append(f"Said \"{step.get('value')}\"")

@@ -214,7 +214,7 @@ def test_an_agent_takes_the_call_through_their_softphone_and_wraps_up(service, s
         assert offer["call_sid"] == call.sid and offer["queue"] == "tech"
         assert offer["screenpop"]["contact"]["name"] == "Dana Reyes"
         assert offer["screenpop"]["caller"]["national"] == "(415) 555-0100"
-        assert "Pressed 2 (tech_q)" in offer["screenpop"]["journey"]
+        assert "Pressed 2 (support)" in offer["screenpop"]["journey"]
         accepted = requests.post(f"{service.url}/api/reservations/{offer['reservation_id']}/accept",
                                  headers=bob, timeout=10)
         assert accepted.status_code == 200, accepted.text

@@ -88,7 +88,8 @@ def test_gather_match_enters_the_queue(cc):
     assert enqueue.attrib == {"waitUrl": "wait?node=q", "waitUrlMethod": "POST", "action": "queued?node=q",
                               "method": "POST"}
     assert turn.state["status"] == "queued" and turn.state["queue"] == "help"
-    assert turn.steps[0] == {"event": "digits", "node": "menu", "value": "1", "option": "1", "next": "q"}
+    assert turn.steps[0] == {"event": "digits", "node": "menu", "value": "1", "option": "1", "next": "q",
+                             "label": "help"}
 
 
 def test_a_callback_node_puts_a_request_in_line_and_says_goodbye(cc):
@@ -104,7 +105,7 @@ def test_a_callback_node_puts_a_request_in_line_and_says_goodbye(cc):
 def test_speech_match_keeps_what_was_said(cc):
     turn = engine.on_gather(cc, call(cc), "menu", None, "I need HELP!", "0.81")
     assert turn.steps[0] == {"event": "speech", "node": "menu", "value": "I need HELP!", "option": "help",
-                             "confidence": 0.81, "next": "q"}
+                             "confidence": 0.81, "next": "q", "label": "help"}
 
 
 def test_retry_with_sorry_then_on_fail_or_goodbye(cc):
@@ -174,3 +175,13 @@ def test_text_from_the_crm_is_escaped(cc):
     turn = engine.start(cc, call(cc, contact={"first_name": "<Hangup/> & Co"}))
     assert xml(turn).find("Say").text == "Hello <Hangup/> & Co, welcome."
     assert "Hello &lt;Hangup/&gt; &amp; Co" in turn.twiml
+
+
+def test_a_menu_choice_is_recorded_in_the_callers_words_for_the_screen_pop(cc):
+    menu, nodes = cc.flows["f"].nodes["menu"], cc.flows["f"].nodes
+    labels = {key: engine.choice_label(nodes, menu, target) for key, target in menu.options.items()}
+    # a spoken keyword to the same node, else what the node does, else its name
+    assert labels == {"1": "help", "help": "help", "2": "out", "0": "voicemail", "8": "a callback"}
+    assert engine.on_gather(cc, call(cc), "menu", "0", None).steps[0]["label"] == "voicemail"
+    steps = engine.on_gather(cc, call(cc), "menu", "8", None).steps
+    assert [s.get("label") for s in steps if s["event"] == "digits"] == ["a callback"]
