@@ -14,6 +14,10 @@ import { WrapUp } from './wrapup.js';
 const CANCEL_REASONS = {
   timeout: 'The offer timed out; the caller stays in line for the next agent.',
   caller_hung_up: 'The caller hung up.',
+  reject: 'The offer was rejected on another page; the caller stays in line for the next agent.',
+  transfer_canceled: 'The transfer was called off.',
+  call_ended: 'The call ended before you joined it.',
+  transferred: 'The call was transferred elsewhere.',
 };
 
 const boot = JSON.parse($('#boot').textContent);
@@ -176,6 +180,7 @@ async function answerOffer(verb) {
   if (!offer) return;
   $('#accept').disabled = true;
   $('#reject').disabled = true;
+  offer.answering = verb;                         // its own `offer_canceled` may come before the answer
   fill($('#offer-state'), verb === 'accept' ? 'Accepting…' : 'Rejecting…');
   try {
     await api.post(`/api/reservations/${encodeURIComponent(offer.reservation_id)}/${verb}`);
@@ -208,6 +213,10 @@ function onOfferCanceled(data) {
   const same = data.reservation_id ? data.reservation_id === offer.reservation_id : data.call_sid === offer.call_sid;
   if (!same) return;
   clearOffer();
+  if (data.reason === 'reject' && offer.answering === 'reject') {
+    flash('Offer rejected.');                     // this page rejected it: no warning
+    return;
+  }
   flash(CANCEL_REASONS[data.reason] || `The offer was withdrawn (${data.reason || 'no reason given'}).`, 'warn');
 }
 

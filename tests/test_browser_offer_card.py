@@ -1,10 +1,13 @@
-"""The agent console in a real browser with an outside CRM that answers slowly: the offer card comes
-at once, saying the caller's details are still being looked up, and fills in where it is (name,
-company, tier) as soon as the CRM answers, before the agent accepts, without a reload.
+"""The agent console's offer card in a real browser, with an outside CRM that answers slowly: the card
+comes at once, saying the caller's details are still being looked up, and fills in where it is (name,
+company, tier) as soon as the CRM answers, before the agent accepts, without a reload; an offer the
+agent rejects says so plainly, with no warning about an offer "withdrawn (reject)".
 
 Headless Chromium (Debian's `chromium`, driven by Playwright) against the real service and the
 Twilio simulator; the CRM is a local HTTP stand-in (tests/test_screenpop_fixtures.FakeCrm)."""
 from __future__ import annotations
+
+import time
 
 import pytest
 
@@ -53,20 +56,28 @@ def service(tmp_path_factory, sim, crm):
         yield url
 
 
+def signed_in_available(browser, service: str, tmp_path):
+    """Tess's console, signed in and available: the watched page."""
+    from playwright.sync_api import expect
+
+    watched = WatchedPage(browser, tmp_path, 1100, 1100)
+    page = watched.page
+    page.goto(f"{service}/agent")
+    page.fill("#username", "tess")
+    page.fill("#password", PASSWORD)
+    page.click("#login")
+    expect(page.locator("#stream")).to_have_text("Events: live", timeout=10_000)
+    page.click("#btn-available")
+    expect(page.locator("#status-pill")).to_have_attribute("data-status", "available")
+    return watched
+
+
 def test_the_offer_card_fills_in_when_a_slow_crm_answers(service, sim, tmp_path):
     from playwright.sync_api import expect
 
     with chromium() as browser:
-        watched = WatchedPage(browser, tmp_path, 1100, 1100)
+        watched = signed_in_available(browser, service, tmp_path)
         page = watched.page
-        page.goto(f"{service}/agent")
-        page.fill("#username", "tess")
-        page.fill("#password", PASSWORD)
-        page.click("#login")
-        expect(page.locator("#stream")).to_have_text("Events: live", timeout=10_000)
-        page.click("#btn-available")
-        expect(page.locator("#status-pill")).to_have_attribute("data-status", "available")
-
         call = sim.dial(NUMBER, CALLER, CallerScript(inputs=[Press("1")], patience=3000))
         offer = page.locator("#offer")
         expect(offer).to_be_visible(timeout=15_000)
@@ -78,5 +89,31 @@ def test_the_offer_card_fills_in_when_a_slow_crm_answers(service, sim, tmp_path)
         expect(offer).not_to_contain_text("still being looked up")
         expect(page.locator("#accept")).to_be_enabled()                    # the offer itself is untouched
         watched.shot("2-offer-filled-in")
+        assert not watched.errors, watched.errors
+        call.hang_up("caller")
+
+
+def test_an_offer_the_agent_rejects_says_rejected_without_a_warning(service, sim, tmp_path):
+    from playwright.sync_api import expect
+
+    with chromium() as browser:
+        watched = signed_in_available(browser, service, tmp_path)
+        page = watched.page
+        call = sim.dial(NUMBER, "+12125550188", CallerScript(inputs=[Press("1")], patience=3000))  # not in the CRM
+        expect(page.locator("#offer")).to_be_visible(timeout=15_000)
+
+        def slow_answer(route):                        # as on a slow network: the stream's offer_canceled
+            response = route.fetch()                   # comes before the reject's own answer
+            time.sleep(1.0)
+            route.fulfill(response=response)
+        page.route("**/api/reservations/*/reject", slow_answer)
+        page.click("#reject")
+        flash = page.locator("#flash")
+        expect(flash).to_have_text("Offer rejected.")
+        page.wait_for_timeout(1500)                    # the offer_canceled event has come and gone
+        expect(flash).to_have_text("Offer rejected.")
+        assert flash.get_attribute("data-kind") != "warn"
+        expect(page.locator("#offer")).to_be_hidden()
+        watched.shot("3-rejected")
         assert not watched.errors, watched.errors
         call.hang_up("caller")
