@@ -1,7 +1,8 @@
 """The agent console's offer card in a real browser, with an outside CRM that answers slowly: the card
 comes at once, saying the caller's details are still being looked up, and fills in where it is (name,
 company, tier) as soon as the CRM answers, before the agent accepts, without a reload; an offer the
-agent rejects says so plainly, with no warning about an offer "withdrawn (reject)".
+agent rejects says so plainly, with no warning about an offer "withdrawn (reject)"; the agent's own
+status badge says an offer is waiting while it is.
 
 Headless Chromium (Debian's `chromium`, driven by Playwright) against the real service and the
 Twilio simulator; the CRM is a local HTTP stand-in (tests/test_screenpop_fixtures.FakeCrm)."""
@@ -82,6 +83,7 @@ def test_the_offer_card_fills_in_when_a_slow_crm_answers(service, sim, tmp_path)
         offer = page.locator("#offer")
         expect(offer).to_be_visible(timeout=15_000)
         expect(offer).to_contain_text("still being looked up")            # the CRM has not answered yet
+        expect(page.locator("#status-pill")).to_have_text("Offer waiting")  # not "Available" any more
         watched.shot("1-offer-before-the-crm")
         expect(offer.locator(".company")).to_have_text("Globex", timeout=(CRM_DELAY_S + 5) * 1000)
         expect(offer.locator(".contact-name")).to_have_text("Dana Reyes")
@@ -114,6 +116,7 @@ def test_an_offer_the_agent_rejects_says_rejected_without_a_warning(service, sim
         expect(flash).to_have_text("Offer rejected.")
         assert flash.get_attribute("data-kind") != "warn"
         expect(page.locator("#offer")).to_be_hidden()
+        expect(page.locator("#status-pill")).to_have_text("Available")      # free again after the reject
         watched.shot("3-rejected")
         assert not watched.errors, watched.errors
         call.hang_up("caller")

@@ -124,6 +124,8 @@ function onOffer(data) {
   if (state.offer && state.offer.reservation_id === data.reservation_id) return;   // replayed on reconnect
   const { root, waitEl } = renderPop(data.screenpop, { timeZone });
   state.offer = { ...data, receivedAt: Date.now(), accepted: false, waitEl };
+  state.status = 'reserved';                      // the ACD reserved this agent with the offer; no status event says so
+  renderStatus();
   state.pops.set(data.call_sid, { screenpop: data.screenpop, queue: data.queue });
   offerTitle(data);
   const by = data.transfer && !data.transfer.by_name && data.transfer.by;
