@@ -17,12 +17,16 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
+from phonenumbers.tzdata import TIMEZONE_DATA
 
 GREETING_FIELDS = ("name", "company", "tier")      # what the IVR keeps on the call hash (contact_*)
 NOT_READY = "Caller details are still being looked up"
 
 
 def caller(number: str, now: datetime) -> dict:
+    """The caller's number in both formats, their country and their time now. A number outside the
+    numbering plan's known ranges (a new mobile range, a UK 07700 900… number) still has a country:
+    its country code's, and that country's time when all its zones agree on it now."""
     out = {"e164": number, "national": None, "region": None, "local_time": None}
     try:
         parsed = phonenumbers.parse(number, None)
@@ -31,6 +35,12 @@ def caller(number: str, now: datetime) -> dict:
     out["national"] = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
     out["region"] = phonenumbers.region_code_for_number(parsed)
     zones = [z for z in phone_timezones.time_zones_for_number(parsed) if z != "Etc/Unknown"]
+    if out["region"] is None:
+        region = phonenumbers.region_code_for_country_code(parsed.country_code)
+        out["region"] = None if region == phonenumbers.UNKNOWN_REGION else region
+        country = [ZoneInfo(z) for z in TIMEZONE_DATA.get(str(parsed.country_code), ())]
+        if country and len({now.astimezone(z).utcoffset() for z in country}) == 1:
+            zones = [str(country[0])]
     if zones:
         out["local_time"] = now.astimezone(ZoneInfo(zones[0])).isoformat(timespec="seconds")
     return out

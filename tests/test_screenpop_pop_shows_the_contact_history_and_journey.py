@@ -3,7 +3,7 @@ and the pop builder: contact, journey, wait, and what is missing when the CRM fa
 prefetch has not finished yet."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
@@ -76,3 +76,12 @@ def test_pop_before_the_prefetch_finished(context):
     built = pop.build({"from": "+12125550123"}, [], NOW, context)
     assert built["contact"] is None and built["history"] == [] and built["repeat_caller"] is False
     assert built["missing"] == ["crm", "history"] and built["notice"] == pop.NOT_READY
+
+
+def test_a_number_outside_the_known_ranges_still_shows_its_country_and_time():
+    summer = datetime(2026, 7, 1, 12, 0, tzinfo=timezone.utc)
+    uk = pop.caller("+447700900123", summer)              # Ofcom's range for drama: valid nowhere
+    assert (uk["region"], uk["national"], uk["local_time"]) == ("GB", "07700 900123", "2026-07-01T13:00:00+01:00")
+    spain = pop.caller("+34999", summer)                  # the Canaries are an hour behind Madrid
+    assert (spain["region"], spain["local_time"]) == ("ES", None)
+    assert pop.caller("+4420794609", summer)["region"] == "GB"
