@@ -134,6 +134,8 @@ def test_an_agent_takes_a_call_in_the_console_and_wraps_up(service, sim, browser
     expect(wrapup).to_be_visible(timeout=15_000)
     expect(incall).to_be_hidden()
     expect(page.locator("#status-pill")).to_have_attribute("data-status", "wrapup")
+    expect(page.locator("#wrapup-call")).to_have_text("Dana Reyes · billing")      # who, not a CallSid
+    expect(page.locator("#wrapup-countdown")).to_have_text(re.compile(r"^4:5\d left$"))   # of 300 s
     options = page.locator("#disposition option").all_text_contents()
     assert options == ["Choose…", "resolved", "refund issued", "follow-up"], options
     page.select_option("#disposition", "refund issued")

@@ -86,10 +86,12 @@ async function setStatus(wanted) {
 
 function onStatus(data) {
   state.status = data.status;
+  state.since = Number(data.since) || null;       // server epoch seconds: the wrap-up countdown starts here
   renderStatus();
   if (state.offer && data.status !== 'reserved' && !state.offer.accepted) clearOffer();
   if ((data.status === 'busy' || data.status === 'wrapup') && !state.call && !wrapup.current) loadCurrent();
   if (data.status === 'wrapup' && state.call) endCall(state.call.call_sid);   // a missed 'ended'
+  if (data.status === 'wrapup' && wrapup.current && state.since) wrapup.current.since = state.since;
   if (['available', 'break', 'offline'].includes(data.status)) {
     if (state.offer && state.offer.accepted) {     // accepted, but the call never reached the agent
       clearOffer();
@@ -109,7 +111,8 @@ async function loadCurrent() {
         ? Date.now() - (api.now() - data.call.answered_at) * 1000 : Date.now();
       startCall(data.call.call_sid, data.call.queue, startedAt);
     } else if (data.call && data.status === 'wrapup' && !wrapup.current) {
-      wrapup.start(data.call.call_sid, data.call.queue);
+      wrapup.start(data.call.call_sid, data.call.queue, callerOf(data.call.call_sid),
+        state.status === 'wrapup' ? state.since : null);
     }
   } catch (err) {
     if (err.status !== 401) flash(`Could not load your current call: ${err.message}`, 'error');
@@ -252,11 +255,18 @@ function onConnected(data) {
   startCall(data.call_sid, undefined);
 }
 
+// The caller as the agent knew them, for the wrap-up's header: their name, else their number.
+function callerOf(callSid) {
+  const pop = (state.pops.get(callSid) || {}).screenpop;
+  if (!pop) return null;
+  return (pop.contact && pop.contact.name) || (pop.caller && (pop.caller.national || pop.caller.e164)) || null;
+}
+
 function endCall(callSid) {
   const queue = (state.call && state.call.queue) || (state.pops.get(callSid) || {}).queue;
   dropCall();
   fill($('#incall-pop'));
-  wrapup.start(callSid, queue);
+  wrapup.start(callSid, queue, callerOf(callSid));       // its `status: wrapup` event (just after) sets since
   wrapup.refreshSoon();
 }
 
@@ -310,6 +320,7 @@ function tick() {
   }
   if (state.call) fill($('#call-timer'), duration((Date.now() - state.call.startedAt) / 1000));
   controls.tick();
+  wrapup.tick();
 }
 
 // ---------------------------------------------------------------- events

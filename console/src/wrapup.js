@@ -21,16 +21,34 @@ export class WrapUp {
     $('#today-refresh').addEventListener('click', () => this.refreshToday());
   }
 
-  start(callSid, queue) {
-    this.current = { call_sid: callSid, queue };
+  /** `who`: the caller as the agent knew them (name or number); `since`: when the wrap-up began
+   *  (server epoch seconds), for the countdown to the queue's wrap-up time. */
+  start(callSid, queue, who = null, since = null) {
+    const prior = this.current && this.current.call_sid === callSid ? this.current : {};
+    this.current = { call_sid: callSid, queue, who: who || prior.who, since: since || prior.since || this.api.now() };
     const list = (this.queues[queue] && this.queues[queue].dispositions) || DEFAULT_DISPOSITIONS;
     const select = $('#disposition');
     fill(select, h('option', { value: '' }, 'Choose…'), list.map((d) => h('option', { value: d }, d)));
-    fill($('#wrapup-call'), queue ? `${queue} · ` : '', callSid);
+    fill($('#wrapup-call'), this.current.who || 'the call', queue ? ` · ${queue}` : '');
+    this.tick();
     fill($('#wrapup-note'));
     $('#wrapup-submit').disabled = false;
     show($('#wrapup'), true);
     select.focus();
+  }
+
+  /** The time left before the wrap-up ends by itself (the queue's wrapup_s), once a second. */
+  tick() {
+    const wrap = this.current;
+    const limit = wrap && this.queues[wrap.queue] ? Number(this.queues[wrap.queue].wrapup_s) : NaN;
+    const el = $('#wrapup-countdown');
+    if (!wrap || !Number.isFinite(limit)) {
+      fill(el);
+      return;
+    }
+    const left = Math.max(0, wrap.since + limit - this.api.now());
+    fill(el, left > 0 ? `${duration(left)} left` : 'time is up');
+    el.dataset.urgent = String(left <= 10);
   }
 
   hide() {
@@ -47,6 +65,7 @@ export class WrapUp {
     }
     // the queues' dispositions arrived after a wrap-up began: offer the right list
     if (this.current && !$('#disposition').value) this.start(this.current.call_sid, this.current.queue);
+    this.tick();
   }
 
   async submit(event) {
