@@ -222,6 +222,8 @@ def test_the_board_follows_a_simulated_rush_live(service, sim, browser, tmp_path
     page.select_option("#by", "agent")
     page.click("#show")
     expect(page.locator('#report tbody tr[data-key="a1"]')).to_be_visible(timeout=5_000)
+    expect(page.locator('#report tbody tr[data-key="a1"] td.key')).to_have_text("Ann Rush")      # a name, not an id
+    expect(page.locator('#report tbody tr[data-key="a1"] td[data-col="aht_s"]')).to_have_text(re.compile(r"^\d+:\d\d$"))
     expect(page.locator("#csv")).to_have_attribute("href", re.compile(r"by=agent.*format=csv"))
 
     # the stream cannot connect: the board says so, and comes back by itself once it can

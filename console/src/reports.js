@@ -2,6 +2,7 @@
 // and a "Download CSV" link with the same query + format=csv. Everything as text (dom.js).
 import { $, fill, h, show } from './dom.js';
 import { Api } from './api.js';
+import { duration } from './pop.js';
 
 const boot = JSON.parse($('#boot').textContent);
 const api = new Api(boot.csrf, (message) => {
@@ -10,12 +11,15 @@ const api = new Api(boot.csrf, (message) => {
 });
 
 const PERCENT = new Set(['service_level', 'fcr', 'self_service_rate']);
+const DURATION = new Set(['asa_s', 'aht_s', 'hold_s']);      // seconds, shown as m:ss (the CSV keeps seconds)
 const COLUMNS = [
   ['offered', 'Offered'], ['answered', 'Answered'], ['abandoned', 'Abandoned'], ['short_abandoned', 'Short aband.'],
-  ['service_level', 'Service level'], ['asa_s', 'ASA (s)'], ['aht_s', 'AHT (s)'], ['fcr', 'FCR'],
+  ['service_level', 'Service level'], ['asa_s', 'ASA'], ['aht_s', 'AHT'], ['hold_s', 'Hold'], ['fcr', 'FCR'],
   ['csat_avg', 'CSAT'], ['csat_n', 'Ratings'], ['calls', 'Calls'], ['self_service', 'Self-service'],
   ['self_service_rate', 'Self-service rate'], ['overflowed', 'Overflowed'], ['callbacks', 'Callbacks'],
+  ['transferred', 'Transferred'],
 ];
+const names = {};                // agent id -> name (GET /api/directory), for the rows by agent
 const KEY_LABEL = { interval: 'Interval', day: 'Day', queue: 'Queue', agent: 'Agent' };
 
 function query() {
@@ -36,12 +40,22 @@ function syncCsv(params) {
 function cell(key, value) {
   if (value === null || value === undefined) return '–';
   if (PERCENT.has(key) && typeof value === 'number') return `${Math.round(value * 1000) / 10} %`;
+  if (DURATION.has(key) && typeof value === 'number') return duration(value);
   return String(value);
 }
 
 function keyText(by, value) {
   if (by === 'interval' && typeof value === 'string') return value.slice(0, 16).replace('T', ' ');
+  if (by === 'agent' && names[value]) return names[value];
   return String(value ?? '');
+}
+
+async function loadNames() {
+  try {
+    for (const agent of (await api.get('/api/directory')).agents || []) names[agent.id] = agent.name;
+  } catch (err) {
+    // the rows keep the agents' ids: still readable
+  }
 }
 
 function render(data) {
@@ -64,7 +78,9 @@ async function load() {
   const state = $('#report-state');
   fill(state, 'Loading…');
   try {
-    render(await api.get(`/api/reports?${params}`));
+    const [data] = await Promise.all([api.get(`/api/reports?${params}`),
+      params.get('by') === 'agent' && !Object.keys(names).length ? loadNames() : null]);
+    render(data);
   } catch (err) {
     if (err.status === 401) return;
     state.dataset.kind = 'error';
