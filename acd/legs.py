@@ -83,9 +83,6 @@ class Legs:
             changed, offers = router.party_leg(call_sid, agent, "left", now) if agent else (False, [])
             if changed or (agent and self._hand_over(call_sid, agent, now)):
                 pass
-            elif acd.r.hget(acd.keys.legs(call_sid), "answered_alone"):
-                # the agent answered after the caller had hung up: nobody talked
-                offers = router.dial_failed(call_sid, now, rid)[1]
             else:
                 router.dial_completed(call_sid, acd.seconds(duration), now, rid)
             acd.after(offers, now)

@@ -104,12 +104,3 @@ def test_the_caller_joining_dials_the_agent_when_the_wait_document_is_not_asked_
     event(twilio, call, room, "participant-join", call.sid)          # a repeat
     assert [leg["to"] for leg in legs_dialed] == ["client:chen"]
 
-
-def test_an_agent_who_answers_after_the_caller_hung_up_talked_to_nobody(twilio, app, clock, legs_dialed):
-    call, room, leg = connected_to_chen(twilio, app, clock, legs_dialed)
-    call.hangup()                                                    # gone while chen's phone rang
-    leg_status(twilio, call, leg, "in-progress", legs_dialed[-1]["status_url"])
-    leg_status(twilio, call, leg, "completed", legs_dialed[-1]["status_url"])
-    state = app.extensions["callrouter"].calls.load(call.sid)
-    assert state["outcome"] == "abandoned" and status_of(app, "chen") == "available"
-    assert app.extensions["callrouter"].agents.get("chen").get("misses", "0") == "0"

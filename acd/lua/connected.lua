@@ -3,17 +3,9 @@
 -- ARGV[6] the reservation the leg was dialed for ('' any): a leg of an earlier part of the call (before
 -- a transfer) changes nothing
 -- Counts the answer (and whether it met the service level) once. Returns 1, or 0 if not connecting
--- (a repeat, or a leg callback that comes after the Dial's end already counted the talk). A leg that
--- answers after the caller hung up (`leaving`, call_gone.lua) is marked `answered_alone` (legs:<sid>): its end is
--- no talk (acd/legs.py lets the call go as abandoned).
+-- (a repeat, or a leg callback that comes after the Dial's end already counted the talk).
 local sid = ARGV[5]
-local call = K('call:' .. sid)
-if ARGV[6] and ARGV[6] ~= '' and hget(call, 'offer') ~= ARGV[6] then return 0 end
-local state = hget(call, 'acd')
-if state == 'leaving' then                       -- kept with the call's legs (acd/legs.py reads it)
-  redis.call('HSET', K('legs:' .. sid), 'answered_alone', 1)
-  redis.call('EXPIRE', K('legs:' .. sid), 86400)
-end
-if state ~= 'connecting' then return 0 end
+if hget(K('call:' .. sid), 'acd') ~= 'connecting' then return 0 end
+if ARGV[6] and ARGV[6] ~= '' and hget(K('call:' .. sid), 'offer') ~= ARGV[6] then return 0 end
 answer_call(sid, NOW)
 return 1
