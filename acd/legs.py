@@ -81,9 +81,7 @@ class Legs:
                 router.connected(call_sid, now, rid)
         elif leg_status == "completed":
             changed, offers = router.party_leg(call_sid, agent, "left", now) if agent else (False, [])
-            if changed or (agent and self._hand_over(call_sid, agent, now)):
-                pass
-            else:
+            if not changed and not (agent and self._hand_over(call_sid, agent, now)):
                 router.dial_completed(call_sid, acd.seconds(duration), now, rid)
             acd.after(offers, now)
         elif leg_status in FAILED_LEG:

@@ -150,8 +150,8 @@ class Transfers:
 
     # -- completing and canceling --------------------------------------------------------------
     def complete(self, xid: str, by: str | None, now: datetime) -> dict:
-        sid = self._call_of(xid)
         t = self.load(xid)
+        sid = t["call"]
         legs = self.c.legs(sid)
         if t.get("kind") == "number":
             why, offers = self.c.router.transfer_away(sid, by or "", xid, "complete", t, now)
