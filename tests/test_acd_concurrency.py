@@ -66,8 +66,8 @@ def _progress(floor, rnd, agent: str, sid: str, call: list, seen: Counter) -> No
     elif state == "connecting":
         if rnd.random() < 0.8:
             seen["answered"] += router.connected(sid, now)
-        else:
-            router.dial_failed(sid, now)
+        else:                           # (the caller may have hung up since the snapshot: abandoned)
+            _dial_failed(floor, sid, seen)
     elif state == "connected" and rnd.random() < 0.15:     # (else still talking: consults have time)
         if rnd.random() < 0.5:
             router.talk_ended(sid, now)
@@ -82,7 +82,14 @@ def _dial_end(floor, rnd, sid: str, talk: float | None, seen: Counter) -> None:
     """The Dial of a call `leaving` ends: answered after all (counted answered), or not (abandoned)."""
     if rnd.random() < 0.5:
         seen["answered"] += floor.router.dial_completed(sid, talk, floor.now)
-    elif int(floor.router.scripts.run("dial_failed", floor.now, sid, "")[0]) == 2:
+    else:
+        _dial_failed(floor, sid, seen)
+
+
+def _dial_failed(floor, sid: str, seen: Counter) -> None:
+    """The agent's leg failed: the caller back in line, or abandoned when they had hung up meanwhile
+    (another process's hang-up can land between the snapshot and this script)."""
+    if int(floor.router.scripts.run("dial_failed", floor.now, sid, "")[0]) == 2:
         seen["abandoned"] += 1
 
 
