@@ -21,6 +21,7 @@ from .conference import Gone
 from .controls import FAILED_LEG
 
 log = logging.getLogger(__name__)
+JOIN_S = 10         # the caller's signs of being in the conference come within moments of the connect answer
 
 
 def conference_name(call_sid: str, reservation_id: str) -> str:
@@ -32,11 +33,41 @@ class Legs:
     def __init__(self, acd):
         self.acd = acd
 
-    def expect(self, call_sid: str, caller_leg: str, rid: str) -> str:
-        """The conference the caller's leg is about to join for reservation `rid`: its name."""
-        name = conference_name(call_sid, rid)
-        self.acd.controls.remember_leg(call_sid, conference=name, caller=caller_leg)
+    def expect(self, call_sid: str, caller_leg: str, rid: str, now: datetime) -> str:
+        """The conference the caller's leg is about to join for reservation `rid`: its name. Both signs
+        that the caller is in (the wait document's fetch, the `participant-join` callback) may be lost,
+        so a `joining:` timer asks Twilio after JOIN_S (`joining_overdue`)."""
+        acd, name = self.acd, conference_name(call_sid, rid)
+        acd.controls.remember_leg(call_sid, conference=name, caller=caller_leg)
+        acd.r.zadd(acd.keys.timers(), {f"joining:{call_sid}:{rid}": now.timestamp() + JOIN_S})
         return name
+
+    def joining_overdue(self, call_sid: str, rid: str, now: datetime) -> None:
+        """Neither sign of the caller in the conference came within JOIN_S: Twilio says whether their
+        call is still on. On (or Twilio unreachable): they wait in the conference, the agent is dialed
+        now; over: their hang-up callback was lost too, the call is let go and the agent freed."""
+        acd = self.acd
+        raw = acd.r.hmget(acd.keys.call(call_sid), "acd", "offer", "agent", "from")
+        state, offer, agent, from_number = (v.decode() if v else "" for v in raw)
+        if state != "connecting" or offer != rid or not agent:
+            return
+        if acd.r.hexists(acd.keys.legs(call_sid), f"joined:{rid}"):
+            return
+        caller = acd.controls.legs(call_sid).get("caller") or call_sid
+        try:
+            live = acd.line.status(caller) in ("queued", "ringing", "in-progress")
+        except Gone:
+            live = False
+        except Unavailable as exc:
+            log.warning("could not ask Twilio about %s (%s); dialing the agent", call_sid, exc)
+            live = True
+        log.warning("no sign of %s in its conference after %s s; its call is %s", call_sid, JOIN_S,
+                    "on: dialing the agent" if live else "over: letting it go")
+        if live:
+            self.join(call_sid, rid, agent, from_number, now)
+            return
+        acd.caller_gone(call_sid, now)
+        acd.after(acd.router.dial_failed(call_sid, now, rid)[1], now)
 
     def join(self, call_sid: str, rid: str, agent: str, from_number: str, now: datetime) -> None:
         """The caller is in the conference (their wait document was asked for, or Twilio said they

@@ -1,6 +1,7 @@
 """The ACD's timers (the `timers` zset): offers time out, wrap-ups end, waiting callers escalate,
-overflow or stop waiting for their preferred agent, a caller who left while connecting is let go; and
-agents' shifts start and end. Run by the workers' ticker, each timer claimed by one of them.
+overflow or stop waiting for their preferred agent, a caller who left while connecting is let go, one
+never seen in their conference is looked for; and agents' shifts start and end. Run by the workers'
+ticker, each timer claimed by one of them.
 """
 from __future__ import annotations
 
@@ -57,5 +58,8 @@ def fire(acd, member: str, now: datetime) -> None:
         acd.overflow(rest, now)
     elif kind == "preferred":
         acd.after(acd.router.reroute(now, calls=[rest]), now)
+    elif kind == "joining":                  # no sign yet that the caller is in their conference
+        sid, _, rid = rest.partition(":")
+        acd.legs.joining_overdue(sid, rid, now)
     elif kind == "leaving":                  # the caller hung up while connecting; no Dial end came
         acd.after(acd.router.dial_failed(rest, now)[1], now)

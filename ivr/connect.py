@@ -40,7 +40,7 @@ class Connections:
             if is_callback:
                 return twiml.goodbye(CALLBACK_SORRY, None)
             return self._back_in_line(p)
-        name = self.acd.legs.expect(original, p.call_sid, reservation_id)
+        name = self.acd.legs.expect(original, p.call_sid, reservation_id, self.clock())
         return twiml.conference(name, action=f"agent-dialed?rid={reservation_id}",
                                 status_callback=f"conference?call={original}",
                                 wait_url=f"connect-wait?rid={reservation_id}",

@@ -4,7 +4,11 @@ way (status callbacks are not retried), so each is the other's second chance; re
 the events of an earlier conference of the same call change nothing."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+
+from acd.legs import JOIN_S
 
 
 @pytest.fixture(autouse=True)
@@ -104,3 +108,41 @@ def test_the_caller_joining_dials_the_agent_when_the_wait_document_is_not_asked_
     event(twilio, call, room, "participant-join", call.sid)          # a repeat
     assert [leg["to"] for leg in legs_dialed] == ["client:chen"]
 
+
+
+def overdue(app, clock, monkeypatch, caller_status: str) -> list[str]:
+    """JOIN_S later, with Twilio saying the caller's call is `caller_status`: the calls asked about."""
+    acd = app.extensions["callrouter"].acd
+    asked = []
+
+    def status(call_sid):
+        asked.append(call_sid)
+        return caller_status
+    monkeypatch.setattr(acd.line, "status", status)
+    acd.tick(clock.now + timedelta(seconds=JOIN_S + 1))
+    return asked
+
+
+def test_with_both_signs_of_the_caller_lost_the_agent_is_dialed_once_twilio_says_the_caller_is_on(
+        twilio, app, clock, legs_dialed, monkeypatch):
+    call, _ = accepted_by_chen(twilio, app, clock)         # no wait document asked for, no join callback
+    assert overdue(app, clock, monkeypatch, "in-progress") == [call.sid]
+    assert [leg["to"] for leg in legs_dialed] == ["client:chen"]
+    call.wait_in_conference()                              # the wait document after all: no second dial
+    assert len(legs_dialed) == 1 and acd_of(app, call) == "connecting"
+
+
+def test_a_caller_whose_hang_up_was_lost_too_is_let_go_and_the_agent_freed(twilio, app, clock, legs_dialed,
+                                                                           monkeypatch):
+    call, _ = accepted_by_chen(twilio, app, clock)
+    overdue(app, clock, monkeypatch, "completed")
+    assert legs_dialed == []
+    assert app.extensions["callrouter"].calls.load(call.sid)["outcome"] == "abandoned"
+    assert status_of(app, "chen") == "available"
+
+
+def test_a_caller_seen_in_time_is_not_looked_for(twilio, app, clock, legs_dialed, monkeypatch):
+    call, _ = accepted_by_chen(twilio, app, clock)
+    call.wait_in_conference()
+    assert overdue(app, clock, monkeypatch, "in-progress") == []
+    assert len(legs_dialed) == 1
