@@ -9,7 +9,7 @@ NPM ?= npm
 CONSOLE_SRC := $(wildcard console/src/*.js) console/build.mjs
 BUNDLE := webhooks/static/dist/.built
 
-.PHONY: run test faults bench bench-all config-check clean console
+.PHONY: run demo test faults bench bench-all config-check clean console
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "callrouter needs Python 3.11+"'
@@ -31,6 +31,10 @@ console: $(BUNDLE)
 
 run: $(VENV)/.installed $(BUNDLE)
 	$(PY) -m service.serve
+
+# The service with the simulator as Twilio: callers arriving, a simulated crew, one agent left to you.
+demo: $(VENV)/.installed $(BUNDLE)
+	$(PY) -m twiliosim demo $(DEMO_ARGS)
 
 test: $(VENV)/.installed $(BUNDLE)
 	$(PY) -m pytest -q $(PYTEST_ARGS)

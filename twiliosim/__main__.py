@@ -27,6 +27,7 @@ import sys
 from urllib.parse import urljoin
 
 from .chaos import DEFAULTS, Chaos
+from .demo import add_demo_parser, run_demo
 from .parties import CallerScript, Press, RecordMessage, Silence, Speak
 from .sim import Simulator
 
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--json", action="store_true", help="print the transcript as JSON lines")
     _add_chaos_args(call)
     _add_load_parser(sub)
+    add_demo_parser(sub, _duration, _rate)
     return parser
 
 
@@ -320,6 +322,8 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "load":
         return run_load_command(args)
+    if args.command == "demo":
+        return run_demo(args)
     return run_call(args)
 
 

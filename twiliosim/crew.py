@@ -114,8 +114,8 @@ class SimAgent:
         if self.run.wrapup_s > 0:
             self.run.closing.wait(self.run.sim.real(self.run.wrapup_s))
         try:
-            answer = self.http.post(self.url(f"/api/calls/{sid}/wrapup"), json={
-                "disposition": "load-test", "notes": f"run {self.run.run_id}"}, timeout=API_TIMEOUT_S)
+            answer = self.http.post(self.url(f"/api/calls/{sid}/wrapup"), json=self.run.wrapup_body(sid),
+                                    timeout=API_TIMEOUT_S)
         except requests.RequestException as exc:
             self.run.problem(f"agent {self.id}: wrap-up of {sid} failed: {type(exc).__name__}")
             return
@@ -195,6 +195,9 @@ class LoadRun:
                 planned = self.talk_rng.expovariate(1 / self.handle_s)
                 self.problem(f"an offer for {sid}, a call this run did not place")
             return planned
+
+    def wrapup_body(self, sid: str) -> dict:
+        return {"disposition": "load-test", "notes": f"run {self.run_id}"}
 
     # -- agents through the API --
     def create_agent(self, agent_id: str, skills: dict[str, int], profile: dict | None = None) -> str:
