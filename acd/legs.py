@@ -87,7 +87,7 @@ class Legs:
                 end_on_exit=True)
         except (Gone, Unavailable) as exc:
             log.warning("could not dial %s into %s's conference (%s); back in line", agent, call_sid, exc)
-            back, offers = acd.router.dial_failed(call_sid, now, rid)
+            back, offers = acd.router.dial_failed(call_sid, now, rid, service_fault=True)
             if back:
                 self._back_in_line(call_sid, now)
             acd.after(offers, now)

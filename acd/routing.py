@@ -100,9 +100,11 @@ class Router:
         """The agent's Dial ended after a talk of `talk_s` (None: unknown): see dial_completed.lua."""
         return int(self.scripts.run("dial_completed", now, call_sid, "" if talk_s is None else talk_s, rid)) == 1
 
-    def dial_failed(self, call_sid: str, now: datetime, rid: str = "") -> tuple[bool, list[Offer]]:
-        """(whether the caller is back in line, offers made): see dial_failed.lua."""
-        result = self.scripts.run("dial_failed", now, call_sid, rid)
+    def dial_failed(self, call_sid: str, now: datetime, rid: str = "", *, service_fault: bool = False
+                    ) -> tuple[bool, list[Offer]]:
+        """(whether the caller is back in line, offers made): see dial_failed.lua. `service_fault`: the
+        service could not connect the call (no miss for the agent)."""
+        result = self.scripts.run("dial_failed", now, call_sid, rid, "1" if service_fault else "0")
         return int(result[0]) == 1, offers_from(result[1:])
 
     def escalate(self, call_sid: str, requirements: dict[str, int], reqkey: str, now: datetime) -> list[Offer]:

@@ -219,7 +219,7 @@ class AcdService:
 
     def _connect_failed(self, call_sid: str, now: datetime, why: str) -> tuple[int, str]:
         log.warning("could not redirect %s to its agent (%s); back in line", call_sid, why)
-        self.after(self.router.dial_failed(call_sid, now)[1], now)
+        self.after(self.router.dial_failed(call_sid, now, service_fault=True)[1], now)
         return 502, f"could not reach Twilio to connect the call ({why}); the caller keeps their place"
 
     def accept_for(self, reservation_id: str, may_act_for: Callable[[str], bool], now: datetime) -> None:

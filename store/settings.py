@@ -64,6 +64,14 @@ class Settings:
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
 
+    @property
+    def twilio_mode(self) -> str:
+        """How calls reach Twilio: `simulated` (TWILIO_API_URL names another server: twiliosim's REST
+        stand-in), `unconfigured` (the development pair: Twilio refuses every request), or `live`."""
+        if not self.twilio_api_url.startswith("https://api.twilio.com"):
+            return "simulated"
+        return "unconfigured" if self.dev_credentials else "live"
+
 
 def _instance_secret(instance: Path, name: str, announce: bool = False) -> str:
     """A secret generated once and kept under instance/ so restarts reuse it. `announce`: print it

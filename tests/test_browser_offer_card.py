@@ -120,3 +120,26 @@ def test_an_offer_the_agent_rejects_says_rejected_without_a_warning(service, sim
         watched.shot("3-rejected")
         assert not watched.errors, watched.errors
         call.hang_up("caller")
+
+
+def test_an_accept_twilio_cannot_connect_says_why_and_that_it_is_no_miss(service, sim, tmp_path):
+    from playwright.sync_api import expect
+
+    with chromium() as browser:
+        watched = signed_in_available(browser, service, tmp_path)
+        page = watched.page
+        call = sim.dial(NUMBER, "+12125550177", CallerScript(inputs=[Press("1")], patience=3000))
+        expect(page.locator("#offer")).to_be_visible(timeout=15_000)
+        sim.rest_down = True                          # Twilio's REST API fails as the agent accepts
+        try:
+            page.click("#accept")
+            flash = page.locator("#flash")
+            expect(flash).to_contain_text("The call could not be connected", timeout=10_000)
+            expect(flash).to_contain_text("does not count as your miss")
+            expect(page.locator("#offer")).to_be_hidden()
+            expect(page.locator("#status-pill")).to_have_text("Available")
+            watched.shot("4-accept-failed")
+        finally:
+            sim.rest_down = False
+        assert not watched.errors, watched.errors
+        call.hang_up("caller")

@@ -44,6 +44,7 @@ class Simulator:
         self.queues: dict[str, SimQueue] = {}
         self.recordings: dict[str, dict] = {}
         self.softphones: dict[str, Softphone] = {}
+        self.rest_down = False          # True: the REST API answers every request 500 (an outage)
         self.phones: dict[str, Phone] = {}
         self._t0 = time.monotonic()
         self._lock = threading.RLock()

@@ -43,6 +43,23 @@ def page_headers(response, csp: str):
     return response
 
 
+TWILIO_NOTICES = {
+    "simulated": "Twilio is simulated here (twiliosim's REST stand-in at {url}): accepted calls ring the "
+                 "simulator's phone for you, not this browser; end a talk with Leave call.",
+    "unconfigured": "No Twilio account is set up (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are unset): offers "
+                    "arrive, but an accepted call cannot be connected to anyone. `make demo` runs the service "
+                    "with a simulated Twilio.",
+}
+
+
+def twilio_notice() -> dict:
+    """What the pages say about Twilio: {mode, text} (no text when Twilio is live)."""
+    settings = services().settings
+    mode = settings.twilio_mode
+    text = TWILIO_NOTICES.get(mode)
+    return {"mode": mode, "text": text.format(url=settings.twilio_api_url) if text else None}
+
+
 @bp.after_request
 def _headers(response):
     return page_headers(response, CSP)
@@ -90,7 +107,7 @@ def console():
     if agent is None:
         return _login_page("Your account is no longer tied to an agent; ask your administrator.", 403)
     boot = {"agent": {"id": agent.id, "name": agent.name, "timezone": agent.timezone}, "csrf": session.csrf,
-            "sounds": url_for("static", filename="dist/sounds/")}
+            "sounds": url_for("static", filename="dist/sounds/"), "twilio": twilio_notice()}
     return render_template("console/agent.html", agent=agent, boot=boot, csrf=session.csrf,
                            bundle_version=_bundle_version())
 

@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 from contactcenter.errors import Refusal
 
 from .auth import COOKIE, csrf_ok, current_session
-from .console import page_headers
+from .console import page_headers, twilio_notice
 from .deps import refusal_status, services
 from .signin import clear_cookie, login_form_ok, login_form_token, set_cookie, sign_in, sign_out
 
@@ -93,7 +93,7 @@ def gate(next_page: str, roles: tuple[str, ...] = SUPERVISING):
 
 def page_boot(session) -> dict:
     return {"csrf": session.csrf, "timezone": services().cc.timezone, "today": services().board.today().isoformat(),
-            "role": session.role, "username": session.username}
+            "role": session.role, "username": session.username, "twilio": twilio_notice()}
 
 
 def _report_form(args, today: str) -> dict:

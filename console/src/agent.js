@@ -88,7 +88,10 @@ function onStatus(data) {
   state.status = data.status;
   state.since = Number(data.since) || null;       // server epoch seconds: the wrap-up countdown starts here
   renderStatus();
-  if (state.offer && data.status !== 'reserved' && !state.offer.accepted) clearOffer();
+  // (an accept still on its way says itself how it went: a failed one frees the agent before it answers)
+  if (state.offer && data.status !== 'reserved' && !state.offer.accepted && state.offer.answering !== 'accept') {
+    clearOffer();
+  }
   if ((data.status === 'busy' || data.status === 'wrapup') && !state.call && !wrapup.current) loadCurrent();
   if (data.status === 'wrapup' && state.call) endCall(state.call.call_sid);   // a missed 'ended'
   if (data.status === 'wrapup' && wrapup.current && state.since) wrapup.current.since = state.since;
@@ -200,6 +203,14 @@ async function answerOffer(verb) {
       flash('Offer rejected.');
     }
   } catch (err) {
+    if (verb === 'accept' && err.status === 502) {
+      // The service could not connect the call: the caller is back in line, and it is not the agent's
+      // miss. (The accept made them busy for a moment: the page may have opened the call meanwhile.)
+      if (state.offer === offer) clearOffer();
+      if (state.call && state.call.call_sid === offer.call_sid) dropCall();
+      flash(`The call could not be connected: ${err.message}. It does not count as your miss.`, 'error');
+      return;
+    }
     if (state.offer !== offer) return;
     if (err.status === 409) {
       clearOffer();
@@ -251,7 +262,10 @@ function dropCall() {
 }
 
 function onConnected(data) {
-  if (state.call && state.call.call_sid === data.call_sid) return;
+  if (state.call && state.call.call_sid === data.call_sid) {
+    controls.refresh();                 // accepted while the phone rang: now the agent is on the call
+    return;
+  }
   startCall(data.call_sid, undefined);
 }
 
@@ -381,7 +395,7 @@ function main() {
   directory.ensure().then(() => controls.render());       // names instead of ids
   connectEvents();
   wrapup.refreshToday();
-  softphone.start(new URL(boot.sounds, window.location.href).href);
+  softphone.start(new URL(boot.sounds, window.location.href).href, boot.twilio);
 }
 
 main();

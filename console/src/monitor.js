@@ -23,9 +23,10 @@ class SupervisorSoftphone extends Softphone {
 }
 
 export class Monitoring {
-  /** @param deps {api, username, name(id) -> display name, onChange() after a change of mode} */
-  constructor({ api, username, name, onChange }) {
+  /** @param deps {api, username, name(id) -> display name, onChange() after a change of mode, twilio} */
+  constructor({ api, username, name, onChange, twilio }) {
     this.api = api;
+    this.twilio = twilio;         // the page's {mode, text}: no SDK without a live Twilio
     this.username = username;
     this.name = name;
     this.onChange = onChange;
@@ -123,6 +124,6 @@ export class Monitoring {
     });
     const script = document.querySelector('script[src*="dist/supervisor.js"]');
     const base = new URL('sounds/', script ? script.src : new URL('/static/dist/', window.location.href)).href;
-    this.softphone.start(base);
+    this.softphone.start(base, this.twilio);
   }
 }

@@ -34,8 +34,19 @@ export class Softphone {
       `Softphone offline: ${reason}. Offers still arrive here and can be accepted; the call rings on another phone.`);
   }
 
-  /** @param soundsBase URL of the folder of the tones built by console/build.mjs (never Twilio's CDN) */
-  async start(soundsBase) {
+  /**
+   * @param soundsBase URL of the folder of the tones built by console/build.mjs (never Twilio's CDN)
+   * @param twilio     the page's {mode, text}: with no live Twilio the SDK is not started at all
+   */
+  async start(soundsBase, twilio) {
+    if (twilio && twilio.mode === 'simulated') {
+      this.hooks.onState('simulated', 'Softphone: simulated (no Twilio here); your calls ring the simulator\'s phone.');
+      return;
+    }
+    if (twilio && twilio.mode === 'unconfigured') {
+      this.offline('no Twilio account is set up');
+      return;
+    }
     this.hooks.onState('connecting', 'Softphone: connecting to Twilio…');
     if (!Device.isSupported) {
       this.offline('this browser does not support WebRTC calls');

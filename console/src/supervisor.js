@@ -27,7 +27,7 @@ const state = {
   intervalsNote: null,
 };
 const monitoring = new Monitoring({
-  api, username: boot.username, name: (id) => state.names[id] || id,
+  api, username: boot.username, name: (id) => state.names[id] || id, twilio: boot.twilio,
   onChange: () => state.stats && renderAgents(state.stats),
 });
 const dayHistory = new DayHistory();

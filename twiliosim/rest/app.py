@@ -76,6 +76,8 @@ def authenticate(sim):
             and hmac.compare_digest(username.encode(), sim.account_sid.encode())
             and hmac.compare_digest(password.encode(), sim.auth_token.encode())):
         return unauthenticated().response()
+    if sim.rest_down:                      # an outage on Twilio's side, as a test asks for one
+        return TwilioError(500, 20500, "An internal server error has occurred").response()
     return None
 
 
