@@ -89,6 +89,9 @@ def test_the_demo_gives_a_person_a_whole_call_and_a_live_board(demo, tmp_path):
         agent.click("#accept")
         expect(agent.locator("#controls")).to_be_visible(timeout=20_000)
         expect(agent.locator("#call-state-text")).to_have_text("Talking", timeout=20_000)
+        # on the call, not ringing any more (the list was read while the phone rang)
+        expect(agent.locator('#parties li[data-role="primary"]')).to_have_attribute("data-state", "joined")
+        expect(agent.locator("#twilio-notice")).to_contain_text("Twilio is simulated here")
         time.sleep(3)                                                         # the caller stays on the line
         expect(agent.locator("#call-state-text")).to_have_text("Talking")
         agent_w.shot("demo-2-talking")
