@@ -80,8 +80,10 @@ class Router:
         result = self.scripts.run("call_gone", now, call_sid)
         return _text(result[0]), offers_from(result[1:])
 
-    def set_status(self, agent_id: str, status: str, now: datetime) -> tuple[int, str, list[Offer]]:
-        result = self.scripts.run("set_agent_status", now, agent_id, status)
+    def set_status(self, agent_id: str, status: str, now: datetime, by: str = "", reason: str = ""
+                   ) -> tuple[int, str, list[Offer]]:
+        """`by`: who asked, when not the agent; `reason`: the break's (see set_agent_status.lua)."""
+        result = self.scripts.run("set_agent_status", now, agent_id, status, by, reason)
         return int(result[0]), _text(result[1]), offers_from(result[2:])
 
     def end_wrapup(self, agent_id: str, call_sid: str, now: datetime) -> tuple[str | None, list[Offer]]:

@@ -128,16 +128,21 @@ class AcdService:
         return sum(counts.get(status, 0) for status in ("available", "reserved", "busy", "wrapup"))
 
     # -- agents --------------------------------------------------------------------
-    def set_status(self, agent_id: str, status: str, now: datetime) -> tuple[int, str]:
-        code, current, offers = self.router.set_status(agent_id, status, now)
+    def set_status(self, agent_id: str, status: str, now: datetime, by: str = "", reason: str = "") -> tuple[int, str]:
+        code, current, offers = self.router.set_status(agent_id, status, now, by, reason)
         self.after(offers, now)
         return code, current
 
-    def change_status(self, agent_id: str, wanted, now: datetime) -> str:
-        """An agent (or the admin) logs in, takes a break or logs out: the status now."""
+    def change_status(self, agent_id: str, wanted, now: datetime, by: str = "", reason: str | None = None) -> str:
+        """An agent (or a supervisor, `by`) logs them in, takes a break (for one of the contact
+        center's break reasons, if given) or logs out: the status now."""
         if wanted not in SETTABLE:
             raise Invalid(f"status must be one of {', '.join(SETTABLE)}")
-        code, current = self.set_status(agent_id, wanted, now)
+        if reason is not None and wanted != "break":
+            raise Invalid("reason: only a break has a reason")
+        if reason is not None and reason not in self.cc.break_reasons:
+            raise Invalid(f"reason: one of {', '.join(self.cc.break_reasons) or '(none configured)'}, not {reason!r}")
+        code, current = self.set_status(agent_id, wanted, now, by, reason or "")
         if code == 404:
             raise NotFound(f"unknown agent {agent_id!r}")
         if code == 409:

@@ -42,6 +42,14 @@ def occupancy(counters: dict[str, float], status: str | None, in_status_s: float
     return round(working / staffed, 3) if staffed > 0 else None
 
 
+def breaks(counters: dict[str, float], state: dict, in_status_s: float) -> dict[str, float]:
+    """Today's break time per reason (s), the break under way counted up to now."""
+    out = {k.removeprefix("s_break:"): v for k, v in counters.items() if k.startswith("s_break:")}
+    if state.get("status") == "break" and state.get("reason"):
+        out[state["reason"]] = out.get(state["reason"], 0) + in_status_s
+    return {k: round(v, 1) for k, v in sorted(out.items())}
+
+
 def queue_today(counters: dict[str, float]) -> dict:
     answered = counters.get("answered", 0)
     abandoned = counters.get("abandoned", 0)
@@ -114,6 +122,8 @@ def live_stats(r: redis.Redis, keys: Keys, cc: ContactCenter, now: datetime) -> 
             "missed": int(counters.get("misses", 0)),
             "hold_s": round(counters.get("hold_s", 0), 1),
             "call_sid": state.get("call") if state.get("status") in ("busy", "reserved", "wrapup") else None,
+            "reason": state.get("reason") if state.get("status") == "break" else None,
+            "breaks": breaks(counters, state, now.timestamp() - since if since else 0),
             "monitor": _monitor(monitors) if isinstance(monitors, dict) else None,
         }
     self_service = r.hget(keys.ivr_stats(day), "self_service")

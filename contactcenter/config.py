@@ -53,11 +53,16 @@ MAX_DISPOSITION = 64      # the wrap-up API's limit
 
 def _dispositions(c: Checker, raw, path: str) -> tuple[str, ...]:
     """A queue's wrap-up choices: a non-empty list of distinct non-empty texts."""
+    return _choices(c, raw, path, "disposition", DISPOSITIONS)
+
+
+def _choices(c: Checker, raw, path: str, noun: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A list of choices people pick from: distinct non-empty short texts; `default` when unset."""
     if raw is None:
-        return DISPOSITIONS
+        return default
     if not isinstance(raw, list) or not raw:
         c.bad(path, "must be a non-empty list of texts")
-        return DISPOSITIONS
+        return default
     out = []
     for i, item in enumerate(raw):
         if isinstance(item, bool) or not isinstance(item, (str, int, float)) or not str(item).strip():
@@ -65,10 +70,10 @@ def _dispositions(c: Checker, raw, path: str) -> tuple[str, ...]:
         elif len(str(item).strip()) > MAX_DISPOSITION:
             c.bad(f"{path}.{i}", f"at most {MAX_DISPOSITION} characters")
         elif str(item).strip() in out:
-            c.bad(f"{path}.{i}", f"duplicate disposition {str(item).strip()!r}")
+            c.bad(f"{path}.{i}", f"duplicate {noun} {str(item).strip()!r}")
         else:
             out.append(str(item).strip())
-    return tuple(out) or DISPOSITIONS
+    return tuple(out) or default
 
 
 def _target(c: Checker, raw, path: str) -> float:
@@ -239,7 +244,7 @@ def parse_config(data, file: str = "<config>") -> ContactCenter:
     c = Checker()
     data = c.mapping(data, "", required=True)
     c.keys(data, "", {"workspace", "timezone", "language", "voice", "hours", "queues", "agents",
-                         "contacts", "numbers", "flows", "when_down", "users", "monitor_notice"})
+                         "contacts", "numbers", "flows", "when_down", "users", "monitor_notice", "break_reasons"})
     workspace = data.get("workspace")
     if not isinstance(workspace, str) or not NAME.match(workspace):
         c.bad("workspace", f"bad workspace {workspace!r}: letters, digits, '_' and '-' (it becomes a Redis hash tag)")
@@ -278,11 +283,12 @@ def parse_config(data, file: str = "<config>") -> ContactCenter:
     when_down = _when_down(c, data.get("when_down"), cc)
     if not isinstance(data.get("monitor_notice", False), bool):
         c.bad("monitor_notice", "must be true or false")
+    break_reasons = _choices(c, data.get("break_reasons"), "break_reasons", "break reason", ())
     if c.problems:
         raise ConfigError(file, c.problems)
     return ContactCenter(path=file, workspace=workspace, timezone=tz, hours=hours, queues=queues, flows=flows,
                          numbers=numbers, agents=agents, contacts=contacts, when_down=when_down, users=users,
-                         monitor_notice=data.get("monitor_notice") is True)
+                         monitor_notice=data.get("monitor_notice") is True, break_reasons=break_reasons)
 
 
 def load_config(path) -> ContactCenter:

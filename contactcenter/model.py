@@ -125,6 +125,7 @@ class ContactCenter:
     when_down: WhenDown = WhenDown()
     users: tuple[dict, ...] = ()          # people created at start if absent (contactcenter/config_users.py)
     monitor_notice: bool = False          # agents see when a supervisor listens, whispers or barges
+    break_reasons: tuple[str, ...] = ()   # what an agent's break is for (lunch, training…); none: not asked
 
     def flow_for(self, called: str) -> Flow:
         """The flow of the dialed number; numbers not listed get the first flow."""

@@ -104,12 +104,24 @@ def test_the_demo_gives_a_person_a_whole_call_and_a_live_board(demo, tmp_path):
         expect(agent.locator("#today-calls")).to_contain_text("Explained the invoice in the demo", timeout=15_000)
         agent_w.shot("demo-3-after-wrapup")
 
+        # a break for a reason, which the board shows
+        agent.select_option("#break-reason", "lunch")
+        agent.click("#btn-break")
+        expect(agent.locator("#status-pill")).to_have_text("On break · lunch", timeout=10_000)
+
         sign_in(boss, board_url, boss_user, boss_password)
         for crew in ("bob", "chen", "dana"):
             expect(boss.locator(f'#agents tr[data-agent="{crew}"]')).not_to_have_attribute(
                 "data-status", "offline", timeout=15_000)
         expect(boss.locator("#queues")).to_contain_text("billing", timeout=15_000)
+        alice_row = boss.locator('#agents tr[data-agent="alice"]')
+        expect(alice_row.locator(".pill")).to_have_text("On break · lunch", timeout=10_000)
+        expect(alice_row.locator('button[data-action="available"]')).to_be_enabled()
         boss_w.shot("demo-4-board")
+        # the supervisor logs alice out: her page says who did it
+        alice_row.locator('button[data-action="offline"]').click()
+        expect(agent.locator("#flash")).to_have_text("sam set your status to Offline.", timeout=10_000)
+        expect(agent.locator("#status-pill")).to_have_text("Offline")
         assert not agent_w.errors and not boss_w.errors, agent_w.errors + boss_w.errors
 
     proc.send_signal(signal.SIGTERM)

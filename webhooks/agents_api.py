@@ -60,10 +60,13 @@ def delete_agent(agent_id):
 @bp.post("/agents/<agent_id>/status")
 @operation(summary="Log in, take a break or log out", auth="self_or_supervisor", body=StatusChange,
            answers={200: StatusAnswer}, errors=(409,))
-def set_status(agent_id, body: StatusChange):
+def set_status(agent_id, body: StatusChange, who):
     """409 (with the agent's `status`) while an offer or a call holds the agent; during wrap-up the
-    answer is `wrapup` and the status applies when it ends."""
-    return jsonify(status=services().acd.change_status(agent_id, body.status, now()))
+    answer is `wrapup` and the status applies when it ends. A change by someone else (a supervisor)
+    names them in the agent's `status` event."""
+    by = "" if who.kind == "agent" and who.agent_id == agent_id else (
+        who.name if who.via_session else "an administrator")      # a person by username; the API's token
+    return jsonify(status=services().acd.change_status(agent_id, body.status, now(), by, body.reason))
 
 
 @bp.post("/agents/<agent_id>/credentials")

@@ -77,6 +77,8 @@ class AgentFigures(Answer):
     hold_s: float = Field(description="seconds the agent's callers were on hold today")
     call_sid: str | None = Field(description="the call the agent is offered, on or wrapping up")
     monitor: dict[str, str] | None = Field(description="who monitors the agent's call and how: {by, mode}")
+    reason: str | None = Field(None, description="why the agent is on break (one of the config's break_reasons)")
+    breaks: dict[str, float] = Field({}, description="today's break time per reason, seconds")
 
 
 class Figures(Answer):

@@ -107,7 +107,8 @@ def console():
     if agent is None:
         return _login_page("Your account is no longer tied to an agent; ask your administrator.", 403)
     boot = {"agent": {"id": agent.id, "name": agent.name, "timezone": agent.timezone}, "csrf": session.csrf,
-            "sounds": url_for("static", filename="dist/sounds/"), "twilio": twilio_notice()}
+            "sounds": url_for("static", filename="dist/sounds/"), "twilio": twilio_notice(),
+            "break_reasons": list(services().cc.break_reasons)}
     return render_template("console/agent.html", agent=agent, boot=boot, csrf=session.csrf,
                            bundle_version=_bundle_version())
 

@@ -148,6 +148,7 @@ class AgentChange(AgentFields):
 
 class StatusChange(Body):
     status: Literal[SETTABLE_STATUSES]     # type: ignore[valid-type]
+    reason: line(1, MAX_DISPOSITION) = None       # a break's, one of the config's break_reasons
 
 
 # -- calls -----------------------------------------------------------------------------------------

@@ -86,7 +86,10 @@ def agent_stream(hub: EventHub, services, agent_id: str) -> Iterator[str] | None
 
     def stream() -> Iterator[str]:
         try:
-            yield sse("status", {"status": live.get("status"), "since": float(live.get("since") or 0)})
+            first = {"status": live.get("status"), "since": float(live.get("since") or 0)}
+            if live.get("status") == "break" and live.get("reason"):
+                first["reason"] = live["reason"]
+            yield sse("status", first)
             if held is not None:
                 yield sse("offer", pops.with_offer(held, agent_id))
             while True:

@@ -69,11 +69,14 @@ else
 end
 left_status(agent_key, agent)
 redis.call('HSET', agent_key, 'status', next_status, 'since', NOW)
+redis.call('HDEL', agent_key, 'reason')
+if next_status == 'break' then redis.call('HSET', agent_key, 'reason', 'missed offers') end
 if next_status == 'available' and hget(agent_key, 'on_shift') == '1' then
   redis.call('ZADD', K('idle'), NOW, agent)
 end
 publish(agent, {event = 'offer_canceled', reservation_id = rid, call_sid = sid, reason = how})
-publish(agent, {event = 'status', status = next_status, since = NOW})
+publish(agent, {event = 'status', status = next_status, since = NOW,
+                reason = next_status == 'break' and 'missed offers' or nil})
 event(how == 'timeout' and 'offer_timeout' or 'rejected', 'rid', rid, 'call', sid, 'agent', agent)
 wait_in_line(sid)
 local made = route({sid}, {agent})

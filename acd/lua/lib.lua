@@ -90,7 +90,11 @@ local function left_status(agent_key, agent, status, since)
     local f = redis.call('HMGET', agent_key, 'status', 'since')
     status, since = f[1], f[2]
   end
-  if status and since then count_agent(agent, 's_' .. status, NOW - tonumber(since)) end
+  if status and since then
+    count_agent(agent, 's_' .. status, NOW - tonumber(since))
+    local reason = status == 'break' and hget(agent_key, 'reason')
+    if reason then count_agent(agent, 's_break:' .. reason, NOW - tonumber(since)) end
+  end
 end
 
 local function requirements(sid)
@@ -518,10 +522,12 @@ local function free_agent(agent, out)
   local agent_key = K('agent:' .. agent)
   redis.call('HDEL', agent_key, 'offer', 'call', 'role')
   local next_status = hget(agent_key, 'after_wrapup') or 'available'
+  local reason = next_status == 'break' and hget(agent_key, 'after_reason') or ''
   left_status(agent_key, agent)
   redis.call('HSET', agent_key, 'status', next_status, 'since', NOW)
-  redis.call('HDEL', agent_key, 'after_wrapup')
-  publish(agent, {event = 'status', status = next_status, since = NOW})
+  redis.call('HDEL', agent_key, 'after_wrapup', 'after_reason', 'reason')
+  if reason ~= '' then redis.call('HSET', agent_key, 'reason', reason) end
+  publish(agent, {event = 'status', status = next_status, since = NOW, reason = reason ~= '' and reason or nil})
   if next_status == 'available' and hget(agent_key, 'on_shift') == '1' then
     redis.call('ZADD', K('idle'), NOW, agent)
     for _, x in ipairs(route({}, {agent})) do table.insert(out, x) end

@@ -2,13 +2,14 @@
 -- KEYS[1] agent hash   KEYS[2] agents set   KEYS[3] idle zset
 -- ARGV[1] agent id   ARGV[2] now (epoch s)   ARGV[3] on shift now (1/0)   ARGV[4] key prefix ("cr:{ws}:")
 -- ARGV[5] profile JSON {name, timezone, country, skills: {name: level}, schedule: JSON text, auto_accept: '1'/'0'}
--- A new agent starts offline; an existing one keeps its status. Returns the status.
+-- A new agent starts offline, with no `since` (they have not been anywhere yet: the board shows no time
+-- in status for someone who never logged in); an existing one keeps its status. Returns the status.
 local id, now, on_shift, prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local profile = cjson.decode(ARGV[5])
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then
   status = 'offline'
-  redis.call('HSET', KEYS[1], 'status', status, 'since', now, 'missed', 0)
+  redis.call('HSET', KEYS[1], 'status', status, 'missed', 0)
 end
 -- Skills: drop the ones no longer held, set the levels of the others.
 local old = redis.call('HGET', KEYS[1], 'skills')

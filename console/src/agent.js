@@ -27,6 +27,7 @@ const api = new Api(boot.csrf, sessionEnded);
 
 const state = {
   status: null,
+  reason: null,         // why the agent is on break (one of the config's break_reasons)
   offer: null,          // the offer event + {receivedAt, accepted, waitEl}
   call: null,           // {call_sid, queue, startedAt (ms, browser clock), waitEl}
   pops: new Map(),      // call_sid -> {screenpop, queue}: the offer's pop stays up during the call
@@ -66,7 +67,8 @@ function agentPath(suffix) {
 function renderStatus() {
   const pill = $('#status-pill');
   pill.dataset.status = state.status || 'unknown';
-  fill(pill, STATUS_TEXT[state.status] || String(state.status || '…'));
+  const text = STATUS_TEXT[state.status] || String(state.status || '…');
+  fill(pill, state.status === 'break' && state.reason ? `${text} · ${state.reason}` : text);
   const locked = state.status === 'reserved' || state.status === 'busy';
   for (const button of document.querySelectorAll('.status-buttons button')) {
     button.disabled = locked || state.over;
@@ -75,9 +77,13 @@ function renderStatus() {
 }
 
 async function setStatus(wanted) {
+  const body = { status: wanted };
+  const reason = $('#break-reason').value;
+  if (wanted === 'break' && reason) body.reason = reason;
   try {
-    const data = await api.post(agentPath('/status'), { status: wanted });
+    const data = await api.post(agentPath('/status'), body);
     state.status = data.status;
+    state.reason = data.status === 'break' ? (body.reason || null) : state.reason;
     renderStatus();
   } catch (err) {
     if (err.status !== 401) flash(`Could not change status: ${err.message}`, 'error');
@@ -85,9 +91,15 @@ async function setStatus(wanted) {
 }
 
 function onStatus(data) {
+  const was = state.status;
   state.status = data.status;
+  state.reason = data.reason || null;
   state.since = Number(data.since) || null;       // server epoch seconds: the wrap-up countdown starts here
   renderStatus();
+  if (data.by && data.status !== was) {           // a supervisor changed it: never without a word
+    const what = STATUS_TEXT[data.status] || data.status;
+    flash(`${data.by} set your status to ${what}${data.reason ? ` (${data.reason})` : ''}.`, 'warn');
+  }
   // (an accept still on its way says itself how it went: a failed one frees the agent before it answers)
   if (state.offer && data.status !== 'reserved' && !state.offer.accepted && state.offer.answering !== 'accept') {
     clearOffer();
@@ -385,6 +397,9 @@ function main() {
   for (const button of document.querySelectorAll('.status-buttons button')) {
     button.addEventListener('click', () => setStatus(button.dataset.status));
   }
+  const reasons = Array.isArray(boot.break_reasons) ? boot.break_reasons : [];
+  fill($('#break-reason'), reasons.map((r) => h('option', { value: r }, r)));
+  show($('#break-reason-box'), reasons.length > 0);
   $('#accept').addEventListener('click', () => answerOffer('accept'));
   $('#reject').addEventListener('click', () => answerOffer('reject'));
   $('#hangup').addEventListener('click', () => softphone.hangUp());

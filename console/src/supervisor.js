@@ -60,15 +60,18 @@ function ensureRow(id) {
   };
   const note = h('span', { className: 'row-note', role: 'status' });
   const buttons = {
+    available: h('button', { type: 'button', className: 'small', dataset: { action: 'available' } }, 'Make available'),
     break: h('button', { type: 'button', className: 'small', dataset: { action: 'break' } }, 'Break'),
     offline: h('button', { type: 'button', className: 'small', dataset: { action: 'offline' } }, 'Log out'),
   };
+  buttons.available.addEventListener('click', () => setAgentStatus(id, 'available'));
   buttons.break.addEventListener('click', () => setAgentStatus(id, 'break'));
   buttons.offline.addEventListener('click', () => setAgentStatus(id, 'offline'));
   const monitor = monitoring.cell(id);
   const root = h('tr', { dataset: { agent: id } },
     cells.name, h('td', {}, cells.status), cells.since, cells.calls, cells.talk, cells.occupancy, cells.missed,
-    monitor.root, h('td', { className: 'actions-cell' }, buttons.break, ' ', buttons.offline, ' ', note));
+    monitor.root, h('td', { className: 'actions-cell' }, buttons.available, ' ', buttons.break, ' ',
+      buttons.offline, ' ', note));
   const row = { root, cells, buttons, note, monitor, since: null, status: null };
   state.rows.set(id, row);
   return row;
@@ -86,7 +89,11 @@ function renderAgents(stats) {
     const name = state.names[id];
     fill(row.cells.name, name || id, name ? h('span', { className: 'muted' }, ` (${id})`) : '');
     row.cells.status.dataset.status = a.status || 'unknown';
-    fill(row.cells.status, STATUS_TEXT[a.status] || String(a.status || '?'));
+    const text = STATUS_TEXT[a.status] || String(a.status || '?');
+    fill(row.cells.status, a.status === 'break' && a.reason ? `${text} · ${a.reason}` : text);
+    const breaks = Object.entries(a.breaks || {});
+    row.cells.status.title = breaks.length
+      ? `On break today: ${breaks.map(([why, s]) => `${why} ${duration(s)}`).join(', ')}` : '';
     row.root.dataset.status = a.status || 'unknown';
     row.status = a.status;
     row.since = a.since ? Date.parse(a.since) / 1000 : null;
@@ -94,6 +101,8 @@ function renderAgents(stats) {
     fill(row.cells.talk, duration(a.talk_s));
     fill(row.cells.occupancy, a.occupancy === null || a.occupancy === undefined ? '–' : percent(a.occupancy));
     fill(row.cells.missed, count(a.missed));
+    // (a supervisor may bring back an agent who is on break or logged out, or end their wrap-up)
+    row.buttons.available.disabled = state.over || !['break', 'offline', 'wrapup'].includes(a.status);
     row.buttons.break.disabled = state.over || a.status === 'break' || a.status === 'offline';
     row.buttons.offline.disabled = state.over || a.status === 'offline';
     monitoring.update(row.monitor, a, state.over);
@@ -118,7 +127,7 @@ function renderAgents(stats) {
 async function setAgentStatus(id, status) {
   const row = state.rows.get(id);
   const label = state.names[id] || id;
-  if (row) fill(row.note, status === 'break' ? 'Putting on break…' : 'Logging out…');
+  if (row) fill(row.note, { break: 'Putting on break…', available: 'Making available…' }[status] || 'Logging out…');
   try {
     const data = await api.post(`/api/agents/${encodeURIComponent(id)}/status`, { status });
     if (row) fill(row.note);
@@ -126,7 +135,7 @@ async function setAgentStatus(id, status) {
       flash(`${label} is now ${STATUS_TEXT[data.status] || data.status}.`);
     } else {          // during wrap-up the change waits for its end
       flash(`${label} is in ${STATUS_TEXT[data.status] || data.status}; they will be `
-        + `${status === 'break' ? 'on break' : 'logged out'} when it ends.`);
+        + `${{ break: 'on break', available: 'available' }[status] || 'logged out'} when it ends.`);
     }
   } catch (err) {
     if (err.status === 401) return;
