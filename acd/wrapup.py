@@ -59,6 +59,26 @@ class WrapUps:
         current = self.r.hget(self.keys.agent(agent), "status")
         return {"call_sid": call_sid, "agent": agent, "status": status or (current.decode() if current else None)}
 
+    def write_notes(self, call_sid: str, may_act_for: Callable[[str], bool], notes, now: datetime) -> dict:
+        """Notes an agent takes during the call (and wrap-up): kept with the call at once, so they reach
+        the record even when the wrap-up ends by its timer; the wrap-up form starts from them."""
+        if not isinstance(notes, str) or len(notes) > MAX_NOTES:
+            raise Invalid(f"notes must be text of at most {MAX_NOTES} characters")
+        agent = self._agent(call_sid, may_act_for)
+        status, call = self.r.hmget(self.keys.agent(agent), "status", "call")
+        if status not in (b"busy", b"wrapup") or call != call_sid.encode():
+            raise Conflict("your part of this call and its wrap-up are over: its notes are kept")
+        if self.calls.apply(call_sid, [], {"notes": notes, f"notes:{agent}": notes}, now.timestamp(),
+                            must_exist=True) < 0:
+            raise NotFound("no agent call with that CallSid")
+        return {"call_sid": call_sid, "agent": agent, "notes": notes}
+
+    def notes_of(self, call_sid: str, may_act_for: Callable[[str], bool]) -> dict:
+        """The notes the asking agent took on the call so far ("" before any)."""
+        agent = self._agent(call_sid, may_act_for)
+        kept = self.r.hget(self.keys.call(call_sid), f"notes:{agent}")
+        return {"call_sid": call_sid, "agent": agent, "notes": kept.decode() if kept else ""}
+
     def _agent(self, call_sid: str, may_act_for: Callable[[str], bool]) -> str:
         """The agent whose wrap-up this is: of the agents who served the call (its agent, and those
         before a transfer), one the asker may act for, wrapping this call up now if any is."""

@@ -3,7 +3,7 @@
 The demo is started as the Makefile starts it, on free ports, with its Redis database and instance
 folder of the test's own. From the URLs and logins it prints, a person (headless Chromium) signs in
 as the agent left to them, goes Available, gets a simulated caller's offer, accepts, talks (the
-caller stays on the line), leaves the call, wraps up with a note, and finds the call in today's
+caller stays on the line), takes a note, leaves the call, wraps up (the form holds the note), and finds the call in today's
 list; a supervisor signs in and finds the board alive with the simulated crew's calls. Ctrl-C
 (SIGTERM) ends the demo and the service it started.
 """
@@ -95,10 +95,13 @@ def test_the_demo_gives_a_person_a_whole_call_and_a_live_board(demo, tmp_path):
         time.sleep(3)                                                         # the caller stays on the line
         expect(agent.locator("#call-state-text")).to_have_text("Talking")
         agent_w.shot("demo-2-talking")
+        # notes while talking: kept with the call, and the wrap-up form starts from them
+        agent.fill("#call-notes", "Explained the invoice in the demo")
+        expect(agent.locator("#call-notes-state")).to_have_text("Saved", timeout=10_000)
         agent.click("#leave")
         expect(agent.locator("#wrapup")).to_be_visible(timeout=20_000)
+        expect(agent.locator("#notes")).to_have_value("Explained the invoice in the demo")
         agent.select_option("#disposition", "resolved")
-        agent.fill("#notes", "Explained the invoice in the demo")
         agent.click("#wrapup-submit")
         expect(agent.locator("#wrapup")).to_be_hidden(timeout=10_000)
         expect(agent.locator("#today-calls")).to_contain_text("Explained the invoice in the demo", timeout=15_000)

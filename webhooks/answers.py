@@ -189,6 +189,12 @@ class ReservationAnswer(Answer):
     status: Literal["accepted", "rejected"]
 
 
+class CallNotes(Answer):
+    call_sid: str
+    agent: str
+    notes: str
+
+
 class WrapUpAnswer(Answer):
     call_sid: str
     agent: str

@@ -1,14 +1,14 @@
-"""Offers and calls through the JSON API: accept or reject a reservation, end
-wrap-up with a disposition and notes, read a call's screen pop (CONTRACT.md, "JSON API"), and list
+"""Offers and calls through the JSON API: accept or reject a reservation, keep notes during the call,
+end wrap-up with a disposition and notes, read a call's screen pop (CONTRACT.md, "JSON API"), and list
 past calls (`GET /api/calls?from&to&queue&agent&outcome&limit&cursor`, admin: acd/history.py)."""
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from .answers import HistoryPage, ReservationAnswer, ScreenPop, WrapUpAnswer
+from .answers import CallNotes, HistoryPage, ReservationAnswer, ScreenPop, WrapUpAnswer
 from .deps import now, services
 from .openapi import operation
-from .schemas import HistoryQuery, WrapUp
+from .schemas import HistoryQuery, NotesBody, WrapUp
 
 bp = Blueprint("calls_api", __name__, url_prefix="/api")
 
@@ -41,6 +41,21 @@ def reject(rid, who):
 def wrapup(call_sid, who, body: WrapUp):
     """The agent is available again (unless they chose break or offline meanwhile)."""
     return jsonify(services().wrapups.wrap_up(call_sid, who.may_act_for, body.disposition, body.notes, now()))
+
+
+@bp.put("/calls/<call_sid>/notes")
+@operation(summary="Keep the notes the agent takes during the call", auth="signed_in", body=NotesBody,
+           answers={200: CallNotes}, errors=(409,))
+def put_notes(call_sid, who, body: NotesBody):
+    """Kept with the call at once (the record has them even if the wrap-up ends by its timer); 409
+    once this agent wrapped the call up."""
+    return jsonify(services().wrapups.write_notes(call_sid, who.may_act_for, body.notes, now()))
+
+
+@bp.get("/calls/<call_sid>/notes")
+@operation(summary="The notes the asking agent took on the call", auth="signed_in", answers={200: CallNotes})
+def get_notes(call_sid, who):
+    return jsonify(services().wrapups.notes_of(call_sid, who.may_act_for))
 
 
 @bp.get("/calls/<call_sid>/context")

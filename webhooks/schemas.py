@@ -157,6 +157,10 @@ class WrapUp(Body):
     notes: text(MAX_NOTES) = None
 
 
+class NotesBody(Body):
+    notes: text(MAX_NOTES)
+
+
 # A queue or agent to narrow a list or a report by: naming none gives no rows, not an error.
 Filter = Annotated[line(1, 64), Field(description="a queue name or an agent id; one that names none gives no rows")]
 

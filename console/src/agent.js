@@ -5,6 +5,7 @@
 import { $, endSession, fill, flash, h, setLine, show } from './dom.js';
 import { Api } from './api.js';
 import { CallControls } from './controls.js';
+import { CallNotes } from './notes.js';
 import { Directory, STATUS_TEXT } from './directory.js';
 import { duration, renderPop } from './pop.js';
 import { Softphone } from './softphone.js';
@@ -42,6 +43,7 @@ const softphone = new Softphone(api, agentId, {
   onCallEnded: () => updateHangup(),
 });
 const directory = new Directory(api);
+const notes = new CallNotes({ api });
 const controls = new CallControls({ api, agentId, directory, softphone });
 const transfers = new TransferPanels({ api, agentId, directory, controls });
 const wrapup = new WrapUp({
@@ -128,6 +130,7 @@ async function loadCurrent() {
     } else if (data.call && data.status === 'wrapup' && !wrapup.current) {
       wrapup.start(data.call.call_sid, data.call.queue, callerOf(data.call.call_sid),
         state.status === 'wrapup' ? state.since : null);
+      wrapup.prefill(null);                       // the notes the service kept for this call
     }
   } catch (err) {
     if (err.status !== 401) flash(`Could not load your current call: ${err.message}`, 'error');
@@ -262,6 +265,7 @@ function startCall(callSid, queue, startedAt = Date.now()) {
   fill($('#incall-pop'), known.screenpop ? root : h('p', { className: 'muted' }, `Call ${callSid}`));
   show($('#incall'), true);
   controls.start(callSid);
+  notes.start(callSid);
   updateHangup();
   tick();
 }
@@ -290,9 +294,11 @@ function callerOf(callSid) {
 
 function endCall(callSid) {
   const queue = (state.call && state.call.queue) || (state.pops.get(callSid) || {}).queue;
+  const taken = notes.finish();
   dropCall();
   fill($('#incall-pop'));
   wrapup.start(callSid, queue, callerOf(callSid));       // its `status: wrapup` event (just after) sets since
+  wrapup.prefill(taken);
   wrapup.refreshSoon();
 }
 

@@ -25,6 +25,7 @@ export class WrapUp {
    *  (server epoch seconds), for the countdown to the queue's wrap-up time. */
   start(callSid, queue, who = null, since = null) {
     const prior = this.current && this.current.call_sid === callSid ? this.current : {};
+    if (!prior.call_sid) $('#notes').value = '';          // not the notes of an earlier call
     this.current = { call_sid: callSid, queue, who: who || prior.who, since: since || prior.since || this.api.now() };
     const list = (this.queues[queue] && this.queues[queue].dispositions) || DEFAULT_DISPOSITIONS;
     const select = $('#disposition');
@@ -35,6 +36,21 @@ export class WrapUp {
     $('#wrapup-submit').disabled = false;
     show($('#wrapup'), true);
     select.focus();
+  }
+
+  /** The notes taken during the call (or, after a reload, those the service kept) start the form's. */
+  async prefill(taken) {
+    const wrap = this.current;
+    if (taken) {
+      if (!$('#notes').value) $('#notes').value = taken;
+      return;
+    }
+    try {
+      const data = await this.api.get(`/api/calls/${encodeURIComponent(wrap.call_sid)}/notes`);
+      if (this.current === wrap && !$('#notes').value && data && data.notes) $('#notes').value = data.notes;
+    } catch {
+      // nothing kept, or the service is away: the form is empty
+    }
   }
 
   /** The time left before the wrap-up ends by itself (the queue's wrapup_s), once a second. */
