@@ -42,6 +42,7 @@ SHIFT_CHECK_S = 1.0
 RECONCILE_S = 60.0          # Twilio's view of the live calls, asked this often by one of the workers
 RECONCILE_LOOK_S = 2.0      # how often the reconciler looks whether a run is due
 SWEEP_S = 5.0               # how often the records outbox is looked at
+PUBSUB_READ_S = 1.0         # rq's command channel (stop, kill a job) is read this often
 
 
 class JobWorker(SimpleWorker):
@@ -60,6 +61,14 @@ class JobWorker(SimpleWorker):
     def perform_job(self, *args, **kwargs):
         with serving(self.service_objects()):
             return super().perform_job(*args, **kwargs)
+
+    def subscribe(self):
+        """rq's command channel, read every second: rq reads it every 60 s, and redis-py's PubSub
+        thread now waits out its read when stopped, so a worker took up to a minute to quit."""
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=PUBSUB_READ_S, daemon=True,
+                                                       exception_handler=self._pubsub_exception_handler)
 
 
 class TickingWorker(JobWorker):
