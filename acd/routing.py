@@ -86,6 +86,11 @@ class Router:
         result = self.scripts.run("set_agent_status", now, agent_id, status, by, reason)
         return int(result[0]), _text(result[1]), offers_from(result[2:])
 
+    def assign(self, call_sid: str, agent_id: str, by: str, now: datetime) -> tuple[str | None, str | None]:
+        """(reservation id, None) offered to the agent, or (None, why): see assign_call.lua."""
+        result = self.scripts.run("assign_call", now, call_sid, agent_id, by)
+        return (_text(result[1]), None) if int(result[0]) == 1 else (None, _text(result[1]))
+
     def end_wrapup(self, agent_id: str, call_sid: str, now: datetime) -> tuple[str | None, list[Offer]]:
         result = self.scripts.run("end_wrapup", now, agent_id, call_sid)
         if int(result[0]) == 0:

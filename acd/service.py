@@ -29,6 +29,7 @@ from .queueing import enqueue_fields, requirements, vip_bonus
 from .routing import Offer, Router, offers_from
 from .scripts import buckets
 from .transfers import Transfers
+from .waiting import WaitingCallers
 
 log = logging.getLogger(__name__)
 REST_TIMEOUT_S = 10
@@ -68,6 +69,7 @@ class AcdService:
         self.controls = CallControls(r, keys, router, self.line, cc, self.url_for, self.after)
         self.transfers = Transfers(self.controls, self._journey_step)
         self.legs = Legs(self)
+        self.waiting = WaitingCallers(self)
 
     seconds = staticmethod(lambda value: twilio_seconds(value))
 

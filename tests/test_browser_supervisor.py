@@ -253,3 +253,44 @@ def test_the_board_follows_a_simulated_rush_live(service, sim, browser, tmp_path
     assert page.context.request.get(f"{service}/api/stats").status == 401
     assert requests.get(f"{service}/api/stats", cookies={"callrouter_session": cookie}, timeout=5).status_code == 401
     page.close()
+
+
+def test_the_board_lists_the_waiting_callers_and_assigns_one_to_a_chosen_agent(service, sim, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    # chen (sales) is logged in but on break, so a sales caller waits; vera (no sales skill) is free
+    assert _api(service, "/api/agents/chen/status", "POST", json={"status": "break"}).status_code == 200
+    created = _api(service, "/api/agents", "POST", json={"id": "vera", "name": "Vera Lind", "skills": {"tech": 1},
+                                                         "timezone": "UTC"})
+    assert created.status_code in (201, 409), created.text
+    assert _api(service, "/api/agents/vera/status", "POST", json={"status": "available"}).status_code == 200
+    call = sim.dial(MAIN, "+14155550100", CallerScript(inputs=[Press("3")], patience=3000))   # Dana Reyes, VIP
+    try:
+        watched = WatchedPage(browser, tmp_path, 1400, 1300)
+        page = watched.page
+        page.goto(f"{service}/supervisor")
+        page.fill("#username", SUPERVISOR)
+        page.fill("#password", SUPERVISOR_PASSWORD)
+        page.click("#login")
+        row = page.locator(f'#waiting tr[data-call="{call.sid}"]')
+        expect(row).to_be_visible(timeout=15_000)
+        expect(row).to_contain_text("Dana Reyes")
+        expect(row).to_contain_text("sales")
+        expect(row).to_contain_text("Queued for sales")
+        expect(row.locator("td.wait")).to_have_text(re.compile(r"^0:0[1-9]$"), timeout=10_000)   # it ticks
+        watched.shot("waiting-callers")
+        row.locator("select.assign-agent").select_option("vera")
+        row.locator("button.assign").click()
+        expect(page.locator("#flash")).to_contain_text("is being offered to Vera Lind")
+        expect(row).to_have_attribute("data-state", "offered", timeout=10_000)
+        expect(row).to_contain_text("offered to Vera Lind")
+        expect(page.locator('#agents tr[data-agent="vera"]')).to_have_attribute("data-status", "reserved",
+                                                                                timeout=10_000)
+        assert not watched.errors, watched.errors
+    finally:
+        call.hang_up("caller")
+        _api(service, "/api/agents/chen/status", "POST", json={"status": "offline"})
+        for _ in range(50):
+            if _api(service, "/api/agents/vera/status", "POST", json={"status": "offline"}).status_code == 200:
+                break
+            time.sleep(0.2)

@@ -30,6 +30,7 @@ from . import (
     reports_api,
     supervisor,
     voice,
+    waiting_api,
 )
 from .auth import check_csrf, client_address
 from .deps import HUB, RETRY_AFTER_S, SERVICES, refusal_status
@@ -63,7 +64,7 @@ def http_app(services, config: dict | None = None) -> Flask:
     app.extensions[SERVICES] = services
     app.extensions[HUB] = EventHub(services.listener, services.keys.agent_channels_pattern())
     for module in (voice, api, agents_api, calls_api, controls_api, console_api, console, metrics, reports_api,
-                   supervisor, people_api, people_pages):
+                   supervisor, people_api, people_pages, waiting_api):
         app.register_blueprint(module.bp)
     _answer_errors(app)
     return app

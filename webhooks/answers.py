@@ -189,6 +189,31 @@ class ReservationAnswer(Answer):
     status: Literal["accepted", "rejected"]
 
 
+class WaitingCaller(Answer):
+    call_sid: str
+    queue: str
+    position: int | None = Field(description="place in the queue's line, 1 first (none while offered)")
+    state: Literal["waiting", "offered"] = Field(description="offered: an agent is being offered the caller now")
+    waited_s: float
+    priority: int = Field(description="points of priority the caller's place carries (queue, VIP, rules)")
+    skills: dict[str, int] = Field(description="the skills the caller needs now (after escalations)")
+    callback: bool = Field(description="a request to be called back, not a caller on hold")
+    offered_to: str | None = Field(description="the agent being offered the caller now")
+    journey: list[str]
+    caller: str | None = Field(None, alias="from")
+    contact: str | None = None
+
+
+class WaitingList(Answer):
+    callers: list[WaitingCaller]
+
+
+class Assigned(Answer):
+    call_sid: str
+    agent: str
+    reservation_id: str
+
+
 class CallNotes(Answer):
     call_sid: str
     agent: str

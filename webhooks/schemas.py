@@ -165,6 +165,14 @@ class NotesBody(Body):
 Filter = Annotated[line(1, 64), Field(description="a queue name or an agent id; one that names none gives no rows")]
 
 
+class WaitingQuery(Query):
+    queue: Filter = None
+
+
+class AssignBody(Body):
+    agent: line(1, 64)
+
+
 class HistoryQuery(Query):
     since: Day = Field(None, alias="from", description="first day (the contact center's); default today")
     until: Day = Field(None, alias="to", description="last day; default today")

@@ -5,6 +5,7 @@ import { $, endSession, fill, flash, h, setLine, show } from './dom.js';
 import { Api } from './api.js';
 import { DayChart, DayHistory } from './chart.js';
 import { Monitoring } from './monitor.js';
+import { WaitingList } from './waiting.js';
 import { STATUS_TEXT, count, duration, percent, queueAlerts, renderQueues } from './tiles.js';
 
 const boot = JSON.parse($('#boot').textContent);
@@ -30,6 +31,7 @@ const monitoring = new Monitoring({
   api, username: boot.username, name: (id) => state.names[id] || id, twilio: boot.twilio,
   onChange: () => state.stats && renderAgents(state.stats),
 });
+const waitingList = new WaitingList({ api, name: (id) => state.names[id] || id, onSessionEnded: sessionEnded });
 const dayHistory = new DayHistory();
 const chart = new DayChart($('#chart'), { timeZone });
 
@@ -217,6 +219,7 @@ function onStats(stats) {
   }
   renderQueues(state.tiles, state.queues, stats);
   renderAgents(stats);
+  waitingList.update(stats);
   fill($('#self-service'), count(stats.self_service));
   fill($('#updated'), clockTime(new Date(now * 1000)));
   syncChartChoices(Object.keys(stats.queues || {}).sort());
@@ -266,6 +269,7 @@ async function pollOnce() {
 
 function tick() {
   const now = api.now();
+  waitingList.tick();
   for (const row of state.rows.values()) {
     fill(row.cells.since, row.since === null || Number.isNaN(row.since) ? '–' : duration(now - row.since));
   }
@@ -296,4 +300,4 @@ function main() {
 main();
 
 // For the browser test and for poking at the page from the developer tools.
-window.callrouterSupervisor = { state, history: dayHistory, chart, queueAlerts, monitoring };
+window.callrouterSupervisor = { state, history: dayHistory, chart, queueAlerts, monitoring, waitingList };
