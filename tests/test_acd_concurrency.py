@@ -33,13 +33,13 @@ OPS_PER_PROCESS = 10_000           # about 80 s on two cores, the checker run af
 CHECKER = (Path(__file__).parent / "lua" / "acd_invariants.lua").read_text()
 # the operations and how often each comes; the agent it acts on is mostly one in WANTS's status
 OPS, WEIGHTS = zip(*{"enqueue": 11, "status": 9, "answer": 15, "progress": 14, "hang_up": 11, "late_turn": 4,
-                     "wrapup": 10, "control": 26}.items(), strict=True)
-WANTS = {"answer": "reserved", "progress": "busy", "wrapup": "wrapup"}
+                     "wrapup": 10, "control": 26, "assign": 4}.items(), strict=True)
+WANTS = {"answer": "reserved", "progress": "busy", "wrapup": "wrapup", "assign": "available"}
 WATCHED = "hammer:watched"            # calls given parties or a transfer, checked from the call's side too
 # each new operation must have happened this often in the run (the ground truth's names, see _hammer)
 EXERCISED = {"hold": 300, "monitor": 150, "consult": 150, "party": 80, "answer_3": 150, "party_joined": 60,
              "party_left": 30, "party_failed": 15, "complete": 25, "cancel": 80, "transfer_out": 150, "away": 100,
-             "number_begin": 100, "number_joined": 80}
+             "number_begin": 100, "number_joined": 80, "assign": 50}
 
 
 def _snapshot(r, keys) -> tuple[dict, dict]:
@@ -216,6 +216,10 @@ def _hammer(seed: int, ops: int, out) -> None:
         elif op == "wrapup":
             if sid and status == "wrapup":
                 router.end_wrapup(agent, sid, floor.now)
+        elif op == "assign" and mine:
+            # a supervisor gives one of this process's callers (waiting or not any more) to the agent
+            rid, _ = router.assign(rnd.choice(mine), agent, "sup", floor.now)
+            seen["assign"] += rid is not None
         elif op == "control":
             live = [(s, c) for s, c in calls.items() if c[0] == "connected" and c[1]]
             if live:
