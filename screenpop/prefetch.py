@@ -24,6 +24,7 @@ from typing import Callable
 
 import redis
 
+from store.agents import agent_names
 from store.callstate import CallState
 from store.keys import Keys
 from store.records import csat_average, earlier_calls
@@ -131,7 +132,8 @@ def gather(crm: Crm, sessions, r: redis.Redis, keys: Keys, call_sid: str, state:
             with sessions() as session:
                 records = earlier_calls(session, e164, arrived, call_sid, contact_id, limit=history.HISTORY_LIMIT)
                 csat = csat_average(session, e164, contact_id)
-                past, arrivals = history.entries(records), [rec.arrived_at for rec in records]
+                names = agent_names(session, {rec.agent_id for rec in records if rec.agent_id})
+                past, arrivals = history.entries(records, names=names), [rec.arrived_at for rec in records]
         except Exception as exc:  # noqa: BLE001 - the pop says the history is missing instead
             log.exception("history of %s failed", call_sid)
             history_error = f"call history unavailable ({type(exc).__name__})"

@@ -37,6 +37,13 @@ def list_agents(session: Session) -> list[Agent]:
     return list(session.scalars(select(Agent).order_by(Agent.id)))
 
 
+def agent_names(session: Session, ids: set[str]) -> dict[str, str]:
+    """The names of the agents `ids` (those that exist)."""
+    if not ids:
+        return {}
+    return dict(session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(sorted(ids)))).all())
+
+
 def create_agent(session: Session, data: dict) -> tuple[Agent, str]:
     agent = Agent(id=data["id"], name=data["name"], skills=data.get("skills") or {}, timezone=data["timezone"],
                   schedule=data.get("schedule"), languages=list(data.get("languages") or []),

@@ -172,15 +172,20 @@ def test_an_agent_takes_a_call_in_the_console_and_wraps_up(service, sim, browser
            "contact": {"name": "<b>Priya</b> Shah", "company": "Initech", "account_value": 18000, "tier": "gold",
                        "csat_avg": 4.25, "notes": "<script>alert(3)</script>"},
            "journey": ['Said "<img src=x onerror=alert(4)>"'], "wait_s": 75, "repeat_caller": True,
-           "history": [{"at": "2026-11-22T10:00:00+00:00", "agent": "alice", "queue": "billing",
-                        "disposition": "resolved", "notes": "<script>alert(5)</script>"}],
+           "history": [{"at": "2026-11-22T10:00:00+00:00", "agent": "alice", "agent_name": "Alice Smith",
+                        "queue": "billing", "outcome": "answered", "disposition": "resolved",
+                        "notes": "<script>alert(5)</script>"},
+                       {"at": "2026-11-21T10:00:00+00:00", "queue": "sales", "outcome": "abandoned"}],
            "missing": ["crm"], "notice": "<i>CRM slow</i>"})
     synthetic = page.locator("#synthetic-pop")
     expect(synthetic.locator(".contact-name")).to_have_text("<b>Priya</b> Shah")
     expect(synthetic.locator(".badge.repeat")).to_have_text("Repeat caller")
     expect(synthetic.locator(".crm-missing")).to_contain_text("CRM unavailable")
     expect(synthetic.locator(".pop-notice")).to_have_text("<i>CRM slow</i>")
-    expect(synthetic.locator(".history li")).to_contain_text("alice · billing · resolved — <script>alert(5)</script>")
+    # each past call says how it ended and who took it
+    expect(synthetic.locator(".history li").first).to_contain_text(
+        "Answered by Alice Smith · billing · resolved — <script>alert(5)</script>")
+    expect(synthetic.locator(".history li").nth(1)).to_contain_text("Hung up while waiting · sales")
     for text in ("4.3 / 5", "18,000", "GOLD", "17:14 (UTC+00:00)", "1:15", 'Said "<img src=x onerror=alert(4)>"'):
         assert text in rendered, (text, rendered)
     assert synthetic.locator("script, img, b, i").count() == 0

@@ -26,10 +26,11 @@ def test_repeat_caller_within_72_hours_inclusive():
 
 
 def test_history_entries_newest_first_at_most_five():
-    entries = history.entries([_record(h) for h in (1, 2, 3, 4, 5, 6)])
+    entries = history.entries([_record(h) for h in (1, 2, 3, 4, 5, 6)], names={"alice": "Alice Smith"})
     assert [e["at"] for e in entries] == [(NOW - timedelta(hours=h)).isoformat() for h in (1, 2, 3, 4, 5)]
     assert entries[0] == {"call_sid": "CA1", "at": "2026-11-23T14:00:00+00:00", "agent": "alice",
-                          "queue": "billing", "disposition": "resolved", "notes": "ok", "outcome": "answered"}
+                          "agent_name": "Alice Smith", "queue": "billing", "disposition": "resolved", "notes": "ok",
+                          "outcome": "answered"}
 
 
 CALL = {"from": DANA, "enqueued_at": str(NOW.timestamp() - 42), "contact_name": "Dana Reyes",

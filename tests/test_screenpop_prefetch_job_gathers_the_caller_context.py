@@ -41,6 +41,7 @@ def test_prefetch_gathers_contact_history_csat_and_repeat(staffed, tw, run_jobs)
                               "notes": "Renewal due in March", "csat_avg": 4.5, "tags": []}
     assert [(h["agent"], h["disposition"], h["notes"]) for h in got["history"]] == [
         (None, None, None), ("alice", "resolved", "Refunded <b>invoice 41</b>"), ("bob", "escalated", "old")]
+    assert [h["agent_name"] for h in got["history"]] == [None, "Alice Smith", "Bob Jones"]    # the agents' names
     assert got["history"][1]["at"] == "2026-11-22T09:00:00+00:00" and got["history"][1]["queue"] == "billing"
     assert got["journey"] == ['Said "refund"', "Queued for billing"]
 

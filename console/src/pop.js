@@ -19,6 +19,20 @@ export function callerClock(iso) {
   return m[1] + zone;
 }
 
+// How a past call ended, in words, with the agent who took it.
+const OUTCOMES = {
+  answered: 'Answered', transferred: 'Transferred out', abandoned: 'Hung up while waiting',
+  voicemail: 'Left a voicemail', ivr_hangup: 'Hung up in the menu', self_service: 'Served by the menu',
+  overflowed: 'Overflowed', failed: 'Failed',
+};
+
+export function outcomeText(item) {
+  const said = OUTCOMES[item.outcome] || item.outcome || null;
+  const agent = item.agent_name || item.agent;
+  if (agent) return `${said || 'Taken'} by ${agent}`;
+  return said;
+}
+
 export function duration(seconds) {
   const s = Math.max(0, Math.floor(Number(seconds) || 0));
   const mm = Math.floor(s / 60), ss = String(s % 60).padStart(2, '0');
@@ -120,7 +134,7 @@ export function renderPop(pop, { timeZone } = {}) {
     root.append(h('div', { className: 'history' }, h('h4', {}, 'Last interactions'),
       h('ul', {}, history.map((item) => {
         if (!isObj(item)) return h('li', {}, text(item));
-        const head = [item.at ? shortDate(item.at, timeZone) : null, item.agent, item.queue, item.disposition]
+        const head = [item.at ? shortDate(item.at, timeZone) : null, outcomeText(item), item.queue, item.disposition]
           .filter((x) => x !== undefined && x !== null && x !== '').map(text).join(' · ');
         return h('li', {}, h('span', { className: 'history-head' }, head),
           item.notes ? h('span', { className: 'history-notes' }, ` — ${text(item.notes)}`) : null);
