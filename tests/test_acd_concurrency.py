@@ -182,9 +182,11 @@ def _hammer(seed: int, ops: int, out) -> None:
         status, sid, rid = agents[agent]
         if op == "enqueue":
             sid, _ = floor.call(rnd.choice(QUEUES), sid=f"CA{seed:04d}{n:028d}")
-            if floor.last_status == "queued":       # 'nobody': no one logged in could serve it
+            if floor.last_status == "queued":
                 mine.append(sid)
                 seen["enqueued"] += 1
+            elif floor.last_status == "nobody":     # no one logged in could serve it: offered, overflowed
+                seen["nobody"] += 1
         elif op == "status":
             router.set_status(agent, rnd.choice(["available", "available", "break", "offline"]), floor.now)
         elif op == "answer":
@@ -281,7 +283,7 @@ def test_random_hammering_keeps_every_invariant(redis_client):
     # per queue entered, answered once per connect (connected, or a Dial completed after the hang-up),
     # abandoned once per hang-up while waiting or offered (or during a Dial that then failed).
     assert len(calls) == seen["enqueued"]
-    assert totals["offered"] == len(calls) + seen["transfer_out"]
+    assert totals["offered"] == len(calls) + seen["transfer_out"] + seen["nobody"]
     assert totals.get("answered", 0) == seen["answered"]
     assert totals.get("abandoned", 0) == seen["abandoned"]
     assert totals.get("transferred_in", 0) == seen["transfer_out"] + seen["complete"]

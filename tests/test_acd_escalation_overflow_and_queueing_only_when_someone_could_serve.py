@@ -52,7 +52,7 @@ def test_nobody_logged_in_who_could_serve_means_no_queueing(floor, redis_client)
     floor.agent("unskilled", {"tech": 9}, status="break")
     sid, _ = floor.call(queue())
     assert floor.acd(sid) is None and floor.waiting("billing") == []
-    assert floor.stats("billing") == {}
+    assert floor.stats("billing") == {"offered": 1, "overflowed": 1}      # as its call record counts it
     floor.agent("late", {"billing": 1}, status="break")
     assert floor.router.enqueue(sid, *_fields(sid), floor.now)[0] == "queued"
 
@@ -91,3 +91,12 @@ def test_callers_nobody_logged_in_could_serve_any_more_overflow(floor):
     assert floor.acd(waiting) == floor.acd(hoping) == "left" and floor.stats("billing")["overflowed"] == 2
     assert floor.waiting("billing") == [asked]      # the callback request keeps its place
     assert floor.router.overflow_stranded(floor.now) == []
+
+
+def test_a_caller_nobody_could_serve_counts_offered_and_overflowed_once_as_the_record_will(floor):
+    q = queue("billing", skills={"billing": 1})
+    sid, _ = floor.call(q)
+    assert floor.last_status == "nobody"
+    floor.call(q, sid=sid)                               # asked again (another menu answer): counted once
+    stats = floor.stats(q.name)
+    assert stats["offered"] == 1 and stats["overflowed"] == 1 and "answered" not in stats

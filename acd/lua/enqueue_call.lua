@@ -14,7 +14,7 @@
 -- Returns {'late'} past the deadline (nothing done); {'queued', offers made: rid, sid, agent, ...}; {'already'} for a call already waiting,
 -- offered or connected (Twilio retries, a failed connect); {'nobody'} when no logged-in agent (any
 -- status but offline, on shift or not) holds the requirements, now or after an escalation step: the
--- caller is not queued then;
+-- caller is not queued then (the queue counts them offered and overflowed);
 -- {'unknown'} when the call hash does not exist (the IVR's turn, run just before, refused it);
 -- {'stale'} when the call's `turn` is another request's: this one repeats a menu answer Twilio sent
 -- before (a retry, a late copy), which must not put the caller in line a second time, whatever
@@ -41,7 +41,15 @@ local servable = anyone_could_serve(cjson.decode(fields.req))
 for _, later in ipairs(cjson.decode(fields.ladder or '[]')) do
   servable = servable or anyone_could_serve(later)   -- e.g. a language preference dropped after a while
 end
-if not servable then return {'nobody'} end
+if not servable then
+  -- counted as the call record will count it (offered to the queue, overflowed), once per call: the
+  -- board and the reports agree on a caller sent on because nobody who could serve them was logged in
+  if redis.call('HSETNX', call, 'nobody_counted', 1) == 1 then
+    count(fields.queue, 'offered')
+    count(fields.queue, 'overflowed')
+  end
+  return {'nobody'}
+end
 for name, value in pairs(fields) do
   redis.call('HSET', call, name, tostring(value))
 end
