@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from contactcenter.errors import Invalid, NotFound
 from contactcenter.model import ContactCenter
@@ -23,6 +23,7 @@ from store.reports import GROUPINGS, MAX_DAYS, report, to_csv
 from .days import check_span, parse_day
 
 MAX_CALLS = 500          # an agent's day in the console: more than anyone takes, a bound on the answer
+MAX_SEARCH_DAYS = 92     # an agent's search through their calls: a quarter at a time
 
 
 @dataclass
@@ -70,25 +71,46 @@ class Reports:
             agents = [(a.id, a.name) for a in agent_store.list_agents(db)]
         return {"queues": sorted(self.cc.queues), "agents": agents}
 
-    def agent_day(self, agent_id: str, day: str = "today") -> dict:
-        """The agent's calls of `day` ("today" or YYYY-MM-DD) in the agent's time zone, newest first."""
+    def agent_day(self, agent_id: str, day: str = "today", *, since: str | None = None, until: str | None = None,
+                  q: str | None = None) -> dict:
+        """The agent's calls of `day` ("today" or YYYY-MM-DD), or of `since`..`until`, in the agent's
+        time zone, newest first; `q`: only those whose number holds its digits or whose contact's
+        name holds it (any case)."""
         with self.sessions() as db:
             agent = db.get(Agent, agent_id)
             if agent is None:
                 raise NotFound(f"unknown agent {agent_id!r}")
             tz = ZoneInfo(agent.timezone or self.cc.timezone)
             today = self.clock().astimezone(tz).date()
-            wanted = today if day == "today" else parse_day("day", day or None, today, "'today' or YYYY-MM-DD")
-            start = datetime.combine(wanted, time(0), tz)
-            end = datetime.combine(wanted + timedelta(days=1), time(0), tz)
-            rows = db.execute(
-                select(CallRecord, Contact.name)
-                .outerjoin(Contact, Contact.id == CallRecord.contact_id)
-                .where(CallRecord.agent_id == agent_id, CallRecord.arrived_at >= start, CallRecord.arrived_at < end)
-                .order_by(CallRecord.arrived_at.desc(), CallRecord.call_sid.desc())
-                .limit(MAX_CALLS)).all()
+            if since:
+                first = parse_day("from", since, today)
+                last = parse_day("to", until, first)
+                check_span(first, last, MAX_SEARCH_DAYS)
+            else:
+                first = last = today if day == "today" else parse_day("day", day or None, today,
+                                                                       "'today' or YYYY-MM-DD")
+            start = datetime.combine(first, time(0), tz)
+            end = datetime.combine(last + timedelta(days=1), time(0), tz)
+            stmt = (select(CallRecord, Contact.name)
+                    .outerjoin(Contact, Contact.id == CallRecord.contact_id)
+                    .where(CallRecord.agent_id == agent_id, CallRecord.arrived_at >= start,
+                           CallRecord.arrived_at < end))
+            if q and q.strip():
+                stmt = stmt.where(_matching(q.strip()))
+            rows = db.execute(stmt.order_by(CallRecord.arrived_at.desc(), CallRecord.call_sid.desc())
+                              .limit(MAX_CALLS)).all()
             calls = [_call(rec, contact_name) for rec, contact_name in rows]
-        return {"agent": agent_id, "day": wanted.isoformat(), "timezone": str(tz), "calls": calls}
+        out = {"agent": agent_id, "day": first.isoformat(), "timezone": str(tz), "calls": calls}
+        if since:
+            out.update({"from": first.isoformat(), "to": last.isoformat()})
+        return out
+
+
+def _matching(q: str):
+    """A call whose caller's number holds q's digits, or whose contact's name holds q (any case)."""
+    digits = "".join(ch for ch in q if ch.isdigit())
+    name = Contact.name.ilike(f"%{q.replace('%', '').replace('_', '')}%")
+    return or_(CallRecord.from_number.contains(digits), name) if len(digits) >= 3 else name
 
 
 def _iso(value: datetime | None) -> str | None:

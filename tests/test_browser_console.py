@@ -155,6 +155,20 @@ def test_an_agent_takes_a_call_in_the_console_and_wraps_up(service, sim, browser
     assert page.locator("#today-calls script, #offer script, #today-calls img, #offer-pop img").count() == 0
     shot("4-today")
 
+    # the agent searches their calls: by the contact's name over a range of days, then a miss
+    page.fill("#history-q", "reyes")
+    page.fill("#history-to", rec.arrived_at.date().isoformat())
+    page.fill("#history-from", (rec.arrived_at.date().replace(day=1)).isoformat())
+    page.click("#history-search")
+    expect(page.locator("#today-title")).to_contain_text("matching “reyes”")
+    expect(page.locator(f'#today-calls tr[data-call-sid="{call.sid}"]')).to_be_visible()
+    page.fill("#history-q", "nobody-by-that-name")
+    page.click("#history-search")
+    expect(page.locator("#today-empty")).to_have_text("No calls match.")
+    page.click("#history-today")
+    expect(page.locator("#today-title")).to_have_text("Today's calls")
+    expect(page.locator(f'#today-calls tr[data-call-sid="{call.sid}"]')).to_be_visible()
+
     # Twilio is the simulator here: the page says so, and the softphone does not try to reach Twilio
     expect(page.locator("#twilio-notice")).to_contain_text("Twilio is simulated here")
     expect(page.locator("#softphone")).to_contain_text("Softphone: simulated", timeout=15_000)

@@ -11,10 +11,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import select
 
 from contactcenter.config import ConfigError, parse_config
 from contactcenter.model import DISPOSITIONS
+from store.models import Contact
 from store.records import upsert_call_record
+from tests.conftest import seed_demo
 from tests.people import PASSWORD, form_csrf, make_user, page_login
 
 REPO = Path(__file__).resolve().parent.parent
@@ -217,6 +220,30 @@ def test_todays_calls_are_the_agents_own_in_their_time_zone(console, app):
     fred = client.get("/api/agents/fred/calls", headers=ADMIN).get_json()
     assert [c["call_sid"] for c in fred["calls"]] == ["CA04"] and fred["day"] == "2026-11-23"
     assert client.get("/api/agents/nobody/calls", headers=ADMIN).status_code == 404
+
+
+def test_an_agent_searches_their_calls_by_days_number_and_name(console, app):
+    client, _ = console
+    rt = app.extensions["callrouter"]
+    seed_demo(rt)                                          # the demo CRM: Dana Reyes among them
+    with rt.sessions() as db:
+        dana_id = db.scalars(select(Contact.id).where(Contact.name == "Dana Reyes")).one()
+    _record(app, "CA11", "erin", datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc), contact_id=dana_id)
+    _record(app, "CA12", "erin", datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc), from_number="+12125550199")
+    _record(app, "CA13", "erin", datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc), from_number="+12125550177")
+    month = client.get("/api/agents/erin/calls?from=2026-11-01&to=2026-11-30").get_json()
+    assert [c["call_sid"] for c in month["calls"]] == ["CA13", "CA12", "CA11"]
+    assert month["from"] == "2026-11-01" and month["to"] == "2026-11-30"
+    by_number = client.get("/api/agents/erin/calls?from=2026-11-01&to=2026-11-30&q=555-0199").get_json()
+    assert [c["call_sid"] for c in by_number["calls"]] == ["CA12"]
+    by_name = client.get("/api/agents/erin/calls?from=2026-11-01&to=2026-11-30&q=reyes").get_json()
+    assert [c["call_sid"] for c in by_name["calls"]] == ["CA11"] and by_name["calls"][0]["contact"] == "Dana Reyes"
+    today = client.get("/api/agents/erin/calls?q=0177").get_json()                      # today's, searched
+    assert [c["call_sid"] for c in today["calls"]] == ["CA13"]
+    one_day = client.get("/api/agents/erin/calls?from=2026-11-20").get_json()           # to defaults to from
+    assert [c["call_sid"] for c in one_day["calls"]] == ["CA12"]
+    assert client.get("/api/agents/erin/calls?from=2026-01-01&to=2026-11-30").status_code == 400    # > 92 days
+    assert client.get("/api/agents/erin/calls?from=2026-11-30&to=2026-11-01").status_code == 400    # backwards
 
 
 def test_queues_list_their_dispositions(client, erin_token):

@@ -166,9 +166,11 @@ class AgentCall(Answer):
 
 class AgentDay(Answer):
     agent: str
-    day: str
+    day: str = Field(description="the (first) day")
     timezone: str
     calls: list[AgentCall]
+    since: str | None = Field(None, alias="from", description="a range's first day")
+    until: str | None = Field(None, alias="to", description="a range's last day")
 
 
 class QueueSettings(Answer):

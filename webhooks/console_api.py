@@ -2,8 +2,9 @@
 
 - `GET /api/queues` (any agent, admin): each queue's wrap-up dispositions and timers, and its
   service-level threshold and target (for the supervisor board's alerts).
-- `GET /api/agents/<id>/calls?day=today|YYYY-MM-DD` (the agent, admin): the agent's calls of
-  one day in the agent's own time zone, newest first, from the call records.
+- `GET /api/agents/<id>/calls?day=today|YYYY-MM-DD` or `?from&to`, and `q` (the agent, a supervisor):
+  the agent's calls of a day or a range in the agent's own time zone, newest first, from the call
+  records, narrowed to a number or a contact's name.
 """
 from __future__ import annotations
 
@@ -29,8 +30,9 @@ def queues():
 
 
 @bp.get("/agents/<agent_id>/calls")
-@operation(summary="An agent's calls of one day, newest first", auth="self_or_supervisor", query=AgentCallsQuery,
-           answers={200: AgentDay}, errors=(503,))
+@operation(summary="An agent's calls of a day or a range of days, newest first, searchable",
+           auth="self_or_supervisor", query=AgentCallsQuery, answers={200: AgentDay}, errors=(503,))
 def agent_calls(agent_id, query: AgentCallsQuery):
-    """The agent's calls of `day` in the agent's own time zone, from the call records."""
-    return jsonify(services().reports.agent_day(agent_id, query.day))
+    """The agent's calls of `day` (or `from`..`to`, at most 92 days) in the agent's own time zone,
+    from the call records; `q` narrows them to a number or a contact's name."""
+    return jsonify(services().reports.agent_day(agent_id, query.day, since=query.since, until=query.until, q=query.q))

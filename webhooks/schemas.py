@@ -191,6 +191,10 @@ class IntervalsQuery(Query):
 
 class AgentCallsQuery(Query):
     day: TodayOrDay = Field("today", description="`today` (the agent's time zone) or YYYY-MM-DD")
+    since: Day = Field(None, alias="from", description="with `to`: the first day of a range (instead of `day`)")
+    until: Day = Field(None, alias="to", description="the last day of the range (default: `from`)")
+    q: line(1, 64) = Field(None, description="only calls whose number holds these digits or whose contact's "
+                                              "name holds this text")
 
 
 class ReportQuery(Query):

@@ -5,6 +5,7 @@
 import { $, endSession, fill, flash, h, setLine, show } from './dom.js';
 import { Api } from './api.js';
 import { CallControls } from './controls.js';
+import { CallHistory } from './history.js';
 import { CallNotes } from './notes.js';
 import { Directory, STATUS_TEXT } from './directory.js';
 import { duration, renderPop } from './pop.js';
@@ -46,8 +47,9 @@ const directory = new Directory(api);
 const notes = new CallNotes({ api });
 const controls = new CallControls({ api, agentId, directory, softphone });
 const transfers = new TransferPanels({ api, agentId, directory, controls });
+const callHistory = new CallHistory({ api, agentId, timeZone });
 const wrapup = new WrapUp({
-  api, agentId, timeZone, statusText: STATUS_TEXT,
+  api, agentId, timeZone, statusText: STATUS_TEXT, onSaved: () => callHistory.refreshSoon(),
   onStatus: (status) => {
     state.status = status;
     renderStatus();
@@ -299,7 +301,7 @@ function endCall(callSid) {
   fill($('#incall-pop'));
   wrapup.start(callSid, queue, callerOf(callSid));       // its `status: wrapup` event (just after) sets since
   wrapup.prefill(taken);
-  wrapup.refreshSoon();
+  callHistory.refreshSoon();
 }
 
 function onEnded(data) {
@@ -415,7 +417,7 @@ function main() {
   wrapup.loadQueues();
   directory.ensure().then(() => controls.render());       // names instead of ids
   connectEvents();
-  wrapup.refreshToday();
+  callHistory.refresh();
   softphone.start(new URL(boot.sounds, window.location.href).href, boot.twilio);
 }
 

@@ -1,24 +1,22 @@
-// The agent console's wrap-up form (disposition and notes, POST /api/calls/<sid>/wrapup) and the
-// table of today's calls (GET /api/agents/<id>/calls?day=today), refreshed as the worker writes
-// the records. Notes are put on the page as text (dom.js).
+// The agent console's wrap-up form: disposition and notes (POST /api/calls/<sid>/wrapup), headed by
+// the caller and a countdown to the queue's wrap-up time.
 import { $, fill, flash, h, show } from './dom.js';
-import { duration, shortTime } from './pop.js';
+import { duration } from './pop.js';
 
 const DEFAULT_DISPOSITIONS = ['resolved', 'follow-up', 'escalated', 'no-resolution'];
 
 export class WrapUp {
-  /** @param deps {api, agentId, timeZone, statusText, onStatus(status)} */
-  constructor({ api, agentId, timeZone, statusText, onStatus }) {
+  /** @param deps {api, agentId, timeZone, statusText, onStatus(status), onSaved()} */
+  constructor({ api, agentId, timeZone, statusText, onStatus, onSaved }) {
     this.api = api;
     this.agentId = agentId;
     this.timeZone = timeZone;
     this.statusText = statusText;
     this.onStatus = onStatus;
+    this.onSaved = onSaved;     // the call's record is about to change: the list of calls reads it again
     this.current = null;        // {call_sid, queue}
     this.queues = {};           // GET /api/queues: the dispositions per queue
-    this.todayTimers = [];
     $('#wrapup-form').addEventListener('submit', (e) => this.submit(e));
-    $('#today-refresh').addEventListener('click', () => this.refreshToday());
   }
 
   /** `who`: the caller as the agent knew them (name or number); `since`: when the wrap-up began
@@ -103,7 +101,7 @@ export class WrapUp {
       show($('#wrapup'), false);
       if (data && data.status) this.onStatus(data.status);
       flash(`Wrap-up saved${data && data.status ? `; you are ${this.statusText[data.status] || data.status}` : ''}.`);
-      this.refreshSoon();
+      this.onSaved();
     } catch (err) {
       $('#wrapup-submit').disabled = false;
       if (err.status === 404) {
@@ -112,32 +110,5 @@ export class WrapUp {
         fill($('#wrapup-note'), `Could not save: ${err.message}`);
       }
     }
-  }
-
-  async refreshToday() {
-    let data;
-    try {
-      data = await this.api.get(`/api/agents/${encodeURIComponent(this.agentId)}/calls?day=today`);
-    } catch (err) {
-      if (err.status !== 401) flash(`Could not load today's calls: ${err.message}`, 'error');
-      return;
-    }
-    const calls = Array.isArray(data.calls) ? data.calls : [];
-    const body = $('#today-calls tbody');
-    fill(body, calls.map((c) => h('tr', { dataset: { callSid: String(c.call_sid) } },
-      h('td', {}, shortTime(c.arrived_at, this.timeZone)),
-      h('td', {}, c.contact ? `${c.contact} (${c.from || '?'})` : (c.from || '')),
-      h('td', {}, c.queue || ''),
-      h('td', {}, c.duration_s === null || c.duration_s === undefined ? '' : duration(c.duration_s)),
-      h('td', {}, c.outcome || ''),
-      h('td', { className: 'disposition-cell' }, c.disposition || ''),
-      h('td', { className: 'notes-cell' }, c.notes || ''))));
-    show($('#today-empty'), calls.length === 0);
-  }
-
-  /** The call record is written by the worker a moment after the call or the wrap-up. */
-  refreshSoon() {
-    this.todayTimers.forEach(clearTimeout);
-    this.todayTimers = [300, 1500, 4000, 10000].map((ms) => setTimeout(() => this.refreshToday(), ms));
   }
 }
