@@ -279,6 +279,7 @@ def test_the_board_lists_the_waiting_callers_and_assigns_one_to_a_chosen_agent(s
         expect(row).to_contain_text("Queued for sales")
         expect(row.locator("td.wait")).to_have_text(re.compile(r"^0:0[1-9]$"), timeout=10_000)   # it ticks
         watched.shot("waiting-callers")
+        assert page.locator(".skills-edit").count() == 0            # skills are the admin's to change
         row.locator("select.assign-agent").select_option("vera")
         row.locator("button.assign").click()
         expect(page.locator("#flash")).to_contain_text("is being offered to Vera Lind")
@@ -294,3 +295,44 @@ def test_the_board_lists_the_waiting_callers_and_assigns_one_to_a_chosen_agent(s
             if _api(service, "/api/agents/vera/status", "POST", json={"status": "offline"}).status_code == 200:
                 break
             time.sleep(0.2)
+
+
+def test_an_admin_filters_the_board_and_edits_an_agents_skills(service, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    watched = WatchedPage(browser, tmp_path, 1400, 1300)
+    page = watched.page
+    page.goto(f"{service}/supervisor")
+    page.fill("#username", "admin")
+    page.fill("#password", "demo-admin-password")
+    page.click("#login")
+    expect(page.locator("#stream")).to_have_text(re.compile("Live figures: (live|connected)"), timeout=10_000)
+    chen = page.locator('#agents tr[data-agent="chen"]')
+    expect(chen.locator(".skills-text")).to_have_text("sales 6, tech 4", timeout=10_000)
+    # a queue: its tile alone, and the agents who hold its skills
+    page.select_option("#filter-queue", "sales")
+    expect(page.locator('.tile[data-queue="sales"]')).to_be_visible()
+    expect(page.locator('.tile[data-queue="billing"]')).to_be_hidden()
+    expect(chen).to_be_visible()
+    expect(page.locator('#agents tr[data-agent="bob"]')).to_be_hidden()             # tech and billing only
+    page.select_option("#filter-queue", "")
+    page.select_option("#filter-skill", "tech")
+    expect(page.locator('#agents tr[data-agent="bob"]')).to_be_visible()
+    expect(page.locator('#agents tr[data-agent="dana"]')).to_be_hidden()            # sales and billing
+    expect(page.locator('.tile[data-queue="billing"]')).to_be_visible()
+    watched.shot("board-filtered")
+    # the admin gives tess a sales skill from her row
+    page.select_option("#filter-skill", "")
+    tess = page.locator('#agents tr[data-agent="tess"]')
+    tess.locator(".skills-edit").click()
+    tess.locator(".skills-input").fill("tech 5, sales 2")
+    tess.locator(".skills-save").click()
+    expect(page.locator("#flash")).to_contain_text("Skills of tess saved: sales 2, tech 5")
+    expect(tess.locator(".skills-text")).to_have_text("sales 2, tech 5")
+    assert _api(service, "/api/agents/tess").json()["agent"]["skills"] == {"tech": 5, "sales": 2}
+    tess.locator(".skills-edit").click()
+    tess.locator(".skills-input").fill("tech five")
+    tess.locator(".skills-save").click()
+    expect(page.locator("#flash")).to_contain_text('Skills read like "billing 5, tech 2"')
+    assert _api(service, "/api/agents/tess", "PATCH", json={"skills": {"tech": 5}}).status_code == 200
+    assert not watched.errors, watched.errors

@@ -250,7 +250,8 @@ def test_queues_list_their_dispositions(client, erin_token):
     assert client.get("/api/queues").status_code == 401
     queues = client.get("/api/queues", headers={"Authorization": f"Bearer {erin_token}"}).get_json()["queues"]
     assert set(queues) == {"billing", "tech", "sales"}
-    assert queues["billing"] == {"dispositions": list(DISPOSITIONS), "offer_timeout_s": 15, "wrapup_s": 30,
+    assert queues["billing"] == {"skills": {"billing": 1}, "dispositions": list(DISPOSITIONS),
+                                 "offer_timeout_s": 15, "wrapup_s": 30,
                                  "service_level_s": 20, "service_level_target": 0.8}
 
 

@@ -174,6 +174,7 @@ class AgentDay(Answer):
 
 
 class QueueSettings(Answer):
+    skills: dict[str, int] = Field({}, description="the skills (and levels) the queue's callers need")
     dispositions: list[str]
     offer_timeout_s: float
     wrapup_s: float

@@ -23,7 +23,8 @@ bp = Blueprint("console_api", __name__, url_prefix="/api")
            answers={200: Queues})
 def queues():
     return jsonify(queues={
-        name: {"dispositions": list(q.dispositions), "offer_timeout_s": q.offer_timeout_s, "wrapup_s": q.wrapup_s,
+        name: {"skills": dict(q.skills), "dispositions": list(q.dispositions), "offer_timeout_s": q.offer_timeout_s,
+               "wrapup_s": q.wrapup_s,
                # the supervisor board's alerts: service level under target, a wait past service_level_s
                "service_level_s": q.service_level_s, "service_level_target": q.service_level_target}
         for name, q in services().cc.queues.items()})

@@ -4,6 +4,7 @@
 import { $, endSession, fill, flash, h, setLine, show } from './dom.js';
 import { Api } from './api.js';
 import { DayChart, DayHistory } from './chart.js';
+import { BoardFilters } from './filters.js';
 import { Monitoring } from './monitor.js';
 import { WaitingList } from './waiting.js';
 import { STATUS_TEXT, count, duration, percent, queueAlerts, renderQueues } from './tiles.js';
@@ -31,7 +32,14 @@ const monitoring = new Monitoring({
   api, username: boot.username, name: (id) => state.names[id] || id, twilio: boot.twilio,
   onChange: () => state.stats && renderAgents(state.stats),
 });
-const waitingList = new WaitingList({ api, name: (id) => state.names[id] || id, onSessionEnded: sessionEnded });
+const filters = new BoardFilters({
+  api, admin: boot.role === 'admin',
+  onChange: () => { if (state.stats) onStats(state.stats); },
+});
+const waitingList = new WaitingList({
+  api, name: (id) => state.names[id] || id, onSessionEnded: sessionEnded,
+  shown: (c) => filters.queueShown(c.queue) && (!filters.skill || Boolean((c.skills || {})[filters.skill])),
+});
 const dayHistory = new DayHistory();
 const chart = new DayChart($('#chart'), { timeZone });
 
@@ -70,11 +78,12 @@ function ensureRow(id) {
   buttons.break.addEventListener('click', () => setAgentStatus(id, 'break'));
   buttons.offline.addEventListener('click', () => setAgentStatus(id, 'offline'));
   const monitor = monitoring.cell(id);
+  const skills = filters.skillsCell(id);
   const root = h('tr', { dataset: { agent: id } },
-    cells.name, h('td', {}, cells.status), cells.since, cells.calls, cells.talk, cells.occupancy, cells.missed,
+    cells.name, skills.cell, h('td', {}, cells.status), cells.since, cells.calls, cells.talk, cells.occupancy, cells.missed,
     monitor.root, h('td', { className: 'actions-cell' }, buttons.available, ' ', buttons.break, ' ',
       buttons.offline, ' ', note));
-  const row = { root, cells, buttons, note, monitor, since: null, status: null };
+  const row = { root, cells, buttons, note, monitor, skills, since: null, status: null };
   state.rows.set(id, row);
   return row;
 }
@@ -97,6 +106,8 @@ function renderAgents(stats) {
     row.cells.status.title = breaks.length
       ? `On break today: ${breaks.map(([why, s]) => `${why} ${duration(s)}`).join(', ')}` : '';
     row.root.dataset.status = a.status || 'unknown';
+    row.root.hidden = !filters.agentShown(id);
+    filters.renderSkills(id, row.skills);
     row.status = a.status;
     row.since = a.since ? Date.parse(a.since) / 1000 : null;
     fill(row.cells.calls, count(a.calls));
@@ -155,6 +166,7 @@ async function loadNames() {
   try {
     const data = await api.get('/api/agents');
     for (const agent of data.agents || []) state.names[agent.id] = agent.name || agent.id;
+    filters.setAgents(data.agents || []);
     if (state.stats) renderAgents(state.stats);
   } catch (err) {
     if (err.status === 403) sessionEnded(err.message);
@@ -218,6 +230,7 @@ function onStats(stats) {
     dayHistory.addLive(name, now, q.waiting, q.today && q.today.service_level);
   }
   renderQueues(state.tiles, state.queues, stats);
+  for (const [name, tile] of state.tiles) tile.root.hidden = !filters.queueShown(name);
   renderAgents(stats);
   waitingList.update(stats);
   fill($('#self-service'), count(stats.self_service));
@@ -280,6 +293,7 @@ function tick() {
 async function loadQueues() {
   try {
     state.queues = (await api.get('/api/queues')).queues || {};
+    filters.setQueues(state.queues);
     if (state.stats) renderQueues(state.tiles, state.queues, state.stats);
   } catch (err) {
     if (err.status === 403) sessionEnded(err.message);

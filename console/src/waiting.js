@@ -8,9 +8,10 @@ import { duration } from './tiles.js';
 const REFRESH_MS = 2000;
 
 export class WaitingList {
-  /** @param deps {api, name(id) -> display name, onSessionEnded(message)} */
-  constructor({ api, name, onSessionEnded }) {
+  /** @param deps {api, name(id) -> display name, onSessionEnded(message), shown(caller): the filters'} */
+  constructor({ api, name, onSessionEnded, shown }) {
     this.api = api;
+    this.shown = shown || (() => true);
     this.name = name;
     this.onSessionEnded = onSessionEnded;
     this.callers = [];
@@ -46,7 +47,7 @@ export class WaitingList {
 
   render() {
     const body = $('#waiting tbody');
-    const rows = this.callers.map((c) => this.row(c));
+    const rows = this.callers.filter((c) => this.shown(c)).map((c) => this.row(c));
     fill(body, rows);
     show($('#waiting-empty'), rows.length === 0);
     fill($('#waiting-count'), rows.length ? `${rows.length} waiting` : '');
