@@ -47,7 +47,7 @@ def read_yaml(text: str):
 QUEUE_KEYS = {"skills", "priority", "hours", "service_level_s", "max_wait_s", "offer_timeout_s", "wrapup_s",
               "max_missed", "overflow", "escalate", "strategy", "local_first", "preferred_agent_wait_s",
               "announce_every_s", "hold_message", "hold_music", "callback", "dispositions", "survey",
-              "service_level_target", "transfer_wait_s", "transfer_priority"}
+              "service_level_target", "transfer_wait_s", "transfer_priority", "alerts"}
 MAX_DISPOSITION = 64      # the wrap-up API's limit
 
 
@@ -143,7 +143,23 @@ def _queue(c: Checker, name: str, raw, hours: dict) -> Queue:
         dispositions=_dispositions(c, raw.get("dispositions"), f"{path}.dispositions"),
         transfer_wait_s=c.integer(raw.get("transfer_wait_s"), f"{path}.transfer_wait_s", 30, 0, 3600),
         transfer_priority=c.integer(raw.get("transfer_priority"), f"{path}.transfer_priority", 0, -1000, 1000),
+        alerts=_alerts(c, raw.get("alerts"), f"{path}.alerts"),
     )
+
+
+def _alerts(c: Checker, raw, path: str) -> dict:
+    """A queue's alert thresholds for the board: longest_wait_s, service_level (a share or a
+    percentage), waiting (callers in line)."""
+    raw = c.mapping(raw, path)
+    c.keys(raw, path, {"longest_wait_s", "service_level", "waiting"})
+    out = {}
+    if raw.get("longest_wait_s") is not None:
+        out["longest_wait_s"] = c.integer(raw["longest_wait_s"], f"{path}.longest_wait_s", None, 1, 86400)
+    if raw.get("service_level") is not None:
+        out["service_level"] = _target(c, raw["service_level"], f"{path}.service_level")
+    if raw.get("waiting") is not None:
+        out["waiting"] = c.integer(raw["waiting"], f"{path}.waiting", None, 1, 100000)
+    return out
 
 def _contacts(c: Checker, raw) -> tuple[dict, ...]:
     if raw is None:

@@ -47,6 +47,9 @@ class Queue:
     dispositions: tuple[str, ...] = DISPOSITIONS    # what the agent console offers at wrap-up
     transfer_wait_s: int = 30        # a transfer to a busy named agent waits this long for them, then any agent
     transfer_priority: int = 0       # points a call transferred into this queue gets on top of its place
+    # the board's alerts: a wait past longest_wait_s, today's service level under service_level, more than
+    # `waiting` callers in line (unset: service_level_s, service_level_target, no count)
+    alerts: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,7 @@ def service(tmp_path_factory, sim, bundle):
         # a scenario agent whose wrap-up is refused (see below) is freed by the timer soon
         config["queues"]["billing"]["wrapup_s"] = 3
         config["queues"]["tech"]["wrapup_s"] = 1
+        config["queues"]["sales"]["alerts"] = {"longest_wait_s": 1}      # a waiting sales caller alerts at once
 
     with live_service(tmp, account_sid=SID, auth_token=TOKEN, admin_token=ADMIN, api_url=sim.rest_url,
                       redis_url=REDIS_URL, adjust_config=adjust) as (url, log, _config):
@@ -272,12 +273,19 @@ def test_the_board_lists_the_waiting_callers_and_assigns_one_to_a_chosen_agent(s
         page.fill("#username", SUPERVISOR)
         page.fill("#password", SUPERVISOR_PASSWORD)
         page.click("#login")
+        page.click("#alerts-notify")                            # the supervisor wants to hear alerts
+        expect(page.locator("#alerts-notify")).to_have_attribute("aria-pressed", "true")
         row = page.locator(f'#waiting tr[data-call="{call.sid}"]')
         expect(row).to_be_visible(timeout=15_000)
         expect(row).to_contain_text("Dana Reyes")
         expect(row).to_contain_text("sales")
         expect(row).to_contain_text("Queued for sales")
         expect(row.locator("td.wait")).to_have_text(re.compile(r"^0:0[1-9]$"), timeout=10_000)   # it ticks
+        # the sales queue's own threshold (1 s): the banner says so, and the tone rang once for it
+        expect(page.locator("#alert-list")).to_contain_text("sales: a caller has waited", timeout=10_000)
+        page.wait_for_timeout(2500)                              # the wait grows: still the same alert
+        rang = page.evaluate("window.callrouterSupervisor.notifier.rang")
+        assert len([t for t in rang if t.startswith("sales: a caller has waited")]) == 1, rang
         watched.shot("waiting-callers")
         assert page.locator(".skills-edit").count() == 0            # skills are the admin's to change
         row.locator("select.assign-agent").select_option("vera")

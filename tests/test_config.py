@@ -241,3 +241,16 @@ def test_a_bad_service_level_target_names_the_path(value):
 def test_survey_is_a_flag():
     path, reason = only(lambda d: d["queues"]["billing"].update({"survey": "yes"}))
     assert (path, reason) == ("queues.billing.survey", "must be true or false")
+
+
+def test_a_queues_alert_thresholds_are_checked_with_their_paths():
+    data = copy.deepcopy(DEMO)
+    data["queues"]["sales"]["alerts"] = {"longest_wait_s": 45, "service_level": "70%", "waiting": 4}
+    assert parse_config(data, "acme.yaml").queues["sales"].alerts == {"longest_wait_s": 45, "service_level": 0.7,
+                                                                      "waiting": 4}
+    data["queues"]["sales"]["alerts"] = {"longest_wait_s": 0, "service_level": 2, "loud": True}
+    with pytest.raises(ConfigError) as err:
+        parse_config(data, "acme.yaml")
+    text = str(err.value)
+    for path in ("queues.sales.alerts.longest_wait_s", "queues.sales.alerts.service_level", "queues.sales.alerts"):
+        assert f"acme.yaml: {path}" in text or path in text, text

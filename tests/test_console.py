@@ -252,7 +252,8 @@ def test_queues_list_their_dispositions(client, erin_token):
     assert set(queues) == {"billing", "tech", "sales"}
     assert queues["billing"] == {"skills": {"billing": 1}, "dispositions": list(DISPOSITIONS),
                                  "offer_timeout_s": 15, "wrapup_s": 30,
-                                 "service_level_s": 20, "service_level_target": 0.8}
+                                 "service_level_s": 20, "service_level_target": 0.8,
+                                 "alerts": {"longest_wait_s": 20, "service_level": 0.8, "waiting": None}}
 
 
 DEMO = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())

@@ -180,6 +180,8 @@ class QueueSettings(Answer):
     wrapup_s: float
     service_level_s: float
     service_level_target: float
+    alerts: dict[str, float | None] = Field({}, description="the board's alert thresholds: longest_wait_s, "
+                                                            "service_level, waiting (null: none)")
 
 
 class Queues(Answer):

@@ -26,7 +26,10 @@ def queues():
         name: {"skills": dict(q.skills), "dispositions": list(q.dispositions), "offer_timeout_s": q.offer_timeout_s,
                "wrapup_s": q.wrapup_s,
                # the supervisor board's alerts: service level under target, a wait past service_level_s
-               "service_level_s": q.service_level_s, "service_level_target": q.service_level_target}
+               "service_level_s": q.service_level_s, "service_level_target": q.service_level_target,
+               "alerts": {"longest_wait_s": q.alerts.get("longest_wait_s", q.service_level_s),
+                          "service_level": q.alerts.get("service_level", q.service_level_target),
+                          "waiting": q.alerts.get("waiting")}}
         for name, q in services().cc.queues.items()})
 
 

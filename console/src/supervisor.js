@@ -6,6 +6,7 @@ import { Api } from './api.js';
 import { DayChart, DayHistory } from './chart.js';
 import { BoardFilters } from './filters.js';
 import { Monitoring } from './monitor.js';
+import { AlertNotifier } from './notify.js';
 import { WaitingList } from './waiting.js';
 import { STATUS_TEXT, count, duration, percent, queueAlerts, renderQueues } from './tiles.js';
 
@@ -36,6 +37,7 @@ const filters = new BoardFilters({
   api, admin: boot.role === 'admin',
   onChange: () => { if (state.stats) onStats(state.stats); },
 });
+const notifier = new AlertNotifier();
 const waitingList = new WaitingList({
   api, name: (id) => state.names[id] || id, onSessionEnded: sessionEnded,
   shown: (c) => filters.queueShown(c.queue) && (!filters.skill || Boolean((c.skills || {})[filters.skill])),
@@ -229,7 +231,7 @@ function onStats(stats) {
   for (const [name, q] of Object.entries(stats.queues || {})) {
     dayHistory.addLive(name, now, q.waiting, q.today && q.today.service_level);
   }
-  renderQueues(state.tiles, state.queues, stats);
+  notifier.update(renderQueues(state.tiles, state.queues, stats));
   for (const [name, tile] of state.tiles) tile.root.hidden = !filters.queueShown(name);
   renderAgents(stats);
   waitingList.update(stats);
@@ -314,4 +316,6 @@ function main() {
 main();
 
 // For the browser test and for poking at the page from the developer tools.
-window.callrouterSupervisor = { state, history: dayHistory, chart, queueAlerts, monitoring, waitingList };
+window.callrouterSupervisor = {
+  state, history: dayHistory, chart, queueAlerts, monitoring, waitingList, notifier,
+};

@@ -71,14 +71,17 @@ function ensureTile(tiles, name) {
 
 function thresholds(queues, name, q) {
   const cfg = queues[name] || {};
+  const alerts = cfg.alerts || {};
   const staffing = q.staffing || {};
   return {
-    waitS: Number(cfg.service_level_s ?? staffing.target_s ?? 20),
-    target: Number(cfg.service_level_target ?? staffing.target ?? 0.8),
+    waitS: Number(alerts.longest_wait_s ?? cfg.service_level_s ?? staffing.target_s ?? 20),
+    target: Number(alerts.service_level ?? cfg.service_level_target ?? staffing.target ?? 0.8),
+    waiting: alerts.waiting === null || alerts.waiting === undefined ? null : Number(alerts.waiting),
   };
 }
 
-/** The queue's alerts: service level today under its target, a caller waiting past service_level_s. */
+/** The queue's alerts (the config's `alerts`, else its service level settings): service level today
+ *  under the target, a caller waiting past the wait threshold, more callers waiting than allowed. */
 export function queueAlerts(name, q, limits) {
   const alerts = [];
   const sl = q.today && q.today.service_level;
@@ -87,6 +90,9 @@ export function queueAlerts(name, q, limits) {
   }
   if (Number(q.longest_wait_s) > limits.waitS) {
     alerts.push(`${name}: a caller has waited ${duration(q.longest_wait_s)}, past the ${limits.waitS} s threshold`);
+  }
+  if (limits.waiting !== null && limits.waiting !== undefined && Number(q.waiting) > limits.waiting) {
+    alerts.push(`${name}: ${count(q.waiting)} callers waiting, more than ${limits.waiting}`);
   }
   return alerts;
 }
@@ -102,7 +108,8 @@ function staffingText(s) {
     + `${rate ? `; ${rate}` : ''}${typeof s.aht_s === 'number' ? `, AHT ${duration(s.aht_s)}` : ''}).`;
 }
 
-/** The tiles (one per queue, kept in `tiles`) and the alert banner; `queues` is GET /api/queues. */
+/** The tiles (one per queue, kept in `tiles`) and the alert banner; `queues` is GET /api/queues.
+ *  Returns the alerts shown. */
 export function renderQueues(tiles, queues, stats) {
   const all = [];
   for (const name of Object.keys(stats.queues || {}).sort()) {
@@ -130,4 +137,5 @@ export function renderQueues(tiles, queues, stats) {
   }
   fill($('#alert-list'), all.map((text) => h('li', {}, text)));
   show($('#alerts'), all.length > 0);
+  return all;
 }
