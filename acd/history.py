@@ -1,4 +1,5 @@
-"""Past calls, one record each, for supervisors and programs: `GET /api/calls` (admin).
+"""Past calls, one record each, for supervisors and programs: `GET /api/calls` and the call search
+page, one call whole (`GET /api/calls/<sid>`), and where its recording is.
 
 The call records of some of the contact center's days (its time zone), newest first, narrowed by
 queue, agent or outcome, paged with an opaque cursor: a page ends where the next one starts, so a
@@ -16,9 +17,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
 
-from contactcenter.errors import Invalid
+from contactcenter.errors import Invalid, NotFound
 from contactcenter.model import ContactCenter
-from store.models import CALL_OUTCOMES, CallRecord
+from store.agents import agent_names
+from store.models import CALL_OUTCOMES, CallRecord, Contact
 
 from .days import check_span, parse_day
 
@@ -32,8 +34,9 @@ class CallHistory:
 
     def page(self, since: str | None = None, until: str | None = None, *, queue: str | None = None,
              agent: str | None = None, outcome: str | None = None, limit: str | int | None = None,
-             cursor: str | None = None) -> dict:
-        """{"from", "to", "timezone", "calls": [...], "next": cursor or None}."""
+             cursor: str | None = None, q: str | None = None) -> dict:
+        """{"from", "to", "timezone", "calls": [...], "next": cursor or None}; `q`: only calls from a
+        number holding its digits, or of a contact whose name holds it."""
         tz = ZoneInfo(self.cc.timezone)
         today = self.clock().astimezone(tz).date()
         first, last = parse_day("from", since, today), parse_day("to", until, today)
@@ -41,24 +44,59 @@ class CallHistory:
         if outcome is not None and outcome not in CALL_OUTCOMES:
             raise Invalid(f"outcome must be one of {', '.join(CALL_OUTCOMES)}")
         size = _limit(limit)
-        query = select(CallRecord).where(
+        query = select(CallRecord, Contact.name).outerjoin(Contact, Contact.id == CallRecord.contact_id).where(
             CallRecord.workspace == self.cc.workspace,
             CallRecord.arrived_at >= datetime.combine(first, time(), tz),
             CallRecord.arrived_at < datetime.combine(last + timedelta(days=1), time(), tz))
         for column, value in ((CallRecord.queue, queue), (CallRecord.agent_id, agent), (CallRecord.outcome, outcome)):
             if value is not None:
                 query = query.where(column == value)
+        if q and q.strip():
+            query = query.where(matching(q.strip()))
         if cursor:
             at, sid = _decode(cursor)
             query = query.where(or_(CallRecord.arrived_at < at,
                                     and_(CallRecord.arrived_at == at, CallRecord.call_sid < sid)))
         query = query.order_by(CallRecord.arrived_at.desc(), CallRecord.call_sid.desc()).limit(size + 1)
         with self.sessions() as db:
-            records = db.execute(query).scalars().all()
-            calls = [_call(rec) for rec in records[:size]]
-        more = len(records) > size
+            rows = db.execute(query).all()
+            calls = [{**_call(rec), "contact": name} for rec, name in rows[:size]]
+        more = len(rows) > size
         return {"from": first.isoformat(), "to": last.isoformat(), "timezone": self.cc.timezone, "calls": calls,
-                "next": _encode(records[size - 1]) if more else None}
+                "next": _encode(rows[size - 1][0]) if more else None}
+
+    def one(self, call_sid: str) -> dict:
+        """One call's record with all it knows: the fields of a page's entry, its contact, the journey
+        and the parts (segments), CSAT, the voicemail's transcript, whether a recording is kept."""
+        with self.sessions() as db:
+            row = db.execute(select(CallRecord, Contact.name).outerjoin(Contact, Contact.id == CallRecord.contact_id)
+                             .where(CallRecord.call_sid == call_sid, CallRecord.workspace == self.cc.workspace)).first()
+            if row is None:
+                raise NotFound(f"no call record {call_sid!r}")
+            rec, name = row
+            mentioned = {rec.agent_id} | {seg.get(k) for seg in rec.segments or [] for k in ("agent", "by")}
+            return {**_call(rec), "contact": name, "journey": list(rec.journey or []),
+                    "agent_names": agent_names(db, {a for a in mentioned if isinstance(a, str) and a}),
+                    "segments": list(rec.segments or []), "csat": rec.csat, "hold_s": rec.hold_s,
+                    "transfers": rec.transfers, "voicemail_transcript": rec.voicemail_transcript,
+                    "recording": bool(rec.recording_url), "recording_duration_s": rec.recording_duration_s}
+
+    def recording_url(self, call_sid: str) -> str:
+        """Where Twilio keeps the call's recording (its voicemail): for the service to fetch, never
+        for a page."""
+        with self.sessions() as db:
+            url = db.scalar(select(CallRecord.recording_url).where(CallRecord.call_sid == call_sid,
+                                                                     CallRecord.workspace == self.cc.workspace))
+        if not url:
+            raise NotFound(f"no recording for {call_sid!r}")
+        return url
+
+
+def matching(q: str):
+    """A call from a number holding q's digits (three or more), or of a contact whose name holds q."""
+    digits = "".join(ch for ch in q if ch.isdigit())
+    name = Contact.name.ilike(f"%{q.replace('%', '').replace('_', '')}%")
+    return or_(CallRecord.from_number.contains(digits), name) if len(digits) >= 3 else name
 
 
 def _limit(raw: str | int | None) -> int:

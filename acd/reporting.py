@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from contactcenter.errors import Invalid, NotFound
 from contactcenter.model import ContactCenter
@@ -21,6 +21,7 @@ from store.models import Agent, CallRecord, Contact
 from store.reports import GROUPINGS, MAX_DAYS, report, to_csv
 
 from .days import check_span, parse_day
+from .history import matching
 
 MAX_CALLS = 500          # an agent's day in the console: more than anyone takes, a bound on the answer
 MAX_SEARCH_DAYS = 92     # an agent's search through their calls: a quarter at a time
@@ -96,7 +97,7 @@ class Reports:
                     .where(CallRecord.agent_id == agent_id, CallRecord.arrived_at >= start,
                            CallRecord.arrived_at < end))
             if q and q.strip():
-                stmt = stmt.where(_matching(q.strip()))
+                stmt = stmt.where(matching(q.strip()))
             rows = db.execute(stmt.order_by(CallRecord.arrived_at.desc(), CallRecord.call_sid.desc())
                               .limit(MAX_CALLS)).all()
             calls = [_call(rec, contact_name) for rec, contact_name in rows]
@@ -104,13 +105,6 @@ class Reports:
         if since:
             out.update({"from": first.isoformat(), "to": last.isoformat()})
         return out
-
-
-def _matching(q: str):
-    """A call whose caller's number holds q's digits, or whose contact's name holds q (any case)."""
-    digits = "".join(ch for ch in q if ch.isdigit())
-    name = Contact.name.ilike(f"%{q.replace('%', '').replace('_', '')}%")
-    return or_(CallRecord.from_number.contains(digits), name) if len(digits) >= 3 else name
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -5,6 +5,7 @@
 //   supervisor.js the supervisor board (/supervisor) with uPlot and the Voice SDK (the monitoring softphone,
 //                 started only when asked) bundled in, and supervisor.css (uPlot's)
 //   reports.js    the reports page (/reports)
+//   calls.js      the call search page (/calls)
 // Run by `make run` / `make test` through `npm ci && npm run build` when these files change.
 import { build } from 'esbuild';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -70,7 +71,8 @@ await build({
 // monitoring softphone is the Voice SDK too)
 await build({
   ...page,
-  entryPoints: { supervisor: join(here, 'src', 'supervisor.js'), reports: join(here, 'src', 'reports.js') },
+  entryPoints: { supervisor: join(here, 'src', 'supervisor.js'), reports: join(here, 'src', 'reports.js'),
+    calls: join(here, 'src', 'calls.js') },
   outdir: out,
   define: { 'process.env.NODE_ENV': '"production"', global: 'globalThis' },
 });

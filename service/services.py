@@ -22,6 +22,7 @@ from sqlalchemy.orm import sessionmaker
 from acd.agents import AgentStates
 from acd.board import Board
 from acd.history import CallHistory
+from acd.recordings import Recordings
 from acd.reporting import Reports
 from acd.roster import Roster
 from acd.routing import Router
@@ -83,6 +84,7 @@ class Services:
     board: Board
     reports: Reports
     history: CallHistory
+    recordings: Recordings
     sign_ins: SignIns
     people_sessions: Sessions     # signed-in people (Redis), not SQL's `sessions`
     accounts: Accounts
@@ -126,6 +128,7 @@ def build(settings: Settings, cc: ContactCenter | None = None, redis_client: red
     people_sessions = Sessions(redis_client, keys, idle_s=settings.session_idle_s,
                                absolute_s=settings.session_absolute_s)
     throttle = LoginThrottle(redis_client, keys, limit=settings.login_limit, window_s=settings.login_window_s)
+    history = CallHistory(cc, sessions, clock)
     return Services(
         settings=settings, cc=cc, clock=clock, redis=redis_client, listener=listener, engine=engine,
         sessions=sessions, jobs=jobs,
@@ -140,7 +143,9 @@ def build(settings: Settings, cc: ContactCenter | None = None, redis_client: red
                             schedule_refresh=lambda: job_functions.schedule_refresh(jobs)),
         ivr=ivr, surveys=surveys, connections=Connections(ivr, acd, surveys, record_call, clock),
         board=Board(cc, redis_client, keys, engine, agents, clock), reports=Reports(cc, sessions, clock),
-        history=CallHistory(cc, sessions, clock),
+        history=history,
+        recordings=Recordings(history, settings.twilio_account_sid, settings.twilio_auth_token,
+                              settings.twilio_api_url),
         sign_ins=SignIns(sessions, settings, agents),
         people_sessions=people_sessions,
         accounts=Accounts(sessions, people_sessions, throttle, UserDirectory(redis_client, keys),

@@ -251,6 +251,23 @@ class PastCall(Answer):
     ivr_path: list[Any]
 
 
+class CallTimelineEntry(Answer):
+    at: str | None
+    text: str
+
+
+class OneCall(PastCall):
+    """One past call whole (`GET /api/calls/{call_sid}`)."""
+    contact: str | None
+    journey: list[dict[str, Any]]
+    segments: list[dict[str, Any]]
+    csat: int | None
+    voicemail_transcript: str | None
+    recording: bool = Field(description="a recording is kept: GET /api/calls/{call_sid}/recording plays it")
+    agent_names: dict[str, str]
+    timeline: list[CallTimelineEntry]
+
+
 class HistoryPage(Answer):
     since: str = Field(alias="from")
     until: str = Field(alias="to")

@@ -3,9 +3,11 @@ end wrap-up with a disposition and notes, read a call's screen pop (CONTRACT.md,
 past calls (`GET /api/calls?from&to&queue&agent&outcome&limit&cursor`, admin: acd/history.py)."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify, stream_with_context
 
-from .answers import CallNotes, HistoryPage, ReservationAnswer, ScreenPop, WrapUpAnswer
+from screenpop.timeline import timeline
+
+from .answers import CallNotes, HistoryPage, Media, OneCall, ReservationAnswer, ScreenPop, WrapUpAnswer
 from .deps import now, services
 from .openapi import operation
 from .schemas import HistoryQuery, NotesBody, WrapUp
@@ -18,7 +20,28 @@ bp = Blueprint("calls_api", __name__, url_prefix="/api")
            answers={200: HistoryPage}, errors=(503,))
 def history(query: HistoryQuery):
     return jsonify(services().history.page(query.since, query.until, queue=query.queue, agent=query.agent,
-                                           outcome=query.outcome, limit=query.limit, cursor=query.cursor))
+                                           outcome=query.outcome, limit=query.limit, cursor=query.cursor,
+                                           q=query.q))
+
+
+@bp.get("/calls/<call_sid>")
+@operation(summary="One past call whole, with its timeline in words", auth="supervisor", answers={200: OneCall},
+           errors=(503,))
+def one_call(call_sid):
+    call = services().history.one(call_sid)
+    return jsonify({**call, "timeline": timeline(call, call["agent_names"])})
+
+
+@bp.get("/calls/<call_sid>/recording")
+@operation(summary="The call's recording (its voicemail), fetched from Twilio by the service", auth="supervisor",
+           answers={200: Media("audio/mpeg", "the recording, as MP3")}, errors=(502, 503))
+def recording(call_sid):
+    content_type, chunks, length = services().recordings.open(call_sid)
+    response = Response(stream_with_context(chunks), content_type=content_type)
+    if length:
+        response.headers["Content-Length"] = length
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.post("/reservations/<rid>/accept")

@@ -180,6 +180,7 @@ class HistoryQuery(Query):
     agent: Filter = None
     outcome: Literal[CALL_OUTCOMES] = None     # type: ignore[valid-type]
     limit: query_int(1, 1000) = Field(None, description="calls per page, default 100")
+    q: line(1, 64) = Field(None, description="a number (its digits) or a contact's name, or part of one")
     cursor: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_=-]{1,200}$")] = Field(
         None, description="the `next` of the previous page")
 

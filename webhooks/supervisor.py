@@ -21,6 +21,7 @@ from flask import Blueprint, make_response, redirect, render_template, request, 
 from werkzeug.exceptions import HTTPException
 
 from contactcenter.errors import Refusal
+from store.models import CALL_OUTCOMES
 
 from .auth import COOKIE, csrf_ok, current_session
 from .console import page_headers, twilio_notice
@@ -34,7 +35,8 @@ DIST = Path(__file__).resolve().parent / "static" / "dist"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "media-src 'self' blob: data:; connect-src 'self' https://*.twilio.com wss://*.twilio.com; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-PAGES = {"board": "/supervisor", "reports": "/reports", "audit": "/audit"}     # where a login may go next
+# where a login may go next
+PAGES = {"board": "/supervisor", "reports": "/reports", "calls": "/calls", "audit": "/audit"}
 SUPERVISING = ("supervisor", "admin")
 GROUPINGS = ("interval", "day", "queue", "agent")
 
@@ -174,3 +176,16 @@ def reports():
                 form_args={k: v for k, v in form.items() if v},   # the CSV link: same query + csv
                 groupings=GROUPINGS, queues=choices["queues"], agents=choices["agents"],
                 bundle_version=_bundle_version("reports.js"))
+
+
+@bp.get("/calls")
+def calls():
+    """The call search: past calls by number, contact, agent, queue, outcome and days; each call's
+    timeline and recording (webhooks/calls_api.py serves both to the page's script)."""
+    session, refusal = gate("calls")
+    if refusal is not None:
+        return refusal
+    choices = services().reports.choices()
+    return page("supervisor/calls.html", session, active="calls", queues=choices["queues"], agents=choices["agents"],
+                outcomes=CALL_OUTCOMES, today=services().board.today().isoformat(),
+                bundle_version=_bundle_version("calls.js"))
