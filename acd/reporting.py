@@ -18,6 +18,7 @@ from contactcenter.errors import Invalid, NotFound
 from contactcenter.model import ContactCenter
 from store import agents as agent_store
 from store.models import Agent, CallRecord, Contact
+from store.records import ivr_node_counts
 from store.reports import GROUPINGS, MAX_DAYS, report, to_csv
 
 from .days import check_span, parse_day
@@ -71,6 +72,15 @@ class Reports:
         with self.sessions() as db:
             agents = [(a.id, a.name) for a in agent_store.list_agents(db)]
         return {"queues": sorted(self.cc.queues), "agents": agents}
+
+    def flow_counts(self, flow: str) -> dict[str, dict[str, int]]:
+        """Today's callers through each node of `flow`, and those who hung up there (the contact
+        center's day)."""
+        tz = ZoneInfo(self.cc.timezone)
+        today = self.clock().astimezone(tz).date()
+        start = datetime.combine(today, time(0), tz)
+        with self.sessions() as db:
+            return ivr_node_counts(db, self.cc.workspace, flow, start, start + timedelta(days=1))
 
     def agent_day(self, agent_id: str, day: str = "today", *, since: str | None = None, until: str | None = None,
                   q: str | None = None) -> dict:

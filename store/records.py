@@ -150,3 +150,23 @@ def csat_average(session: Session, e164: str, contact_id: int | None = None) -> 
     stmt = select(func.avg(CallRecord.csat)).where(_callers_calls(e164, contact_id), CallRecord.csat.is_not(None))
     value = session.scalar(stmt)
     return None if value is None else round(float(value), 2)
+
+
+HUNG_UP = ("ivr_hangup", "abandoned")       # outcomes of a caller who hung up before anyone took the call
+
+
+def ivr_node_counts(session: Session, workspace: str, flow: str, since: datetime, until: datetime
+                    ) -> dict[str, dict[str, int]]:
+    """For the flow's picture: node -> {"callers": calls that passed through it, "hung_up": calls whose
+    caller hung up there (in the menu, or waiting in the node's queue)}, of the calls that arrived in
+    [since, until)."""
+    rows = session.execute(select(CallRecord.ivr_path, CallRecord.outcome).where(
+        CallRecord.workspace == workspace, CallRecord.flow == flow, CallRecord.arrived_at >= since,
+        CallRecord.arrived_at < until)).all()
+    counts: dict[str, dict[str, int]] = {}
+    for path, outcome in rows:
+        for node in dict.fromkeys(path or []):
+            counts.setdefault(node, {"callers": 0, "hung_up": 0})["callers"] += 1
+        if path and outcome in HUNG_UP:
+            counts.setdefault(path[-1], {"callers": 0, "hung_up": 0})["hung_up"] += 1
+    return counts

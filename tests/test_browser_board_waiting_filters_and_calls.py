@@ -112,6 +112,13 @@ def test_an_admin_filters_the_board_and_edits_an_agents_skills(service, browser,
     tess.locator(".skills-save").click()
     expect(page.locator("#flash")).to_contain_text('Skills read like "billing 5, tech 2"')
     assert _api(service, "/api/agents/tess", "PATCH", json={"skills": {"tech": 5}}).status_code == 200
+    # the flows' pictures, with today's callers (the admin's own page)
+    page.click("#nav-flows")
+    picture = page.locator('.flow-card[data-flow="main"] svg.flow-picture')
+    expect(picture).to_be_visible()
+    expect(picture.locator('g.node[data-node="menu"]')).to_contain_text("Menu")
+    expect(picture.locator('g.node[data-node="welcome"]')).to_contain_text("today")   # counts: the unit tests
+    watched.shot("flow-picture")
     assert not watched.errors, watched.errors
 
 

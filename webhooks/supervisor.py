@@ -18,9 +18,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from contactcenter.errors import Refusal
+from ivr import diagram
 from store.models import CALL_OUTCOMES
 
 from .auth import COOKIE, csrf_ok, current_session
@@ -36,7 +38,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "media-src 'self' blob: data:; connect-src 'self' https://*.twilio.com wss://*.twilio.com; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 # where a login may go next
-PAGES = {"board": "/supervisor", "reports": "/reports", "calls": "/calls", "audit": "/audit"}
+PAGES = {"board": "/supervisor", "reports": "/reports", "calls": "/calls", "flows": "/flows", "audit": "/audit"}
 SUPERVISING = ("supervisor", "admin")
 GROUPINGS = ("interval", "day", "queue", "agent")
 
@@ -189,3 +191,17 @@ def calls():
     return page("supervisor/calls.html", session, active="calls", queues=choices["queues"], agents=choices["agents"],
                 outcomes=CALL_OUTCOMES, today=services().board.today().isoformat(),
                 bundle_version=_bundle_version("calls.js"))
+
+
+@bp.get("/flows")
+def flows():
+    """Each IVR flow of the config as a picture, with today's callers through each node and where they
+    hung up (admins: the flows are theirs to change)."""
+    session, refusal = gate("flows", roles=("admin",))
+    if refusal is not None:
+        return refusal
+    cc, reports = services().cc, services().reports
+    pictures = [{"name": name, "start": flow.start, "numbers": [n for n, f in cc.numbers.items() if f == name],
+                 "svg": Markup(diagram.svg(flow, cc, reports.flow_counts(name)))}     # built escaped
+                for name, flow in cc.flows.items()]
+    return page("supervisor/flows.html", session, active="flows", flows=pictures)
