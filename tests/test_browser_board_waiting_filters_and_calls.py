@@ -25,6 +25,15 @@ from tests.test_browser_supervisor import (  # noqa: F401 - the fixtures, for th
 from twiliosim import CallerScript, Press, RecordMessage
 
 
+def signed_in(chromium, tmp_path, url: str, username: str, password: str) -> WatchedPage:
+    """A new page of `chromium` signed in through the form at `url`."""
+    watched = WatchedPage(chromium, tmp_path, 1400, 1300)
+    watched.page.goto(url)
+    watched.page.fill("#username", username)
+    watched.page.fill("#password", password)
+    watched.page.click("#login")
+    return watched
+
 def test_the_board_lists_the_waiting_callers_and_assigns_one_to_a_chosen_agent(service, sim, browser, tmp_path):  # noqa: F811 - the imported fixtures
     from playwright.sync_api import expect
 
@@ -36,12 +45,8 @@ def test_the_board_lists_the_waiting_callers_and_assigns_one_to_a_chosen_agent(s
     assert _api(service, "/api/agents/vera/status", "POST", json={"status": "available"}).status_code == 200
     call = sim.dial(MAIN, "+14155550100", CallerScript(inputs=[Press("3")], patience=3000))   # Dana Reyes, VIP
     try:
-        watched = WatchedPage(browser, tmp_path, 1400, 1300)
+        watched = signed_in(browser, tmp_path, f"{service}/supervisor", SUPERVISOR, SUPERVISOR_PASSWORD)
         page = watched.page
-        page.goto(f"{service}/supervisor")
-        page.fill("#username", SUPERVISOR)
-        page.fill("#password", SUPERVISOR_PASSWORD)
-        page.click("#login")
         page.click("#alerts-notify")                            # the supervisor wants to hear alerts
         expect(page.locator("#alerts-notify")).to_have_attribute("aria-pressed", "true")
         row = page.locator(f'#waiting tr[data-call="{call.sid}"]')
@@ -77,12 +82,8 @@ def test_the_board_lists_the_waiting_callers_and_assigns_one_to_a_chosen_agent(s
 def test_an_admin_filters_the_board_and_edits_an_agents_skills(service, browser, tmp_path):  # noqa: F811 - the imported fixtures
     from playwright.sync_api import expect
 
-    watched = WatchedPage(browser, tmp_path, 1400, 1300)
+    watched = signed_in(browser, tmp_path, f"{service}/supervisor", "admin", "demo-admin-password")
     page = watched.page
-    page.goto(f"{service}/supervisor")
-    page.fill("#username", "admin")
-    page.fill("#password", "demo-admin-password")
-    page.click("#login")
     expect(page.locator("#stream")).to_have_text(re.compile("Live figures: (live|connected)"), timeout=10_000)
     chen = page.locator('#agents tr[data-agent="chen"]')
     expect(chen.locator(".skills-text")).to_have_text("sales 6, tech 4", timeout=10_000)
@@ -135,12 +136,8 @@ def test_the_call_search_opens_a_voicemail_with_its_timeline_and_recording(servi
             break
         assert time.monotonic() < deadline, found
         time.sleep(0.3)
-    watched = WatchedPage(browser, tmp_path, 1400, 1100)
+    watched = signed_in(browser, tmp_path, f"{service}/supervisor/login?next=calls", SUPERVISOR, SUPERVISOR_PASSWORD)
     page = watched.page
-    page.goto(f"{service}/supervisor/login?next=calls")
-    page.fill("#username", SUPERVISOR)
-    page.fill("#password", SUPERVISOR_PASSWORD)
-    page.click("#login")
     expect(page.locator("#nav-calls")).to_have_attribute("aria-current", "page")
     page.fill("#q", "555-7788")
     page.click("#search")
