@@ -14,15 +14,12 @@ from datetime import datetime
 
 from contactcenter.errors import Conflict, NotFound
 
+from .controls import _text
 from .queueing import PRIORITY_CREDIT_S
 from .routing import Offer
 
 REFUSED = {"not_waiting": "this caller is not waiting any more (offered, connected or gone)",
            "agent_not_available": "the agent is not available (on a call, offered one, on break or offline)"}
-
-
-def _text(value) -> str | None:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _priority(call: dict) -> int:
