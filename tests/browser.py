@@ -65,3 +65,43 @@ class WatchedPage:
         self.page.screenshot(path=str(path), full_page=True)
         self.shots.append(path)
         print(f"screenshot: {path}")
+
+
+AXE = REPO / "console" / "node_modules" / "axe-core" / "axe.min.js"     # npm, a devDependency of console/
+SERIOUS = ("serious", "critical")
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's violations on the page as it stands (every rule axe runs by default: WCAG 2.x A and
+    AA and its best practices), each as {id, impact, help, nodes: [target selectors]}. The script is
+    evaluated through the DevTools protocol, which the pages' Content Security Policy does not govern."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text())
+    found = page.evaluate("""async () => {
+        const result = await window.axe.run(document, {resultTypes: ['violations']});
+        return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                            nodes: v.nodes.map(n => n.target.join(' '))}));
+    }""")
+    return found
+
+
+def overflowing(page) -> list[str]:
+    """What sticks out sideways past the viewport (a phone would scroll the whole page sideways): the
+    document's width against the window's, and the elements whose right edge passes it."""
+    return page.evaluate("""() => {
+        const width = document.documentElement.clientWidth;
+        if (document.documentElement.scrollWidth <= width + 1) return [];
+        const out = [...document.querySelectorAll('body *')]
+            .filter(el => el.getBoundingClientRect().right > width + 1 && el.getClientRects().length)
+            .filter(el => {                  // inside a box that scrolls sideways, it does not move the page
+                for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+                    if (getComputedStyle(up).overflowX !== 'visible') return false;
+                }
+                return true;
+            })
+            .slice(0, 8)
+            .map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+                 + (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').join('.') : '')
+                 + ' right=' + Math.round(el.getBoundingClientRect().right));
+        return out.length ? out : [`the document is ${document.documentElement.scrollWidth} px wide`];
+    }""")

@@ -27,7 +27,7 @@ def test_the_settings_tell_a_live_twilio_from_a_simulated_or_missing_one(tmp_pat
 
 
 def notice(html: str) -> str | None:
-    found = re.search(r'<p class="notice twilio-notice" id="twilio-notice" data-mode="(\w+)" role="note">(.*?)</p>',
+    found = re.search(r'<aside class="notice twilio-notice" id="twilio-notice" data-mode="(\w+)" aria-label="Twilio">(.*?)</aside>',
                       html, re.S)
     return found and f"{found.group(1)}: {found.group(2)}"
 

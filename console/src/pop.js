@@ -120,18 +120,18 @@ export function renderPop(pop, { timeZone } = {}) {
   root.append(facts);
 
   if (contact && contact.notes) {
-    root.append(h('div', { className: 'contact-notes' }, h('h4', {}, 'CRM notes'), h('p', { className: 'notes-text' }, text(contact.notes))));
+    root.append(h('div', { className: 'contact-notes' }, h('h3', {}, 'CRM notes'), h('p', { className: 'notes-text' }, text(contact.notes))));
   }
 
   const journey = Array.isArray(pop.journey) ? pop.journey : [];
   if (journey.length) {
-    root.append(h('div', { className: 'journey' }, h('h4', {}, 'In the IVR'),
+    root.append(h('div', { className: 'journey' }, h('h3', {}, 'In the IVR'),
       h('ol', {}, journey.map((step) => h('li', {}, isObj(step) ? text(step.text || JSON.stringify(step)) : text(step))))));
   }
 
   const history = Array.isArray(pop.history) ? pop.history : [];
   if (history.length) {
-    root.append(h('div', { className: 'history' }, h('h4', {}, 'Last interactions'),
+    root.append(h('div', { className: 'history' }, h('h3', {}, 'Last interactions'),
       h('ul', {}, history.map((item) => {
         if (!isObj(item)) return h('li', {}, text(item));
         const head = [item.at ? shortDate(item.at, timeZone) : null, outcomeText(item), item.queue, item.disposition]
