@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 
 from rq import SimpleWorker
 
+from acd.agent_time import copy_agent_time
 from acd.reconcile import reconcile_if_due
 from acd.series import sample_waiting
 from store.settings import from_env
@@ -136,13 +137,17 @@ def reconcile_forever(services: Services, stop: threading.Event, recovered: thre
 
 
 def sweep_forever(services: Services, stop: threading.Event, every_s: float = SWEEP_S) -> None:
-    """Write the records left in the outbox (the record job failed or SQL was away), with backoff, and
-    the audit trail's pending entries."""
+    """Write the records left in the outbox (the record job failed or SQL was away), with backoff, the
+    agents' status time (acd/agent_time.py) and the audit trail's pending entries."""
     while not stop.wait(every_s):
         try:
             services.records.flush_due(datetime.now(timezone.utc).timestamp())
         except Exception:  # noqa: BLE001 - Redis away: the next look tries again
             log.exception("sweeping the records outbox failed")
+        try:                                # the agents' status time into SQL, once a minute by one worker
+            copy_agent_time(services.redis, services.keys, services.cc, services.sessions, datetime.now(timezone.utc))
+        except Exception:  # noqa: BLE001 - Redis or SQL away: the next minute copies the whole days again
+            log.warning("copying the agents' status time to SQL failed", exc_info=True)
         try:
             services.audit.drain()          # the audit trail's pending entries into SQL
         except Exception:  # noqa: BLE001 - SQL away: they wait in Redis for the next look

@@ -163,6 +163,10 @@ class Keys:
         """string with a TTL: a worker reconciles live calls with Twilio this period (one per period)."""
         return f"{self.prefix}reconcile-lease"
 
+    def agent_time_lease(self) -> str:
+        """string with a TTL: a worker copies the agents' status time to SQL this minute (one per minute)."""
+        return f"{self.prefix}agent-time-lease"
+
     def callback_leg(self, leg_sid: str) -> str:
         """string: the queued call a callback's outbound call stands for."""
         return f"{self.prefix}leg:{leg_sid}"

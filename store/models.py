@@ -245,6 +245,23 @@ class IntervalStat(Base):
         return f"<IntervalStat {self.start:%Y-%m-%d %H:%M} {self.queue or '-'} {self.agent or '-'}>"
 
 
+
+class AgentStatusTime(Base):
+    """An agent's seconds in one status on one day of the contact center (a break per reason), copied
+    from the ACD's day counters in Redis by the worker each minute (store/agent_time.py): what the
+    reports by agent say about logged-in time, occupancy and breaks over any range of days."""
+    __tablename__ = "agent_status_time"
+
+    workspace: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)           # YYYY-MM-DD, the center's day
+    agent: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)        # available, reserved, busy, ...
+    reason: Mapped[str] = mapped_column(String(64), primary_key=True)        # a break's reason, else ""
+    seconds: Mapped[float] = mapped_column(Float, default=0, nullable=False)
+
+    def __repr__(self) -> str:
+        return f"<AgentStatusTime {self.day} {self.agent} {self.status} {self.reason} {self.seconds:.0f}s>"
+
 USER_ROLES = ("agent", "supervisor", "admin")
 
 

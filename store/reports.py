@@ -5,7 +5,8 @@ Definitions (as the live figures): service level = answered within the queue's t
 (answered + abandoned − short abandons); ASA = mean wait of answered calls; AHT = mean talk +
 wrap-up of answered calls; first-contact resolution = share of answered calls whose caller did not
 call again within 24 h; CSAT = mean survey rating; self-service rate = calls that ended in the IVR
-without queueing ÷ all calls.
+without queueing ÷ all calls. By agent, their time too (store/agent_time.py): logged in, staffed,
+on break (and per reason), occupancy.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .agent_time import summed
 from .intervals import COUNTERS
 from .models import IntervalStat
 
@@ -24,6 +26,7 @@ GROUPINGS = ("interval", "day", "queue", "agent")
 COLUMNS = ("calls", "offered", "answered", "abandoned", "short_abandoned", "overflowed", "callbacks",
            "service_level", "asa_s", "aht_s", "fcr", "csat_avg", "csat_n", "self_service", "self_service_rate",
            "transferred", "hold_s")
+AGENT_COLUMNS = ("logged_in_s", "staffed_s", "break_s", "occupancy", "breaks")    # by agent: their time
 MAX_DAYS = 366
 
 
@@ -94,13 +97,30 @@ def report(session: Session, workspace: str, tz: str, since: date, until: date, 
         sums = groups.setdefault(key, dict.fromkeys(COUNTERS, 0))
         for name in COUNTERS:
             sums[name] += getattr(row, name)
-    return [{by: key, **figures(groups[key])} for key in sorted(groups)]
+    rows = {key: {by: key, **figures(groups[key])} for key in groups}
+    if by == "agent" and not queue:   # the agents' time (store/agent_time.py), those without calls too;
+        # not per queue: an agent's hour serves every queue they hold skills for
+        for agent_id, time_figures in summed(session, workspace, since.isoformat(), until.isoformat(),
+                                             agent).items():
+            rows.setdefault(agent_id, {by: agent_id, **figures(dict.fromkeys(COUNTERS, 0))}).update(time_figures)
+    if by == "agent":
+        for row in rows.values():
+            for column in AGENT_COLUMNS:
+                row.setdefault(column, {} if column == "breaks" else None)
+    return [rows[key] for key in sorted(rows)]
+
+
+def _cell(value) -> object:
+    if isinstance(value, dict):                       # breaks: "lunch 1800; training 600"
+        return "; ".join(f"{key} {seconds:g}" for key, seconds in value.items())
+    return "" if value is None else value
 
 
 def to_csv(rows: list[dict], by: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow((by, *COLUMNS))
+    columns = (*COLUMNS, *AGENT_COLUMNS) if by == "agent" else COLUMNS
+    writer.writerow((by, *columns))
     for row in rows:
-        writer.writerow((row[by], *("" if row[c] is None else row[c] for c in COLUMNS)))
+        writer.writerow((row[by], *(_cell(row.get(c)) for c in columns)))
     return out.getvalue()

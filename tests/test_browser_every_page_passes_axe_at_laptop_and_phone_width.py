@@ -5,7 +5,7 @@ whole page, and a full-page screenshot of each is saved in the test's tmp_path (
 
 The pages are seen with something on them: the sign-in forms; the agent console idle, with an offer
 card, in a call and in wrap-up (headless Debian chromium, the Twilio simulator's softphone answering);
-the board with a caller waiting; the reports; the call search with a voicemail's timeline open; the
+the board with a caller waiting; the reports by day and by agent; the call search with a voicemail's timeline open; the
 flows' pictures; the account page; the audit trail. Skipped only when /usr/bin/chromium is missing
 and CI is unset (`.ci/run` installs it).
 """
@@ -206,6 +206,10 @@ def test_the_supervisors_pages(service, sim, browser, tmp_path, width):
     page.click("#nav-reports")
     expect(page.locator("#report-form")).to_be_visible()
     checked.check("reports")
+    page.select_option("#by", "agent")
+    page.click("#show")
+    expect(page.locator("#report thead")).to_contain_text("Breaks by reason")
+    checked.check("reports-by-agent")
     page.click("#nav-calls")
     page.fill("#q", VOICEMAIL_CALLER[-7:])
     page.click("#search")

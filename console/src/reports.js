@@ -10,8 +10,8 @@ const api = new Api(boot.csrf, (message) => {
   $('#report-state').dataset.kind = 'error';
 });
 
-const PERCENT = new Set(['service_level', 'fcr', 'self_service_rate']);
-const DURATION = new Set(['asa_s', 'aht_s', 'hold_s']);      // seconds, shown as m:ss (the CSV keeps seconds)
+const PERCENT = new Set(['service_level', 'fcr', 'self_service_rate', 'occupancy']);
+const DURATION = new Set(['asa_s', 'aht_s', 'hold_s', 'logged_in_s', 'staffed_s', 'break_s']);      // seconds, shown as m:ss (the CSV keeps seconds)
 const COLUMNS = [
   ['offered', 'Offered'], ['answered', 'Answered'], ['abandoned', 'Abandoned'], ['short_abandoned', 'Short aband.'],
   ['service_level', 'Service level'], ['asa_s', 'ASA'], ['aht_s', 'AHT'], ['hold_s', 'Hold'], ['fcr', 'FCR'],
@@ -19,6 +19,9 @@ const COLUMNS = [
   ['self_service_rate', 'Self-service rate'], ['overflowed', 'Overflowed'], ['callbacks', 'Callbacks'],
   ['transferred', 'Transferred'],
 ];
+// by agent, their time as well (logged in, staffed, on break and per reason, occupancy)
+const AGENT_COLUMNS = [['logged_in_s', 'Logged in'], ['staffed_s', 'Staffed'], ['occupancy', 'Occupancy'],
+  ['break_s', 'Break'], ['breaks', 'Breaks by reason']];
 const names = {};                // agent id -> name (GET /api/directory), for the rows by agent
 const KEY_LABEL = { interval: 'Interval', day: 'Day', queue: 'Queue', agent: 'Agent' };
 
@@ -39,6 +42,10 @@ function syncCsv(params) {
 
 function cell(key, value) {
   if (value === null || value === undefined) return '–';
+  if (key === 'breaks' && typeof value === 'object') {
+    const parts = Object.entries(value).map(([reason, seconds]) => `${reason} ${duration(seconds)}`);
+    return parts.length ? parts.join(' · ') : '–';
+  }
   if (PERCENT.has(key) && typeof value === 'number') return `${Math.round(value * 1000) / 10} %`;
   if (DURATION.has(key) && typeof value === 'number') return duration(value);
   return String(value);
@@ -60,11 +67,12 @@ async function loadNames() {
 
 function render(data) {
   const by = data.by;
-  fill($('#report thead'), h('tr', {}, h('th', {}, KEY_LABEL[by] || by), COLUMNS.map(([, label]) => h('th', {}, label))));
+  const columns = by === 'agent' ? [...AGENT_COLUMNS, ...COLUMNS] : COLUMNS;     // their time first
+  fill($('#report thead'), h('tr', {}, h('th', {}, KEY_LABEL[by] || by), columns.map(([, label]) => h('th', {}, label))));
   const rows = Array.isArray(data.rows) ? data.rows : [];
   fill($('#report tbody'), rows.map((row) => h('tr', { dataset: { key: String(row[by] ?? '') } },
     h('td', { className: 'key' }, keyText(by, row[by])),
-    COLUMNS.map(([key]) => h('td', { className: 'num', dataset: { col: key } }, cell(key, row[key]))))));
+    columns.map(([key]) => h('td', { className: 'num', dataset: { col: key } }, cell(key, row[key]))))));
   show($('#report-empty'), rows.length === 0);
   const state = $('#report-state');
   state.dataset.kind = '';
