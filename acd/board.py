@@ -19,7 +19,7 @@ from store.keys import Keys
 
 from .agents import AgentStates
 from .days import parse_day
-from .series import day_series
+from .series import day_series, waiting_by_minute
 from .stats import live_stats
 
 OK = "ok"
@@ -55,11 +55,13 @@ class Board:
         return self.clock().astimezone(ZoneInfo(self.cc.timezone)).date()
 
     def day_intervals(self, day: str | None) -> dict:
-        """`day`'s (YYYY-MM-DD; empty or None: today's) 15-minute intervals per queue."""
+        """`day`'s (YYYY-MM-DD; empty or None: today's) 15-minute intervals per queue, and the callers
+        waiting at each minute's last sample."""
         now = self.clock()
         wanted = parse_day("day", day, now.astimezone(ZoneInfo(self.cc.timezone)).date())
         return {"day": wanted.isoformat(), "timezone": self.cc.timezone,
-                "queues": day_series(self.r, self.keys, self.cc, wanted, now)}
+                "queues": day_series(self.r, self.keys, self.cc, wanted, now),
+                "waiting_by_minute": waiting_by_minute(self.r, self.keys, self.cc, wanted)}
 
     def agent_now(self, agent_id: str) -> dict:
         """{"status", "call": {"call_sid", "queue", "answered_at"} or None}: the call only while the

@@ -3,7 +3,9 @@ supervisor's chart: per queue, each interval's offered, answered, abandoned, ser
 and how many callers were waiting (average and peak of once-a-second samples).
 
 `sample_waiting` is the sampler: the worker's ticker calls it once a second. With several workers
-a second may be sampled twice, which leaves the average and the peak as they were.
+a second may be sampled twice, which leaves the average and the peak as they were. Each minute's last
+sample is kept too, for the chart's "waiting now" line over the day (the page draws the stream's
+live figures on from there, so a reload loses nothing).
 """
 from __future__ import annotations
 
@@ -18,10 +20,12 @@ from store.keys import Keys
 from .scripts import buckets
 
 INTERVAL = timedelta(minutes=15)
+KEEP_S = 2 * 86400          # the minutes of a day, kept as long as the day counters
 
 
 def sample_waiting(r: redis.Redis, keys: Keys, cc: ContactCenter, now: datetime) -> None:
-    interval = buckets(now, cc.timezone).split("|")[1]
+    day, interval = buckets(now, cc.timezone).split("|")
+    minute = int(now.timestamp()) // 60 * 60
     names = list(cc.queues)
     with r.pipeline(transaction=False) as pipe:
         for name in names:
@@ -36,6 +40,9 @@ def sample_waiting(r: redis.Redis, keys: Keys, cc: ContactCenter, now: datetime)
             pipe.hincrby(key, "waiting_sum", waiting)
             if waiting > peak:
                 pipe.hset(key, "waiting_peak", waiting)
+            minutes = keys.queue_waiting_minutes(name, day)
+            pipe.hset(minutes, minute, waiting)
+            pipe.expire(minutes, KEEP_S)
         pipe.execute()
 
 
@@ -53,6 +60,16 @@ def _point(start: datetime, c: dict[str, float]) -> dict:
         "waiting_avg": round(c.get("waiting_sum", 0) / samples, 2) if samples else None,
         "waiting_peak": int(c.get("waiting_peak", 0)) if samples else None,
     }
+
+
+def waiting_by_minute(r: redis.Redis, keys: Keys, cc: ContactCenter, day: date) -> dict[str, list[list[int]]]:
+    """Per queue, [[minute (epoch s), callers waiting], ...] of `day` (local) in time order."""
+    label = f"{day:%Y%m%d}"
+    with r.pipeline(transaction=False) as pipe:
+        for name in cc.queues:
+            pipe.hgetall(keys.queue_waiting_minutes(name, label))
+        rows = pipe.execute()
+    return {name: sorted([int(t), int(n)] for t, n in row.items()) for name, row in zip(cc.queues, rows, strict=True)}
 
 
 def day_series(r: redis.Redis, keys: Keys, cc: ContactCenter, day: date, now: datetime) -> dict[str, list[dict]]:

@@ -90,6 +90,11 @@ class Keys:
         """zset: a queue's waiting calls -> score (priority first, then arrival), the ACD's order."""
         return f"{self.prefix}queue:{name}"
 
+    def queue_waiting_minutes(self, name: str, day: str) -> str:
+        """hash: minute (epoch s) -> callers waiting in the queue at its last sample, over one day
+        (YYYYMMDD, the contact center's zone): the board chart's "waiting now" line after a reload."""
+        return f"{self.prefix}stats:queue:{name}:{day}:waiting-by-minute"
+
     def queue_stats(self, name: str, bucket: str) -> str:
         """hash: a queue's counters (offered, answered, talk_s, ...) of one day (YYYYMMDD) or
         15-minute interval (YYYYMMDDTHHMM) in the contact center's zone."""

@@ -61,6 +61,15 @@ def test_the_board_lists_the_waiting_callers_and_assigns_one_to_a_chosen_agent(s
         rang = page.evaluate("window.callrouterSupervisor.notifier.rang")
         assert len([t for t in rang if t.startswith("sales: a caller has waited")]) == 1, rang
         watched.shot("waiting-callers")
+        # reloaded, the chart's "waiting now" line starts from the server's samples of the day, not empty
+        page.reload()
+        expect(row).to_be_visible(timeout=15_000)
+        page.select_option("#chart-queue", "sales")
+        expect(page.locator("#chart")).not_to_have_attribute("data-points", "0", timeout=10_000)
+        minutes = page.evaluate("[...(window.callrouterSupervisor.history.minutes.get('sales') || [])]")
+        assert any(m["waiting"] == 1 for m in minutes), minutes
+        before = page.evaluate("window.callrouterSupervisor.history.aligned('sales')[3].filter(v => v !== null)")
+        assert 1 in before, before
         assert page.locator(".skills-edit").count() == 0            # skills are the admin's to change
         row.locator("select.assign-agent").select_option("vera")
         row.locator("button.assign").click()

@@ -31,3 +31,19 @@ def test_the_intervals_api_is_for_the_admin(app, staffed):
     assert answer.status_code == 200 and len(answer.get_json()["queues"]["tech"]) == 96
     bad = client.get("/api/stats/intervals?day=soon", headers={"Authorization": "Bearer test-admin-token"})
     assert bad.status_code == 400
+
+
+def test_each_minutes_last_sample_is_kept_for_the_waiting_now_line_after_a_reload(app, staffed, twilio, clock):
+    rt = app.extensions["callrouter"]
+    sample_waiting(rt.redis, rt.keys, rt.cc, T)                            # 10:07:00, nobody
+    twilio.call().dial().press("1")
+    sample_waiting(rt.redis, rt.keys, rt.cc, T + timedelta(seconds=30))    # 10:07:30, one: the minute's last
+    twilio.call(from_="+12125550177").dial().press("1")
+    sample_waiting(rt.redis, rt.keys, rt.cc, T + timedelta(minutes=1))     # 10:08, two
+    clock.now = T + timedelta(minutes=1, seconds=5)
+    answer = app.test_client().get("/api/stats/intervals", headers={"Authorization": "Bearer test-admin-token"})
+    minutes = answer.get_json()["waiting_by_minute"]
+    at = int(T.timestamp()) // 60 * 60
+    assert minutes["billing"] == [[at, 1], [at + 60, 2]]
+    assert minutes["tech"] == [[at, 0], [at + 60, 0]]
+    assert rt.redis.ttl(rt.keys.queue_waiting_minutes("billing", "20261123")) > 86400

@@ -1,5 +1,6 @@
 // The supervisor board's day chart: waiting callers (average and peak per 15-minute interval from
-// GET /api/stats/intervals, and the live count from the stats stream) and service level (per
+// GET /api/stats/intervals, and the live count: each minute's from the same answer, then the stats
+// stream's) and service level (per
 // interval, and today's so far from the stream), drawn with uPlot (bundled: nothing from a CDN).
 // uPlot draws on a canvas and sets styles through the CSSOM only, so the strict CSP holds.
 import uPlot from 'uplot';
@@ -24,6 +25,16 @@ export class DayHistory {
   constructor() {
     this.intervals = new Map();     // queue -> [{t, waiting_avg, waiting_peak, service_level}]
     this.live = new Map();          // queue -> [{t, waiting, service_level}]
+    this.minutes = new Map();       // queue -> [{t, waiting}]: the server's samples, before the page opened
+  }
+
+  setMinutes(queues) {
+    this.minutes.clear();
+    for (const [name, rows] of Object.entries(queues || {})) {
+      if (!Array.isArray(rows)) continue;
+      this.minutes.set(name, rows.filter((r) => Array.isArray(r) && Number.isFinite(r[0]))
+        .map(([t, waiting]) => ({ t, waiting: num(waiting) })).sort((a, b) => a.t - b.t));
+    }
   }
 
   setIntervals(queues) {
@@ -52,13 +63,18 @@ export class DayHistory {
     if (samples.length > LIVE_SAMPLES) samples.splice(0, samples.length - LIVE_SAMPLES);
   }
 
-  clearLive() { this.live.clear(); }
+  clearLive() {
+    this.live.clear();
+    this.minutes.clear();
+  }
 
   /** The x range worth showing at `now` (epoch s): the day since its first activity, at least an hour. */
   window(name, now) {
     const firstActive = (this.intervals.get(name) || []).find((p) => p.active);
     const firstLive = (this.live.get(name) || [])[0];
-    const starts = [now - MIN_WINDOW_S, firstActive && firstActive.t, firstLive && firstLive.t].filter(Number.isFinite);
+    const firstWaiting = (this.minutes.get(name) || []).find((m) => m.waiting > 0);
+    const starts = [now - MIN_WINDOW_S, firstActive && firstActive.t, firstLive && firstLive.t,
+      firstWaiting && firstWaiting.t].filter(Number.isFinite);
     return [Math.min(...starts), now + 60];
   }
 
@@ -75,7 +91,12 @@ export class DayHistory {
       r[2] = p.waiting_peak;
       r[4] = p.service_level;
     }
-    for (const s of this.live.get(name) || []) {
+    const live = this.live.get(name) || [];
+    const liveFrom = live.length ? live[0].t : Infinity;
+    for (const m of this.minutes.get(name) || []) {
+      if (m.t < liveFrom) row(m.t)[3] = m.waiting;     // the stream's own samples from when it began
+    }
+    for (const s of live) {
       const r = row(s.t);
       r[3] = s.waiting;
       r[5] = s.service_level;

@@ -201,6 +201,7 @@ async function loadIntervals() {
     if (state.intervalsDay && data.day && data.day !== state.intervalsDay) dayHistory.clearLive();   // a new day
     state.intervalsDay = data.day || null;
     dayHistory.setIntervals(data.queues || {});
+    dayHistory.setMinutes(data.waiting_by_minute || {});
     syncChartChoices(Object.keys({ ...(data.queues || {}), ...((state.stats && state.stats.queues) || {}) }).sort());
     setChartNote(null);
   } catch (err) {
