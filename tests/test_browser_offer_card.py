@@ -103,6 +103,8 @@ def test_an_offer_the_agent_rejects_says_rejected_without_a_warning(service, sim
         page = watched.page
         call = sim.dial(NUMBER, "+12125550188", CallerScript(inputs=[Press("1")], patience=3000))  # not in the CRM
         expect(page.locator("#offer")).to_be_visible(timeout=15_000)
+        # this caller's offer, not the last test's (its caller hung up: that offer's cancel may be on its way)
+        expect(page.locator("#offer .e164")).to_contain_text("+12125550188", timeout=15_000)
 
         def slow_answer(route):                        # as on a slow network: the stream's offer_canceled
             response = route.fetch()                   # comes before the reject's own answer
@@ -130,6 +132,7 @@ def test_an_accept_twilio_cannot_connect_says_why_and_that_it_is_no_miss(service
         page = watched.page
         call = sim.dial(NUMBER, "+12125550177", CallerScript(inputs=[Press("1")], patience=3000))
         expect(page.locator("#offer")).to_be_visible(timeout=15_000)
+        expect(page.locator("#offer .e164")).to_contain_text("+12125550177", timeout=15_000)     # this caller's
         sim.rest_down = True                          # Twilio's REST API fails as the agent accepts
         try:
             page.click("#accept")

@@ -180,7 +180,9 @@ def test_a_second_run_reuses_the_agents_and_callers_give_up(service_url, sim):
     assert report.abandoned >= 3 and report.answered >= 1
     for r in report.calls:
         if r.outcome == "abandoned":
-            assert r.wait_s == pytest.approx(3.0 + 1.6, abs=1.0)   # patience runs from <Enqueue>, after "Connecting you..."
+            # patience runs from <Enqueue>, after "Connecting you..." (1.6 s): not from the dial (3.0 s); a
+            # loaded machine's slower webhooks may only add to it
+            assert 3.0 + 1.6 - 1.0 <= r.wait_s <= 3.0 + 1.6 + 2.5, r.wait_s
     assert all(sim.calls[r.call_sid].ended for r in report.calls)
 
 
