@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import re
 
+from . import config_speech as speech_config
 from . import placeholders
 from .checker import Checker, e164_problem
 from .model import KINDS, Flow, Node, Queue
 
-COMMON_NODE_KEYS = {"language", "voice"}
+COMMON_NODE_KEYS = {"language", "voice", "label"}
 NODE_KEYS = {
     "say": {"next"},
-    "gather": {"options", "retries", "on_fail", "sorry", "timeout", "input"},
+    "gather": {"options", "retries", "on_fail", "sorry", "timeout", "input", "examples", "confirm"},
     "hours": {"open", "closed"},
     "queue": {"skills"},
     "callback": {"skills"},
@@ -36,7 +37,10 @@ def parse_node(c: Checker, path: str, name: str, raw, cc: dict, flow_lang: str, 
     c.keys(raw, path, allowed)
     fields: dict = {"name": name, "kind": kind,
                     "language": c.text(raw.get("language"), f"{path}.language", flow_lang),
-                    "voice": c.text(raw.get("voice"), f"{path}.voice", flow_voice)}
+                    "voice": c.text(raw.get("voice"), f"{path}.voice", flow_voice),
+                    "label": speech_config.words_per_language(c, raw.get("label"), f"{path}.label")}
+    if raw.get("language") is not None and (problem := speech_config.language_problem(raw["language"])):
+        c.bad(f"{path}.language", problem)
     if kind in ("say", "gather", "voicemail"):
         fields["text"] = c.text(raw[kind], f"{path}.{kind}", required=True)
     if kind == "say":
@@ -54,6 +58,8 @@ def parse_node(c: Checker, path: str, name: str, raw, cc: dict, flow_lang: str, 
         fields["sorry"] = c.text(raw.get("sorry"), f"{path}.sorry", Node.sorry)
         fields["timeout"] = c.integer(raw.get("timeout"), f"{path}.timeout", 5, 1, 60)
         fields["input"] = raw.get("input", "dtmf speech")
+        fields["examples"] = speech_config.examples(c, raw.get("examples"), f"{path}.examples")
+        fields["confirm"] = speech_config.words_per_language(c, raw.get("confirm"), f"{path}.confirm", ("choice",))
         if fields["input"] not in ("dtmf", "speech", "dtmf speech", "speech dtmf"):
             c.bad(f"{path}.input", "must be dtmf, speech or \"dtmf speech\"")
     elif kind == "hours":

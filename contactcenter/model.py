@@ -76,6 +76,15 @@ class Node:
     caller_id: str | None = None
     language: str = "en-US"
     voice: str | None = None
+    # gather: phrases callers say for each target node, per language ("en", "th"), and the question
+    # asked when the matcher is unsure ({choice}: the target's label); see ivr/intents.py
+    examples: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    confirm: dict[str, str] = field(default_factory=dict)      # language ("" any) -> question
+    label: dict[str, str] = field(default_factory=dict)        # language ("" any) -> what a choice of it is called
+
+    def words(self, texts: dict[str, str], language: str | None) -> str | None:
+        """The text of `texts` in `language` ("th-TH" or "th"), else the one for any language."""
+        return texts.get((language or "").split("-")[0]) or texts.get("") or None
 
     def edges(self) -> list[tuple[str, str]]:
         """(field path, target node) for every node this one can lead to."""
@@ -85,6 +94,7 @@ class Node:
             if target:
                 out.append((name, target))
         out.extend((f"options.{key}", target) for key, target in self.options.items())
+        out.extend((f"examples.{target}", target) for target in self.examples)
         return out
 
 

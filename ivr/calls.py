@@ -94,6 +94,22 @@ class IvrCalls:
             return turn.twiml
         return document if document is not None else self.incoming(p)
 
+    def confirm(self, p: Params, node: str, target: str, tries: int = 0) -> str:
+        """The caller's yes or no to the menu's question about `target`; as `gather`, one Redis
+        round trip, and a repeated or late copy changes nothing."""
+        flow = self.cc.flow_for(p.to_number)
+        if flow.nodes.get(node) is None or flow.nodes[node].kind != "gather":
+            return self._step(p, node, "gather", lambda call: engine.enter(self.cc, call, node))
+        now = self.clock()
+        contact = self.lookup_contact(p.from_number) if flow.uses_contact else None
+        call = engine.Call(p.call_sid, p.from_number, p.to_number, flow, now, contact,
+                           tries={node: max(0, tries)}, country=p.from_country)
+        turn = engine.on_confirm(self.cc, call, node, target, p.digits, p.speech)
+        document = self._keep(call, turn, now, must_exist=True, at_node=node)
+        if document is STALE:
+            return turn.twiml
+        return document if document is not None else self.incoming(p)
+
     def recorded(self, p: Params, node: str, recording_url: str | None, duration: str | None) -> str:
         return self._step(p, node, "voicemail", lambda call: engine.on_recorded(
             self.cc, call, node, recording_url, duration))

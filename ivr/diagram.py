@@ -22,6 +22,10 @@ def edges(node: Node, cc: ContactCenter) -> list[tuple[str, str]]:
     """(label, target) of every way on from `node`; a menu's keys to one target share one label."""
     grouped: dict[str, list[str]] = {}
     for field, target in node.edges():
+        if field.startswith("examples."):        # said in the caller's own words: an arrow of its own only
+            if target not in grouped:            # where no key or keyword leads there already
+                grouped[target] = ["said"]
+            continue
         label = field.split(".", 1)[1] if field.startswith("options.") else field.replace("_", " ")
         grouped.setdefault(target, []).append(label)
     if node.kind == "queue" and node.queue in cc.queues and cc.queues[node.queue].overflow:

@@ -14,7 +14,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from contactcenter.model import ContactCenter, Flow, Node
 from contactcenter.placeholders import fill
 
-from . import speech, twiml
+from . import asking, speech, twiml
 
 MAX_SPEECH_KEPT = 500    # what the journey keeps of one utterance
 MAX_HOPS = 50            # say/hours nodes chained in one document (validation forbids loops)
@@ -155,26 +155,75 @@ def on_gather(cc: ContactCenter, call: Call, name: str, digits: str | None, said
     node = _node(call, name)
     if node.kind != "gather":
         return enter(cc, call, name)
-    option = speech.match(node.options, digits, said)
     steps: list[dict] = []
+    chosen, understood = None, None
     if digits:
+        option = speech.match(node.options, digits, None)
+        chosen = node.options.get(option) if option is not None else None
         steps.append({"event": "digits", "node": name, "value": speech.clean_digits(digits), "option": option})
     elif said:
+        option, understood = asking.understand(node, said, node.language)
+        chosen = node.options[option] if option is not None else None
         step = {"event": "speech", "node": name, "value": said[:MAX_SPEECH_KEPT], "option": option}
         try:
             step["confidence"] = round(float(confidence), 3) if confidence else None
         except ValueError:
             pass
+        if understood is not None:        # the matcher's view: what it took the caller to mean, how surely
+            step.update(understood=understood.target, score=round(understood.score, 2), sure=understood.sure)
+            chosen = understood.target if understood.sure else None
         steps.append(step)
-    if option is not None:
-        steps[-1]["next"] = node.options[option]
-        steps[-1]["label"] = choice_label(call.flow.nodes, node, node.options[option])
-        turn = enter(cc, call, node.options[option])
-        turn.steps[:0] = steps
-        turn.state[f"tries:{name}"] = 0
-        return turn
+    if chosen is not None:
+        return _chosen(cc, call, node, chosen, steps)
+    if understood is not None and understood.target is not None:     # unsure: ask, never guess
+        label = choice_label(call.flow.nodes, node, understood.target)
+        words = asking.choice_words(call.flow, node, understood.target, node.language, label)
+        steps.append({"event": "confirm_asked", "node": name, "target": understood.target, "label": label})
+        resp = VoiceResponse()
+        asking.ask(resp, node, understood.target, _text(call, words) or words, node.language,
+                   call.tries.get(name, 0))
+        return Turn(str(resp), steps, {"node": name})
+    return _failed_try(cc, call, node, steps, bool(digits or said))
+
+
+def _chosen(cc: ContactCenter, call: Call, node: Node, target: str, steps: list[dict]) -> Turn:
+    steps[-1]["next"] = target
+    steps[-1]["label"] = choice_label(call.flow.nodes, node, target)
+    turn = enter(cc, call, target)
+    turn.steps[:0] = steps
+    turn.state[f"tries:{node.name}"] = 0
+    return turn
+
+
+def on_confirm(cc: ContactCenter, call: Call, name: str, target: str, digits: str | None,
+               said: str | None) -> Turn:
+    """The caller's yes or no to "Did you want billing?": yes goes there; no asks the menu again
+    (a failed try); anything else said is a new answer to the menu; silence asks again."""
+    node = _node(call, name)
+    if node.kind != "gather" or (target not in node.options.values() and target not in node.examples):
+        return enter(cc, call, name)
+    verdict = asking.answer(digits, said, node.language)
+    heard = speech.clean_digits(digits) or (said or "")[:MAX_SPEECH_KEPT]
+    if verdict is None and said and not digits:
+        return on_gather(cc, call, name, None, said)
+    if verdict:
+        return _chosen(cc, call, node, target, [{"event": "confirmed", "node": name, "target": target,
+                                                 "answer": "yes", "value": heard}])
+    steps = [{"event": "confirmed", "node": name, "target": target, "answer": "no" if verdict is False else None,
+              "value": heard, "label": choice_label(call.flow.nodes, node, target)}]
+    if verdict is None and call.tries.get(name, 0) < node.retries:      # silence: the question again
+        resp = VoiceResponse()
+        label = choice_label(call.flow.nodes, node, target)
+        asking.ask(resp, node, target, asking.choice_words(call.flow, node, target, node.language, label),
+                   node.language, call.tries.get(name, 0) + 1)
+        return Turn(str(resp), steps, {"node": name})
+    return _failed_try(cc, call, node, steps, verdict is False)
+
+
+def _failed_try(cc: ContactCenter, call: Call, node: Node, steps: list[dict], answered: bool) -> Turn:
+    name = node.name
     tries = call.tries.get(name, 0) + 1
-    steps.append({"event": "no_match" if (digits or said) else "no_input", "node": name, "try": tries})
+    steps.append({"event": "no_match" if answered else "no_input", "node": name, "try": tries})
     resp = VoiceResponse()
     if tries <= node.retries:
         twiml.say(resp, _text(call, node.sorry), node)

@@ -57,6 +57,9 @@ def journey_in_words(steps: list[dict], call: dict[str, str] | None = None) -> l
             words.append(f"Said \"{step.get('value')}\"")
         elif event == "no_input":
             words.append("Said nothing")
+        elif event == "confirmed" and step.get("answer") in ("yes", "no"):    # "Did you want billing?"
+            what = step.get("label") or str(step.get("target") or "").replace("_", " ")
+            words.append(f"Confirmed {what}" if step["answer"] == "yes" else f"Said no to {what}")
         elif event == "enqueued":
             words.append(f"Queued for {step.get('queue')}")
         elif event == "callback_requested":

@@ -23,7 +23,7 @@ def test_the_demo_menu_is_laid_out_from_its_start_with_labelled_arrows():
     assert at["welcome"] == (0, 0) and at["open_check"][0] == 1 and at["menu"][0] == 2
     assert {at[n][0] for n in ("billing_q", "tech_q", "sales_q", "voicemail", "tech_callback")} == {3}
     labels = dict((t, label) for label, t in diagram.edges(flow.nodes["menu"], DEMO))
-    assert labels["billing_q"] == "on fail / 1 / billing / refund" and labels["voicemail"] == "9 / message"
+    assert labels["billing_q"] == "on fail / 1 / billing / refund / agent" and labels["voicemail"] == "9 / message"
     assert ("overflow", "voicemail") in diagram.edges(flow.nodes["sales_q"], DEMO)
 
 

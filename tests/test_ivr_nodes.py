@@ -105,7 +105,8 @@ def test_a_callback_node_puts_a_request_in_line_and_says_goodbye(cc):
 def test_speech_match_keeps_what_was_said(cc):
     turn = engine.on_gather(cc, call(cc), "menu", None, "I need HELP!", "0.81")
     assert turn.steps[0] == {"event": "speech", "node": "menu", "value": "I need HELP!", "option": "help",
-                             "confidence": 0.81, "next": "q", "label": "help"}
+                             "confidence": 0.81, "understood": "q", "score": 1.0, "sure": True, "next": "q",
+                             "label": "help"}
 
 
 def test_retry_with_sorry_then_on_fail_or_goodbye(cc):

@@ -152,6 +152,15 @@ def gather():
     return _xml(_ivr().gather(_params("CallSid", "From", "To"), _node(), _tries()))
 
 
+@bp.post("/confirm")
+def confirm():
+    """The caller's yes or no to "Did you want billing?" (the target in the signed action URL)."""
+    target = request.args.get("target", "")[:64]
+    if not target:
+        abort(400, "missing target in the URL")
+    return _xml(_ivr().confirm(_params("CallSid", "From", "To"), _node(), target, _tries()))
+
+
 @bp.post("/wait")
 def wait():
     return _xml(_ivr().hold(_params("CallSid"), _node(), _form("QueuePosition"), request.args.get("queue", "")[:64]))
