@@ -18,6 +18,7 @@ NODE_KEYS = {
     "voicemail": {"max_length", "transcribe", "thanks"},
     "transfer": {"timeout", "caller_id", "on_fail"},
     "hangup": set(),
+    "languages": {"next", "retries", "sorry", "timeout"},
 }
 
 
@@ -41,8 +42,16 @@ def parse_node(c: Checker, path: str, name: str, raw, cc: dict, flow_lang: str, 
                     "label": speech_config.words_per_language(c, raw.get("label"), f"{path}.label")}
     if raw.get("language") is not None and (problem := speech_config.language_problem(raw["language"])):
         c.bad(f"{path}.language", problem)
+    texts: dict[str, dict[str, str]] = {}
+
+    def words(value, where: str, name: str, default=None, required: bool = False):
+        text, others = speech_config.localized(c, value, where, fields["language"] or "en", required)
+        if others:
+            texts[name] = others
+        return default if text is None else text
+
     if kind in ("say", "gather", "voicemail"):
-        fields["text"] = c.text(raw[kind], f"{path}.{kind}", required=True)
+        fields["text"] = words(raw[kind], f"{path}.{kind}", "text", required=True)
     if kind == "say":
         fields["next"] = raw.get("next")
     elif kind == "gather":
@@ -55,7 +64,7 @@ def parse_node(c: Checker, path: str, name: str, raw, cc: dict, flow_lang: str, 
                 c.bad(f"{path}.options.{key}", "an option is DTMF keys (0-9, *, #) or spoken words")
         fields["retries"] = c.integer(raw.get("retries"), f"{path}.retries", 2, 0, 10)
         fields["on_fail"] = raw.get("on_fail")
-        fields["sorry"] = c.text(raw.get("sorry"), f"{path}.sorry", Node.sorry)
+        fields["sorry"] = words(raw.get("sorry"), f"{path}.sorry", "sorry", Node.sorry)
         fields["timeout"] = c.integer(raw.get("timeout"), f"{path}.timeout", 5, 1, 60)
         fields["input"] = raw.get("input", "dtmf speech")
         fields["examples"] = speech_config.examples(c, raw.get("examples"), f"{path}.examples")
@@ -78,13 +87,13 @@ def parse_node(c: Checker, path: str, name: str, raw, cc: dict, flow_lang: str, 
                 and not cc["queues"][raw[kind]].callback:
             c.bad(f"{path}.callback", f"queue {raw[kind]!r} does not take callbacks (callback: false)")
         fields["skills"] = c.skills(raw.get("skills"), f"{path}.skills")
-        fields["text"] = c.text(raw.get("say"), f"{path}.say")
+        fields["text"] = words(raw.get("say"), f"{path}.say", "text")
     elif kind == "voicemail":
         fields["max_length"] = c.integer(raw.get("max_length"), f"{path}.max_length", 120, 1, 3600)
         fields["transcribe"] = raw.get("transcribe", True)
         if not isinstance(fields["transcribe"], bool):
             c.bad(f"{path}.transcribe", "must be true or false")
-        fields["thanks"] = c.text(raw.get("thanks"), f"{path}.thanks", Node.thanks)
+        fields["thanks"] = words(raw.get("thanks"), f"{path}.thanks", "thanks", Node.thanks)
     elif kind == "transfer":
         problem = e164_problem(raw["transfer"])
         if problem:
@@ -95,11 +104,19 @@ def parse_node(c: Checker, path: str, name: str, raw, cc: dict, flow_lang: str, 
         fields["caller_id"] = raw.get("caller_id")
         fields["timeout"] = c.integer(raw.get("timeout"), f"{path}.timeout", 30, 5, 600)
         fields["on_fail"] = raw.get("on_fail")
-        fields["text"] = c.text(raw.get("say"), f"{path}.say")
+        fields["text"] = words(raw.get("say"), f"{path}.say", "text")
     elif kind == "hangup":
-        words = raw["hangup"]
-        fields["text"] = None if words in (None, True) else c.text(words, f"{path}.hangup")
-    return Node(**fields)
+        said = raw["hangup"]
+        fields["text"] = None if said in (None, True) else words(said, f"{path}.hangup", "text")
+    elif kind == "languages":
+        fields["choices"] = speech_config.language_choices(c, raw["languages"], f"{path}.languages")
+        fields["next"] = raw.get("next")
+        if not fields["next"]:
+            c.bad(f"{path}.next", "is required")
+        fields["retries"] = c.integer(raw.get("retries"), f"{path}.retries", 2, 0, 10)
+        fields["sorry"] = words(raw.get("sorry"), f"{path}.sorry", "sorry", Node.sorry)
+        fields["timeout"] = c.integer(raw.get("timeout"), f"{path}.timeout", 5, 1, 60)
+    return Node(**fields, texts=texts)
 
 
 def parse_flow(c: Checker, name: str, raw, cc: dict, queues: dict[str, Queue]) -> Flow | None:

@@ -83,3 +83,41 @@ def words_per_language(c: Checker, raw, path: str, extra_fields: tuple[str, ...]
             continue
         out[lang.split("-")[0] if lang else ""] = text
     return out
+
+
+def localized(c: Checker, raw, path: str, node_language: str,
+              required: bool = False) -> tuple[str | None, dict[str, str]]:
+    """A node's words: text, or a mapping language -> text ({en: "For billing...", th: "..."}); the
+    text in the node's own language (else the first given) and the others by language."""
+    if not isinstance(raw, dict):
+        return c.text(raw, path, required=required), {}
+    by_language = words_per_language(c, raw, path)
+    if "" in by_language:
+        c.bad(path, "give the words per language (en: ..., th: ...) or as one text")
+        return None, {}
+    own = node_language.split("-")[0].lower()
+    default = by_language.get(own) or next(iter(by_language.values()), None)
+    if default is None and required:
+        c.bad(path, "is required")
+    return default, {lang: text for lang, text in by_language.items() if lang != own}
+
+
+def language_choices(c: Checker, raw, path: str) -> dict[str, tuple[str, str]]:
+    """A `languages` node's keys: {"2": {language: id-ID, say: "Untuk Bahasa Indonesia, tekan 2."}}."""
+    out = {}
+    for key, choice in c.mapping(raw, path, required=True).items():
+        key, where = str(key), f"{path}.{key}"
+        if not re.fullmatch(r"[0-9*#]", key):
+            c.bad(where, "a key is one keypad key (0-9, * or #)")
+            continue
+        choice = c.mapping(choice, where, required=True)
+        c.keys(choice, where, {"language", "say"})
+        if (problem := language_problem(choice.get("language"))) is not None:
+            c.bad(f"{where}.language", problem)
+            continue
+        said = c.text(choice.get("say"), f"{where}.say", required=True)
+        if said:
+            out[key] = (choice["language"], said)
+    if not out and not c.problems:
+        c.bad(path, "needs at least one language")
+    return out

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from .hours import Schedule
 
 # Node kinds and the key that names each one in YAML.
-KINDS = ("say", "gather", "hours", "queue", "callback", "voicemail", "transfer", "hangup")
-INPUT_KINDS = frozenset({"gather", "queue", "callback", "voicemail", "transfer", "hangup"})
+KINDS = ("say", "gather", "hours", "queue", "callback", "voicemail", "transfer", "hangup", "languages")
+INPUT_KINDS = frozenset({"gather", "queue", "callback", "voicemail", "transfer", "hangup", "languages"})
 STRATEGIES = ("longest_idle", "most_skilled", "round_robin", "fewest_calls", "least_talk_time")
 DISPOSITIONS = ("resolved", "follow-up", "escalated", "no-resolution")    # a queue's wrap-up choices by default
 
@@ -81,6 +81,11 @@ class Node:
     examples: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     confirm: dict[str, str] = field(default_factory=dict)      # language ("" any) -> question
     label: dict[str, str] = field(default_factory=dict)        # language ("" any) -> what a choice of it is called
+    # what the node says in other languages than its own: field ("text", "sorry", "thanks") -> language -> words
+    texts: dict[str, dict[str, str]] = field(default_factory=dict)
+    # languages: key -> (language, the line said in it: "Untuk Bahasa Indonesia, tekan 2.")
+    choices: dict[str, tuple[str, str]] = field(default_factory=dict)
+    chosen_language: str | None = None   # set on a copy of the node made for a caller's chosen language
 
     def words(self, texts: dict[str, str], language: str | None) -> str | None:
         """The text of `texts` in `language` ("th-TH" or "th"), else the one for any language."""

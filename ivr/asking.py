@@ -13,7 +13,7 @@ from contactcenter.model import ContactCenter, Flow, Node
 
 from . import speech, twiml
 from .intents import Intents, Understood
-from .language import base, spoken_digit, yes_or_no
+from .language import base, spoken_digit, words, yes_or_no
 
 CONFIRM = {   # the question when the config gives none, per language ({choice}: the target's label)
     "en": "Did you want {choice}? Please say yes or no, or press 1 for yes and 2 for no.",
@@ -22,14 +22,16 @@ CONFIRM = {   # the question when the config gives none, per language ({choice}:
     "th": "ต้องการ{choice}ใช่ไหมคะ กรุณาตอบว่าใช่หรือไม่ใช่ หรือกด 1 สำหรับใช่ และ 2 สำหรับไม่ใช่",
 }
 YES_NO_HINTS = {"en": "yes, no", "es": "sí, no", "id": "ya, tidak, bukan", "th": "ใช่, ไม่ใช่"}
-_COMPILED: dict[int, tuple[Node, Intents]] = {}
+_COMPILED: dict[int, tuple[dict, Intents]] = {}
 
 
 def intents_for(node: Node) -> Intents:
-    hit = _COMPILED.get(id(node))
-    if hit is None or hit[0] is not node:
+    """The node's matcher; a copy of the node for a caller's language (ivr/languages.py) shares its
+    options, and so its matcher."""
+    hit = _COMPILED.get(id(node.options))
+    if hit is None or hit[0] is not node.options:
         languages = tuple({node.language, *(lang for per in node.examples.values() for lang in per)})
-        hit = _COMPILED[id(node)] = (node, Intents.compile(node.options, node.examples, languages))
+        hit = _COMPILED[id(node.options)] = (node.options, Intents.compile(node.options, node.examples, languages))
     return hit[1]
 
 
@@ -39,6 +41,7 @@ def warm(cc: ContactCenter) -> int:
     gathers = [n for flow in cc.flows.values() for n in flow.nodes.values() if n.kind == "gather"]
     for node in gathers:
         intents_for(node)
+    words("ภาษาไทย", "th")          # the Thai segmenter's dictionary, loaded now rather than on a call
     return len(gathers)
 
 
@@ -74,7 +77,8 @@ def ask(resp: VoiceResponse, node: Node, target: str, words: str, language: str 
     its (signed) action URL."""
     lang = base(language)
     question = (node.words(node.confirm, lang) or CONFIRM.get(lang) or CONFIRM["en"]).replace("{choice}", words)
-    action = twiml.url("confirm", node.name, target=target, **({"try": tries} if tries else {}))
+    action = twiml.url("confirm", node.name, target=target, **({"try": tries} if tries else {}),
+                       **({"lang": node.chosen_language} if node.chosen_language else {}))
     g = resp.gather(input="dtmf speech", action=action, method="POST", timeout=node.timeout,
                     language=node.language, speech_timeout="auto", num_digits=1,
                     hints=YES_NO_HINTS.get(lang, YES_NO_HINTS["en"]))

@@ -19,7 +19,7 @@ from store.callstate import CONTACT_FIELDS, CallState
 from store.redis_conn import queue_script, run_scripts, script_missing
 
 from . import flow as engine
-from . import twiml
+from . import languages, twiml
 
 log = logging.getLogger(__name__)
 TERMINAL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
@@ -53,6 +53,7 @@ class IvrCalls:
         self.call_ended = call_ended           # (call_sid, extra fields) -> write the call record later
         self.clock = clock
         self.prefetch = prefetch               # a screenpop Prefetcher: asks for a call's screen pop
+        self._languages: set[str] | None = None
 
     # -- entry -----------------------------------------------------------------
     def incoming(self, p: Params) -> str:
@@ -72,43 +73,48 @@ class IvrCalls:
         return self._keep(call, engine.start(self.cc, call), now, new_call=fields)
 
     # -- steps inside the flow ---------------------------------------------------
-    def gather(self, p: Params, node: str, tries: int = 0) -> str:
-        """The caller answered a menu (or said nothing). Everything the answer needs comes with
-        the request — the flow from the number dialed, failed tries in the signed action URL,
-        the caller's CRM fields from the cached lookup — so the turn costs one Redis round trip;
+    def gather(self, p: Params, node: str, tries: int = 0, language: str | None = None) -> str:
+        """The caller answered a menu (or said nothing)."""
+        return self._answer(p, node, "gather", tries, language, lambda call: engine.on_gather(
+            self.cc, call, node, p.digits, p.speech, p.confidence))
+
+    def confirm(self, p: Params, node: str, target: str, tries: int = 0, language: str | None = None) -> str:
+        """The caller's yes or no to the menu's question about `target`."""
+        return self._answer(p, node, "gather", tries, language, lambda call: engine.on_confirm(
+            self.cc, call, node, target, p.digits, p.speech))
+
+    def language(self, p: Params, node: str, tries: int = 0) -> str:
+        """The caller chose a language at a `languages` node (a key, or its name said)."""
+        return self._answer(p, node, "languages", tries, None, lambda call: engine.on_language(
+            self.cc, call, node, p.digits, p.speech))
+
+    def _answer(self, p: Params, node: str, kind: str, tries: int, language: str | None, run) -> str:
+        """An answer to a node that waited for the caller. Everything it needs comes with the request —
+        the flow from the number dialed, failed tries and the chosen language in the signed action
+        URL, the caller's CRM fields from the cached lookup — so the turn costs one Redis round trip;
         a call Redis does not know restarts its flow."""
         flow = self.cc.flow_for(p.to_number)
         target = flow.nodes.get(node)
-        if target is None or target.kind != "gather":
-            return self._step(p, node, "gather", lambda call: engine.on_gather(
-                self.cc, call, node, p.digits, p.speech, p.confidence))
+        if target is None or target.kind != kind:
+            return self._step(p, node, kind, lambda call: engine.enter(self.cc, call, node))
         now = self.clock()
         contact = self.lookup_contact(p.from_number) if flow.uses_contact else None
         call = engine.Call(p.call_sid, p.from_number, p.to_number, flow, now, contact,
-                           tries={node: max(0, tries)}, country=p.from_country)
-        turn = engine.on_gather(self.cc, call, node, p.digits, p.speech, p.confidence)
+                           tries={node: max(0, tries)}, country=p.from_country, language=self._language(language))
+        turn = run(call)
         # A copy of an answer already taken (Twilio retried, a proxy repeated it, it came late) finds
-        # the call gone on from this menu: it gets the same answer and changes nothing.
+        # the call gone on from this node: it gets the same answer and changes nothing.
         document = self._keep(call, turn, now, must_exist=True, at_node=node)
         if document is STALE:
             return turn.twiml
         return document if document is not None else self.incoming(p)
 
-    def confirm(self, p: Params, node: str, target: str, tries: int = 0) -> str:
-        """The caller's yes or no to the menu's question about `target`; as `gather`, one Redis
-        round trip, and a repeated or late copy changes nothing."""
-        flow = self.cc.flow_for(p.to_number)
-        if flow.nodes.get(node) is None or flow.nodes[node].kind != "gather":
-            return self._step(p, node, "gather", lambda call: engine.enter(self.cc, call, node))
-        now = self.clock()
-        contact = self.lookup_contact(p.from_number) if flow.uses_contact else None
-        call = engine.Call(p.call_sid, p.from_number, p.to_number, flow, now, contact,
-                           tries={node: max(0, tries)}, country=p.from_country)
-        turn = engine.on_confirm(self.cc, call, node, target, p.digits, p.speech)
-        document = self._keep(call, turn, now, must_exist=True, at_node=node)
-        if document is STALE:
-            return turn.twiml
-        return document if document is not None else self.incoming(p)
+    def _language(self, asked: str | None) -> str | None:
+        """A language from a menu's action URL, if the config knows it (signed by Twilio, but the
+        config may have changed since the URL was made)."""
+        if self._languages is None:
+            self._languages = languages.known(self.cc)
+        return asked if asked in self._languages else None
 
     def recorded(self, p: Params, node: str, recording_url: str | None, duration: str | None) -> str:
         return self._step(p, node, "voicemail", lambda call: engine.on_recorded(
@@ -201,7 +207,7 @@ class IvrCalls:
             p.call_sid, state.get("from", p.from_number), state.get("to", p.to_number), flow, now,
             contact={n: state[f"contact_{n}"] for n in CONTACT_FIELDS if f"contact_{n}" in state} or None,
             tries={k[6:]: _count(v) or 0 for k, v in state.items() if k.startswith("tries:")},
-            country=state.get("country"))
+            country=state.get("country"), language=self._language(state.get("language")))
         target = flow.nodes.get(node)
         if target is None:
             turn = engine.start(self.cc, call)

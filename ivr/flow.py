@@ -14,7 +14,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from contactcenter.model import ContactCenter, Flow, Node
 from contactcenter.placeholders import fill
 
-from . import asking, speech, twiml
+from . import asking, languages, speech, twiml
 
 MAX_SPEECH_KEPT = 500    # what the journey keeps of one utterance
 MAX_HOPS = 50            # say/hours nodes chained in one document (validation forbids loops)
@@ -31,6 +31,7 @@ class Call:
     contact: dict | None = None           # CRM fields for placeholders, None when unknown
     tries: dict[str, int] = field(default_factory=dict)   # failed gather attempts per node
     country: str | None = None            # the caller's country as Twilio gave it (FromCountry)
+    language: str | None = None           # the language the caller chose ("th-TH"), None: each node's own
 
 
 @dataclass
@@ -45,7 +46,8 @@ def _text(call: Call, text: str | None) -> str | None:
 
 
 def _node(call: Call, name: str) -> Node:
-    return call.flow.nodes[name]
+    """The node as this caller meets it: in the language they chose, if they did."""
+    return languages.localized(call.flow.nodes[name], call.language)
 
 
 _ENTERED: dict[tuple, tuple[str, tuple, dict]] = {}
@@ -62,7 +64,7 @@ def enter(cc: ContactCenter, call: Call, name: str, resp: VoiceResponse | None =
     if resp is not None or steps is not None:
         return _enter(cc, call, name, resp, steps)
     contact = tuple(sorted(call.contact.items())) if call.contact else ()
-    key = (id(cc), call.flow.name, name, contact, int(call.now.timestamp() // 60))
+    key = (id(cc), call.flow.name, name, contact, int(call.now.timestamp() // 60), call.language)
     hit = _ENTERED.get(key)
     if hit is None:
         turn = _enter(cc, call, name, None, None)
@@ -122,6 +124,9 @@ def _enter(cc: ContactCenter, call: Call, name: str, resp: VoiceResponse | None,
             twiml.say(resp, _text(call, node.text), node)
             resp.hangup()
             state["outcome"] = "self_service"
+        elif node.kind == "languages":
+            state[f"tries:{name}"] = 0
+            languages.offer(resp, node)
         break
     else:  # validation rejects silent loops; this guards a config built by hand
         resp.hangup()
@@ -237,6 +242,32 @@ def _failed_try(cc: ContactCenter, call: Call, node: Node, steps: list[dict], an
         return turn
     return Turn(twiml.goodbye("Sorry, we could not understand your choice. Goodbye.", node), steps,
                 {f"tries:{name}": tries, "outcome": "failed"})
+
+
+def on_language(cc: ContactCenter, call: Call, name: str, digits: str | None, said: str | None) -> Turn:
+    """The caller chose a language (or did not: asked again, then the first one offered): from here
+    on the call speaks, listens and understands in it."""
+    node = _node(call, name)
+    if node.kind != "languages":
+        return enter(cc, call, name)
+    picked = languages.chosen(node, digits, said)
+    value = speech.clean_digits(digits) or (said or "")[:MAX_SPEECH_KEPT]
+    steps: list[dict] = [{"event": "language", "node": name, "value": value, "language": picked}]
+    if picked is None:
+        tries = call.tries.get(name, 0) + 1
+        steps.append({"event": "no_match" if (digits or said) else "no_input", "node": name, "try": tries})
+        if tries <= node.retries:
+            resp = VoiceResponse()
+            twiml.say(resp, _text(call, node.sorry), node)
+            languages.offer(resp, node, tries)
+            return Turn(str(resp), steps, {f"tries:{name}": tries, "node": name})
+        picked = next(iter(node.choices.values()))[0]              # the first language offered
+        steps.append({"event": "language", "node": name, "language": picked, "default": True})
+    call.language = picked
+    turn = enter(cc, call, node.next)
+    turn.steps[:0] = steps
+    turn.state.update({"language": picked, f"tries:{name}": 0})
+    return turn
 
 
 def on_recorded(cc: ContactCenter, call: Call, name: str, recording_url: str | None,

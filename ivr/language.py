@@ -6,8 +6,8 @@
 Languages are given as the config gives them ("th-TH", "id", "es-ES"); only the part before the
 dash matters here. A language without a stemmer keeps its words whole; Thai script is segmented in
 any language (a Thai name in an English sentence), as is a language the config declares unspaced.
-The segmenter's dictionary loads once per process, when this module is imported (a few hundred ms),
-never on a call's path.
+The segmenter's dictionary loads once per process, on its first use (a few hundred ms): the app and
+the worker make that use as they start (ivr/asking.py `warm`), never a call.
 """
 from __future__ import annotations
 

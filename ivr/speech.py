@@ -54,7 +54,16 @@ def match(options: dict[str, str], digits: str | None = None, speech: str | None
     return None
 
 
-def hints(options: dict[str, str]) -> str:
-    """Speech hints for Twilio: the option words, most specific first."""
+def hints(options: dict[str, str], examples: list[str] | tuple[str, ...] = ()) -> str:
+    """Speech hints for Twilio: the option words, most specific first, then the menu's examples in
+    the caller's language, as many as Twilio takes (its limit is about 1000 characters)."""
     phrases = [" ".join(words(k)) for k in options if not is_dtmf(k)]
-    return ", ".join(sorted({p for p in phrases if p}, key=lambda p: (-len(p), p)))[:1000]
+    ordered = sorted({p for p in phrases if p}, key=lambda p: (-len(p), p))
+    ordered += [e for e in dict.fromkeys(" ".join(words(x)) for x in examples) if e and e not in ordered]
+    out, size = [], 0
+    for phrase in ordered:
+        if size + len(phrase) + 2 > 1000:
+            break
+        out.append(phrase)
+        size += len(phrase) + 2
+    return ", ".join(out)

@@ -32,12 +32,14 @@ def gather(resp: VoiceResponse, node: Node, prompt: str, tries: int = 0) -> None
     """Listen for the node's options. The failed tries so far travel in the action URL (Twilio
     signs it), so answering needs nothing read back from Redis."""
     dtmf = [k for k in node.options if speech.is_dtmf(k)]
-    action = url("gather", node.name, **({"try": tries} if tries else {}))
+    action = url("gather", node.name, **({"try": tries} if tries else {}),
+                 **({"lang": node.chosen_language} if node.chosen_language else {}))
     kwargs = {"input": node.input, "action": action, "method": "POST",
               "timeout": node.timeout, "language": node.language}
     if "speech" in node.input:
         kwargs["speech_timeout"] = "auto"
-        hints = speech.hints(node.options)
+        lang = node.language.split("-")[0].lower()
+        hints = speech.hints(node.options, [p for per in node.examples.values() for p in per.get(lang, ())])
         if hints:
             kwargs["hints"] = hints
     if dtmf and len({len(k) for k in dtmf}) == 1:

@@ -132,6 +132,11 @@ def _arg(name: str) -> str | None:
     return value[:64] if value is not None else None
 
 
+def _lang() -> str | None:
+    """The caller's chosen language, as the menu's action URL carries it (checked against the config)."""
+    return request.args.get("lang", "")[:16] or None
+
+
 def _tries() -> int:
     tries = request.args.get("try", "0")[:3]
     # ASCII only: "²" and "٣" are digits to str.isdigit (and "٣" to int()), never to Twilio
@@ -149,7 +154,13 @@ def incoming():
 
 @bp.post("/gather")
 def gather():
-    return _xml(_ivr().gather(_params("CallSid", "From", "To"), _node(), _tries()))
+    return _xml(_ivr().gather(_params("CallSid", "From", "To"), _node(), _tries(), _lang()))
+
+
+@bp.post("/language")
+def language():
+    """The caller chose a language at a `languages` node."""
+    return _xml(_ivr().language(_params("CallSid", "From", "To"), _node(), _tries()))
 
 
 @bp.post("/confirm")
@@ -158,7 +169,7 @@ def confirm():
     target = request.args.get("target", "")[:64]
     if not target:
         abort(400, "missing target in the URL")
-    return _xml(_ivr().confirm(_params("CallSid", "From", "To"), _node(), target, _tries()))
+    return _xml(_ivr().confirm(_params("CallSid", "From", "To"), _node(), target, _tries(), _lang()))
 
 
 @bp.post("/wait")
