@@ -32,6 +32,7 @@ from acd.sign_ins import SignIns
 from acd.wrapup import WrapUps
 from contactcenter.config import load_config
 from contactcenter.model import ContactCenter
+from ivr import asking
 from ivr.calls import IvrCalls
 from ivr.connect import Connections
 from ivr.records import CallRecords
@@ -101,6 +102,7 @@ def build(settings: Settings, cc: ContactCenter | None = None, redis_client: red
     """`redis_client` (tests) serves both requests and listeners; `redis_timeout_s` bounds each Redis
     command of the built client (the worker, whom no caller waits for, allows longer)."""
     cc = cc or load_config(settings.config_path)
+    asking.warm(cc)                    # every menu's speech matcher compiled before the first caller
     clock = clock or utc_now
     listener = redis_client
     if redis_client is None:
