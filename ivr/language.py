@@ -82,15 +82,27 @@ def base(language: str | None) -> str:
 
 def _fold(text: str) -> str:
     """Case-folded, compatibility-normalized, Latin accents dropped (combining marks after a Latin
-    letter; Thai vowel and tone marks are combining marks too, and stay)."""
-    text = unicodedata.normalize("NFKD", text[:MAX_CHARS].casefold())
-    out, previous = [], ""
-    for ch in text:
+    letter). Thai is left as written: compatibility normalization would split its SARA AM (ำ) in
+    two, and its vowel and tone marks are combining marks that belong to the word."""
+    out = []
+    position = 0
+    for run in _THAI.finditer(text[:MAX_CHARS]):
+        out.append(_fold_other(text[position:run.start()]))
+        out.append(unicodedata.normalize("NFC", run.group(0)))
+        position = run.end()
+    out.append(_fold_other(text[position:MAX_CHARS]))
+    return "".join(out)
+
+
+def _fold_other(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    kept, previous = [], ""
+    for ch in decomposed:
         if unicodedata.combining(ch) and previous and ord(previous) < 0x250:
             continue
-        out.append(ch)
+        kept.append(ch)
         previous = ch if not unicodedata.combining(ch) else previous
-    return unicodedata.normalize("NFC", "".join(out))
+    return unicodedata.normalize("NFC", "".join(kept))
 
 
 def words(text: str | None, language: str | None = None) -> list[str]:
