@@ -12,6 +12,7 @@ For each language it prints, out of the utterances:
     routed to the wrong option);
   * right: routed right without asking; asked: the caller is asked to confirm ("Did you want
     billing?"), with how many of those guesses were wrong (the caller says no and is asked again);
+    confirm: the share of callers asked;
     wrong: routed to the wrong option without asking (the one outcome that must not happen);
     none: not understood ("Sorry, I didn't get that");
   * ok: (right + asked) / utterances, the issue's "routed right or confirmed" (target >= 95 %);
@@ -84,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     intents = Intents.compile(options, examples, tuple(utterances))
     print(f"compiled {sum(len(c.examples) for c in intents.languages.values())} examples in "
           f"{(time.perf_counter() - started) * 1000:.0f} ms")
-    header = f"{'lang':5} {'n':>4} {'keywords':>9} {'right':>6} {'asked':>10} {'wrong':>6} {'none':>5} {'ok':>7}"
+    header = (f"{'lang':5} {'n':>4} {'keywords':>9} {'right':>6} {'asked':>10} {'confirm':>8} {'wrong':>6} "
+              f"{'none':>5} {'ok':>7}")
     print(header)
     every_time, passed = [], True
     for lang, rows in utterances.items():
@@ -94,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         c = result["counts"]
         every_time += result["times"]
         print(f"{lang:5} {c['n']:4d} {c['keywords'] / c['n']:8.0%} {c['right']:6d} "
-              f"{c['asked']:4d} ({c['asked_wrong']} x) {c['wrong']:6d} {c['none']:5d} {c['ok']:7.1%}")
+              f"{c['asked']:4d} ({c['asked_wrong']} x) {c['confirm_rate']:8.0%} {c['wrong']:6d} {c['none']:5d} "
+              f"{c['ok']:7.1%}")
         passed &= c["ok"] >= TARGET_OK and c["wrong"] == 0
         if args.show_misses:
             for miss in result["misses"]:
