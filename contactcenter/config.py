@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from . import config_speech as speech_config
 from . import placeholders
 from .checker import NAME, Checker, e164_problem
 from .config_flows import parse_flow
@@ -92,7 +93,7 @@ def _target(c: Checker, raw, path: str) -> float:
     return float(value)
 
 
-def _queue(c: Checker, name: str, raw, hours: dict) -> Queue:
+def _queue(c: Checker, name: str, raw, hours: dict, cc_language: str = "en-US") -> Queue:
     path = f"queues.{name}"
     raw = c.mapping(raw, path)
     c.keys(raw, path, QUEUE_KEYS)
@@ -119,6 +120,8 @@ def _queue(c: Checker, name: str, raw, hours: dict) -> Queue:
     for flag in ("local_first", "callback", "survey"):
         if not isinstance(raw.get(flag, False), bool):
             c.bad(f"{path}.{flag}", "must be true or false")
+    hold_message, hold_messages = speech_config.localized(c, raw.get("hold_message"), f"{path}.hold_message",
+                                                          cc_language)
     return Queue(
         name=name,
         skills=c.skills(raw.get("skills"), f"{path}.skills"),
@@ -136,7 +139,7 @@ def _queue(c: Checker, name: str, raw, hours: dict) -> Queue:
         callback=raw.get("callback", True) is not False,
         preferred_agent_wait_s=c.integer(raw.get("preferred_agent_wait_s"), f"{path}.preferred_agent_wait_s", 0, 0),
         announce_every_s=c.integer(raw.get("announce_every_s"), f"{path}.announce_every_s", 60, 10),
-        hold_message=c.text(raw.get("hold_message"), f"{path}.hold_message", Queue.hold_message),
+        hold_message=hold_message or Queue.hold_message, hold_messages=hold_messages,
         hold_music=c.text(raw.get("hold_music"), f"{path}.hold_music"),
         survey=raw.get("survey", False) is True,
         service_level_target=_target(c, raw.get("service_level_target"), f"{path}.service_level_target"),
@@ -275,7 +278,7 @@ def parse_config(data, file: str = "<config>") -> ContactCenter:
         if c.name(name, f"hours.{name}") and sched:
             hours[name] = sched
     cc["hours"] = {n: True for n in c.mapping(data.get("hours"), "hours")}
-    queues = {name: _queue(c, name, raw, cc["hours"])
+    queues = {name: _queue(c, name, raw, cc["hours"], cc["language"])
               for name, raw in c.mapping(data.get("queues"), "queues").items() if c.name(name, f"queues.{name}")}
     cc["queues"] = queues
     flows_raw = c.mapping(data.get("flows"), "flows", required=True)

@@ -40,6 +40,7 @@ class Queue:
     preferred_agent_wait_s: int = 0
     announce_every_s: int = 60
     hold_message: str = "Thank you for waiting. Your call is important to us; please stay on the line."
+    hold_messages: dict[str, str] = field(default_factory=dict)   # language ("th") -> its hold message
     hold_music: str | None = None
     callback: bool = True            # * during hold asks for a callback that keeps the place in line
     survey: bool = False             # after the agent hangs up, the caller rates the call 1-5

@@ -137,15 +137,17 @@ class IvrCalls:
         return self._step(p, node, "queue", lambda call: engine.enter(self.cc, call, node))
 
     def node_for(self, call_sid: str, called: str, node: str = "") -> Node | None:
-        """The call's queue node named `node`, else its flow's first queue node (their language and
-        voice speak to the caller)."""
+        """The call's queue node named `node`, else its flow's first queue node, in the language the
+        caller chose (its language and voice speak to the caller)."""
         state = self.calls.load(call_sid)
         flow = self.cc.flows.get(state["flow"]) if state else None
         flow = flow or self.cc.flow_for(called)
         target = flow.nodes.get(node or (state or {}).get("node", ""))
         if target is None or target.kind != "queue":
             target = next((n for n in flow.nodes.values() if n.kind == "queue"), None)
-        return target
+        if target is None:
+            return None
+        return languages.localized(target, self._language((state or {}).get("language")))
 
     def hold(self, p: Params, node: str, position: str | None, queue_name: str | None = None) -> str:
         """The waitUrl: hold message and music. Only hold verbs are allowed here, so an

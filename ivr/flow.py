@@ -14,7 +14,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from contactcenter.model import ContactCenter, Flow, Node
 from contactcenter.placeholders import fill
 
-from . import asking, languages, speech, twiml
+from . import asking, languages, phrases, speech, twiml
 
 MAX_SPEECH_KEPT = 500    # what the journey keeps of one utterance
 MAX_HOPS = 50            # say/hours nodes chained in one document (validation forbids loops)
@@ -109,7 +109,7 @@ def _enter(cc: ContactCenter, call: Call, name: str, resp: VoiceResponse | None,
             state.update(status="queued", queue=node.queue, enqueued_at=call.now.timestamp())
         elif node.kind == "callback":
             # The request joins the line now, at this moment's place; the caller may hang up.
-            twiml.say(resp, _text(call, node.text) or twiml.CALLBACK_NODE_WORDS, node)
+            twiml.say(resp, _text(call, node.text) or phrases.words("callback_node", node.language), node)
             resp.hangup()
             steps.append({"event": "enqueued", "node": name, "queue": node.queue})
             steps.append({"event": "callback_requested", "node": name})

@@ -1,5 +1,6 @@
 """The post-call survey: after the agent hangs up, callers of a queue with `survey: true` rate the
-call from 1 to 5, by keypad or by voice, in the flow's language. The rating lands on the call
+call from 1 to 5, by keypad or by voice, in the caller's language (the one they chose, else the
+flow's; the digits' words of ivr/language.py). The rating lands on the call
 record (`csat`), in the reports and in the caller's next screen pop.
 
 Pure: the TwiML and the reading of an answer; `IvrCalls` stores the rating.
@@ -8,12 +9,14 @@ from __future__ import annotations
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from .speech import clean_digits, words
+from .language import DIGIT_WORDS
+from .language import words as words_of
+from .speech import clean_digits
 
 MAX_TRIES = 2          # the question is asked at most twice, then the call ends politely
 
-WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
-         "uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5}
+WORDS = {word: int(digit) for table in DIGIT_WORDS.values() for word, digit in table.items()
+         if digit in "12345" and word not in ("to", "too", "for")}     # "for" is no four in a sentence
 PROMPTS = {
     "en": ("Before you go: how satisfied were you with this call? Press or say a number from 1, "
            "not at all satisfied, to 5, very satisfied.", "Sorry, I didn't get that.",
@@ -21,6 +24,11 @@ PROMPTS = {
     "es": ("Antes de colgar: ¿qué tan satisfecho quedó con esta llamada? Pulse o diga un número del 1, "
            "nada satisfecho, al 5, muy satisfecho.", "Lo siento, no le he entendido.",
            "Gracias por su opinión. Adiós.", "Gracias por llamar. Adiós."),
+    "id": ("Sebelum menutup telepon: seberapa puas Anda dengan panggilan ini? Tekan atau sebutkan angka dari 1, "
+           "sangat tidak puas, sampai 5, sangat puas.", "Maaf, saya tidak mengerti.",
+           "Terima kasih atas penilaian Anda. Sampai jumpa.", "Terima kasih telah menelepon. Sampai jumpa."),
+    "th": ("ก่อนวางสาย คุณพอใจกับการโทรครั้งนี้แค่ไหนคะ กดหรือพูดตัวเลขตั้งแต่ 1 ไม่พอใจเลย ถึง 5 พอใจมาก",
+           "ขออภัยค่ะ ไม่เข้าใจที่พูดมา", "ขอบคุณสำหรับความคิดเห็นค่ะ สวัสดีค่ะ", "ขอบคุณที่โทรมาค่ะ สวัสดีค่ะ"),
 }
 
 
@@ -36,7 +44,8 @@ def rating(digits: str | None, said: str | None) -> int | None:
         return int(key) if key in ("1", "2", "3", "4", "5") else None
     if not said:
         return None
-    found = {int(w) if w in "12345" else WORDS[w] for w in words(said) if (len(w) == 1 and w in "12345") or w in WORDS}
+    found = {int(w) if w in "12345" else WORDS[w] for w in words_of(said)
+             if (len(w) == 1 and w in "12345") or w in WORDS}
     return found.pop() if len(found) == 1 else None
 
 
@@ -71,7 +80,10 @@ class Surveys:
         self.cc, self.calls, self.clock, self.call_ended = cc, calls, clock, call_ended
 
     def _language(self, state: dict) -> str:
-        """The language of the queue node the caller came through (the flow's, unless it says otherwise)."""
+        """The language the caller chose, else that of the queue node they came through (the flow's,
+        unless it says otherwise)."""
+        if state.get("language"):
+            return state["language"]
         flow = self.cc.flows.get(state.get("flow", ""))
         node = flow.nodes.get(state.get("node", "")) if flow is not None else None
         return node.language if node is not None else "en-US"

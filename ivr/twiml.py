@@ -12,7 +12,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from contactcenter.model import Node, Queue, WhenDown
 
-from . import speech
+from . import phrases, speech
 
 
 def url(step: str, node: str | None = None, **params) -> str:
@@ -55,13 +55,19 @@ def enqueue(resp: VoiceResponse, node: Node) -> None:
                  action=url("queued", node.name), method="POST")
 
 
-def wait_words(seconds: float | None) -> str | None:
-    if seconds is None:
-        return None
-    if seconds < 60:
-        return "Your call will be answered in less than a minute."
-    minutes = round(seconds / 60)
-    return f"Your estimated wait is about {minutes} minute{'s' if minutes != 1 else ''}."
+def wait_words(seconds: float | None, language: str | None = None) -> str | None:
+    return phrases.wait(seconds, language)
+
+
+def hold_message(queue: Queue, language: str) -> str:
+    """The queue's hold message in the caller's language: its own words for it, else its one text
+    when it set one, else the engine's in that language."""
+    own = queue.hold_messages.get(language.split("-")[0].lower())
+    if own:
+        return own
+    if queue.hold_message != Queue.hold_message:
+        return queue.hold_message
+    return phrases.words("hold", language)
 
 
 def hold(node: Node, queue: Queue, position: int | None, wait_s: float | None = None) -> str:
@@ -69,10 +75,10 @@ def hold(node: Node, queue: Queue, position: int | None, wait_s: float | None = 
     announcement repeats about every `announce_every_s`."""
     resp = VoiceResponse()
     if position:
-        say(resp, f"You are number {position} in line.", node)
-    say(resp, wait_words(wait_s), node)
+        say(resp, phrases.words("position", node.language, n=position), node)
+    say(resp, wait_words(wait_s, node.language), node)
     if not queue.callback:
-        say(resp, queue.hold_message, node)
+        say(resp, hold_message(queue, node.language), node)
         if queue.hold_music:
             resp.play(queue.hold_music)
         else:
@@ -82,22 +88,18 @@ def hold(node: Node, queue: Queue, position: int | None, wait_s: float | None = 
     # Twilio fetches it again: the next announcement.
     g = resp.gather(input="dtmf", num_digits=1, action=url("hold-key", node.name), method="POST",
                     timeout=max(5, queue.announce_every_s - 15), finish_on_key="")
-    say(g, queue.hold_message, node)
-    say(g, CALLBACK_OFFER, node)
+    say(g, hold_message(queue, node.language), node)
+    say(g, phrases.words("callback_offer", node.language), node)
     if queue.hold_music:
         g.play(queue.hold_music)
     return str(resp)
 
 
-CALLBACK_OFFER = "To be called back without losing your place in line, press star."
-CALLBACK_NODE_WORDS = ("Thank you. We will call you back at this number when it is your turn, "
-                       "and you keep your place in line. Goodbye.")
 
 
 def callback_confirmed(node: Node, number: str) -> str:
     resp = VoiceResponse()
-    say(resp, f"Thank you. We will call you back at {' '.join(number.lstrip('+'))} when it is your turn. "
-              "You keep your place in line. Goodbye.", node)
+    say(resp, phrases.words("callback_confirmed", node.language, number=" ".join(number.lstrip("+"))), node)
     resp.hangup()
     return str(resp)
 
@@ -188,7 +190,7 @@ def on_hold(queue: Queue, node: Node) -> str:
     """The HoldUrl document of a caller on hold during a call: the queue's hold message and music,
     again and again until the agent takes them off hold."""
     resp = VoiceResponse()
-    say(resp, queue.hold_message, node)
+    say(resp, hold_message(queue, node.language), node)
     if queue.hold_music:
         resp.play(queue.hold_music, loop=3)
     else:

@@ -112,3 +112,15 @@ def test_config_problems_of_a_languages_node_have_paths():
     assert "bad language 'Indonesian'" in found[base + "pick_language.languages.2.language"]
     assert found[base + "pick_language.languages.3.say"] == "is required"
     assert "unknown placeholder {oops}" in found[base + "menu.gather.tha"]
+
+
+def test_a_thai_caller_on_hold_hears_their_place_the_wait_and_the_hold_message_in_thai(caller):
+    call = caller().press("3").say("อยากจ่ายบิลเดือนนี้ค่ะ")
+    assert call.doc.find("Enqueue").text == "billing"
+    said = [(el.get("language"), el.text) for el in call.hold(position=1).iter("Say")]
+    assert [language for language, _ in said] == ["th-TH"] * 4
+    assert said[0][1] == "ขณะนี้คุณอยู่ในคิวลำดับที่ 1 ค่ะ" and said[1][1].startswith("เวลารอโดยประมาณ")
+    assert said[2:] == [("th-TH", "ขอบคุณที่รอสายค่ะ กรุณาถือสายสักครู่"),
+                        ("th-TH", "หากต้องการให้โทรกลับโดยไม่เสียลำดับคิว กรุณากดดอกจันค่ะ")]
+    english = caller().press("1").say("I want to pay my bill").hold(position=1)
+    assert [el.text for el in english.iter("Say")][0].startswith("You are number ")     # English: its own words

@@ -130,7 +130,7 @@ def test_hold_document_announces_position_and_offers_a_callback(cc):
     gather = body.find("Gather")
     assert gather.attrib == {"input": "dtmf", "numDigits": "1", "action": "hold-key?node=q", "method": "POST",
                              "timeout": "15", "finishOnKey": ""}
-    assert [el.text for el in gather] == ["Hold on.", engine.twiml.CALLBACK_OFFER]
+    assert [el.text for el in gather] == ["Hold on.", engine.phrases.words("callback_offer", "en")]
 
 
 def test_hold_document_without_callbacks(cc):

@@ -79,3 +79,19 @@ def test_the_development_set_is_routed_right_or_confirmed_and_never_wrong():
         counts = evaluate(intents, options, language, rows)["counts"]
         assert len(rows) >= 40, language
         assert counts["wrong"] == 0 and counts["ok"] >= TARGET_OK, (language, counts)
+
+
+@pytest.mark.parametrize("said, score", [("four", 4), ("cuatro", 4), ("empat", 4), ("สี่ค่ะ", 4), ("a 5 I guess", 5),
+                                         ("lima", 5), ("หนึ่ง", 1), ("for", None), ("one or two", None)])
+def test_the_survey_reads_a_rating_said_in_any_of_its_languages(said, score):
+    from ivr.survey import rating
+    assert rating(None, said) == score
+
+
+def test_the_survey_asks_in_the_callers_language():
+    import xml.etree.ElementTree as ET
+
+    from ivr.survey import question
+    gather = ET.fromstring(question("th-TH")).find("Gather")
+    assert gather.get("language") == "th-TH" and gather.find("Say").text.startswith("ก่อนวางสาย")
+    assert ET.fromstring(question("id-ID")).find("Gather").find("Say").text.startswith("Sebelum menutup")
