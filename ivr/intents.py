@@ -60,6 +60,20 @@ class _Language:
     vocab: dict[str, dict[str, float]]
     grams: dict[str, dict[str, float]] = field(default_factory=dict)
     known: list[str] = field(default_factory=list)
+    # indexes for the call path: only what the caller said is looked at
+    totals: list[float] = field(default_factory=list)                   # each example's weight
+    examples_of: dict[str, list[int]] = field(default_factory=dict)     # stem -> the examples holding it
+    gram_owners: dict[str, list[tuple[str, float]]] = field(default_factory=dict)   # trigram -> (target, weight)
+
+    def index(self) -> "_Language":
+        self.totals = [sum(self.weights[s] for s in stems) for _, stems in self.examples]
+        for i, (_, stems) in enumerate(self.examples):
+            for stem in set(stems):
+                self.examples_of.setdefault(stem, []).append(i)
+        for target, owned in self.grams.items():
+            for gram, weight in owned.items():
+                self.gram_owners.setdefault(gram, []).append((target, weight))
+        return self
 
 
 def _rarity(features_of: dict[str, set[str]], targets: int) -> dict[str, float]:
@@ -106,7 +120,7 @@ class Intents:
                 for gram, owners in grams_of.items():
                     for target in owners:
                         language.grams.setdefault(target, {})[gram] = gram_weights[gram]
-            intents.languages[lang] = language
+            intents.languages[lang] = language.index()
         return intents
 
     def understand(self, speech: str | None, language: str | None) -> Understood:
@@ -116,17 +130,23 @@ class Intents:
         if not said or compiled is None or not compiled.examples:
             return Understood(None, 0.0, False)
         heard = _heard(said, compiled)
-        grams = trigrams(speech, lang) if compiled.grams else set()
-        evidence: dict[str, float] = {}
-        for target, stems in compiled.examples:           # coverage of the target's best example
-            total = sum(compiled.weights[s] for s in stems)
-            if total > 0:
-                got = sum(compiled.weights[s] * heard.get(s, 0.0) for s in stems) / total
-                evidence[target] = max(evidence.get(target, 0.0), COVERAGE * got)
-        for target, vocab in compiled.vocab.items():      # and every telling word of its vocabulary
-            owned = compiled.grams.get(target, {})
-            evidence[target] = evidence.get(target, 0.0) + sum(w * heard.get(s, 0.0) for s, w in vocab.items()) \
-                + TRIGRAM_SHARE * sum(owned.get(g, 0.0) for g in grams)
+        evidence = dict.fromkeys(compiled.vocab, 0.0)
+        coverage: dict[str, float] = {}
+        for i in {i for stem in heard for i in compiled.examples_of.get(stem, ())}:   # the best example's share
+            target, stems = compiled.examples[i]
+            if compiled.totals[i] > 0:
+                got = sum(compiled.weights[s] * heard.get(s, 0.0) for s in stems) / compiled.totals[i]
+                coverage[target] = max(coverage.get(target, 0.0), COVERAGE * got)
+        for stem, surely in heard.items():                # and every telling word of a target's vocabulary
+            weight = compiled.weights[stem] * surely
+            for target, owned in compiled.vocab.items():
+                if stem in owned:
+                    evidence[target] += weight
+        for gram in trigrams(speech, lang) if compiled.gram_owners else ():
+            for target, weight in compiled.gram_owners.get(gram, ()):
+                evidence[target] += TRIGRAM_SHARE * weight
+        for target, share in coverage.items():
+            evidence[target] += share
         ranked = sorted(evidence.items(), key=lambda kv: -kv[1])
         if not ranked or ranked[0][1] < ASK:
             return Understood(None, 0.0, False)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from functools import lru_cache
 
 import snowballstemmer
 from pythainlp.tokenize import word_tokenize
@@ -133,6 +134,11 @@ def stem(word: str, language: str | None) -> str:
     name = STEMMERS.get(base(language))
     if name is None or not word.isascii():
         return word
+    return _stem(word, name)
+
+
+@lru_cache(maxsize=65536)       # callers use the same few hundred words: a stem is worked out once
+def _stem(word: str, name: str) -> str:
     stemmers = getattr(_local, "stemmers", None)
     if stemmers is None:
         stemmers = _local.stemmers = {}

@@ -39,6 +39,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/14",
                     help="loopback Redis with a dedicated database number; flushed before and after")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, SQLite)")
+    ap.add_argument("--say", metavar="TEXT", help="answer the menu by speech, e.g. \"I want to pay my bill\" "
+                    "(the speech matcher on the path) instead of pressing 1")
     args = ap.parse_args(argv)
     if args.rounds < 1 or args.seconds <= 0 or args.concurrency < 1 or args.workers < 1:
         ap.error("rounds, seconds, concurrency and workers must be positive")
@@ -56,7 +58,8 @@ def introduce(args: argparse.Namespace, servers: list[Server], r: redis.Redis, c
           f"{args.concurrency} connections, {args.rounds} rounds x {args.seconds:g} s, "
           f"{os.cpu_count()} CPUs, load average {load[0]:.2f}")
     agents = log_agents_in(servers[0], [a["id"] for a in cc.agents], ADMIN_TOKEN)
-    print(f"one call = signed POST {INCOMING_PATH} + signed POST {MENU_PATH} (Digits=1); "
+    answer = f"SpeechResult={args.say!r}" if args.say else "Digits=1"
+    print(f"one call = signed POST {INCOMING_PATH} + signed POST {MENU_PATH} ({answer}); "
           f"{args.known_share:.0%} of callers are the CRM contact")
     print(f"{seeded}; agents logged in: {agents}")
     idle_machine, idle_redis = quiet_check(r)
@@ -99,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         r = check_redis_url(args.redis_url)
         r.flushdb()
-        cc, seeded = start_servers(tmp, args.redis_url, args.workers, args.known_share, servers)
+        cc, seeded = start_servers(tmp, args.redis_url, args.workers, args.known_share, servers, args.say)
         idle_machine, idle_redis = introduce(args, servers, r, cc, seeded)
         preflight(servers[0], r, cc.workspace)
         preflight(servers[1], r, None)

@@ -36,6 +36,7 @@ class Caller:
     validator: RequestValidator
     known_share: float
     made: int = 0
+    said: str | None = None        # the menu answered by speech (the matcher on the path), else Digits=1
 
     def _request(self, path: str, params: dict[str, str]) -> bytes:
         body = urlencode(params).encode()
@@ -61,5 +62,6 @@ class Caller:
                   "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01",
                   "Caller": caller, "Called": TO_NUMBER, **GEO}
         incoming = self._request(INCOMING_PATH, params)
-        menu = self._request(MENU_PATH, {**params, "CallStatus": "in-progress", "Digits": "1"})
+        answer = {"SpeechResult": self.said, "Confidence": "0.91"} if self.said else {"Digits": "1"}
+        menu = self._request(MENU_PATH, {**params, "CallStatus": "in-progress", **answer})
         return incoming, menu, sid

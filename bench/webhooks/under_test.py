@@ -202,7 +202,8 @@ def check_redis_url(url: str) -> redis.Redis:
     return client
 
 
-def start_servers(tmp: Path, redis_url: str, workers: int, known_share: float, servers: list[Server]):
+def start_servers(tmp: Path, redis_url: str, workers: int, known_share: float, servers: list[Server],
+                  said: str | None = None):
     """The config, the database and both servers, started and ready (appended to `servers` as soon as they
     exist, so that the caller can show their logs if starting fails); (the contact center, seeding's
     report)."""
@@ -226,6 +227,7 @@ def start_servers(tmp: Path, redis_url: str, workers: int, known_share: float, s
                 Server("baseline", "bench.minimal_app:app", env, workers, tmp)]
     for s in servers:
         s.caller.known_share = known_share
+        s.caller.said = said
         s.start()
     for s in servers:
         s.wait_ready()
