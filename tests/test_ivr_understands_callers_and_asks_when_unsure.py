@@ -146,3 +146,13 @@ def test_an_example_two_targets_share_is_a_config_problem_with_its_path():
     assert found["flows.main.nodes.menu.examples.nowhere"] == "unknown node 'nowhere'"
     assert "bad language 'xx_YY'" in found["flows.main.nodes.menu.confirm.xx_YY"]
     assert "unknown placeholder {nope}" in found["flows.main.nodes.menu.confirm.th"]
+
+
+def test_a_confirmation_url_without_its_target_is_400_and_a_strange_one_is_answered_with_twiml(twilio, app, staffed):
+    call = twilio.call().dial()
+    missing = twilio.post("/voice/confirm?node=menu", call.params(SpeechResult="yes"))
+    assert missing.status_code == 400
+    for target in ("nowhere", "x" * 5000, "\u0000", "billing_q\ud800"[:9]):
+        answer = twilio.post(f"/voice/confirm?node=menu&target={target}&lang=zz-ZZ", call.params(SpeechResult="yes"))
+        assert answer.status_code == 200 and answer.mimetype == "text/xml", (target[:20], answer.status_code)
+    assert twilio.post("/voice/language", call.params(Digits="3")).status_code == 400

@@ -37,6 +37,8 @@ STEPS = [
     ("/voice/incoming", {"CallStatus": "ringing"}),
     ("/voice/gather?node=menu", {"Digits": "1"}),
     ("/voice/gather?node=menu&try=1", {"SpeechResult": "billing", "Confidence": "0.9"}),
+    ("/voice/confirm?node=menu&target=tech_q&lang=en-US", {"SpeechResult": "yes", "Confidence": "0.9"}),
+    ("/voice/language?node=pick_language", {"Digits": "3"}),
     ("/voice/wait?node=billing_q", {"QueuePosition": "1"}),
     ("/voice/queued?node=billing_q", {"QueueResult": "hangup"}),
     ("/voice/recorded?node=voicemail", {"RecordingUrl": "https://api.twilio.com/rec/RE1", "RecordingDuration": "7"}),
@@ -54,8 +56,8 @@ STEPS = [
 ]
 STEP_IDS = [path.split("?")[0].rsplit("/", 1)[1] + ("+try" if "try=" in path else "") for path, _ in STEPS]
 # What each step calls in the domain: a bug there must still give the caller TwiML.
-DOMAIN_METHODS = {"ivr": ("incoming", "gather", "hold", "queued", "recorded", "transcribed", "dialed", "overflow",
-                          "hold_key", "status"),
+DOMAIN_METHODS = {"ivr": ("incoming", "gather", "confirm", "language", "hold", "queued", "recorded", "transcribed",
+                          "dialed", "overflow", "hold_key", "status"),
                   "connections": ("connect", "agent_dialed", "survey_answer", "agent_leg", "callback_status")}
 
 
