@@ -125,7 +125,9 @@ def test_warm_transfer_billing_to_tech_consults_while_the_caller_holds(service, 
 
         # the consult: the two agents hear each other, the caller hears hold music and neither agent
         until(lambda: room.what_hears(call.sid) == "hold-music", what="the caller on hold during the consult")
-        assert bob_leg in room.who_hears(alice_leg) and alice_leg in room.who_hears(bob_leg)
+        # Bob's leg joins the room a moment after his answer was reported: wait for the audio to settle
+        until(lambda: bob_leg in room.who_hears(alice_leg) and alice_leg in room.who_hears(bob_leg),
+              what="the two agents hearing each other")
         assert call.sid not in room.who_hears(alice_leg) and call.sid not in room.who_hears(bob_leg)
         assert not room.heard(call.sid, bob_leg)
 
