@@ -128,7 +128,7 @@ class Contact(TimestampMixin, Base):
     notes: Mapped[str | None] = mapped_column(Text, nullable=True)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list, nullable=False)
     # custom fields (config `contact_fields` names them and their types): routing rules read them
-    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False, server_default="{}")
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
 
     phones: Mapped[list["ContactPhone"]] = relationship(
         back_populates="contact",

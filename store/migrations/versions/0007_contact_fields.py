@@ -21,6 +21,8 @@ depends_on: Union[str, Sequence[str], None] = None
 def upgrade() -> None:
     with op.batch_alter_table("contacts") as batch:
         batch.add_column(sa.Column("fields", sa.JSON(), nullable=False, server_default="{}"))
+    with op.batch_alter_table("contacts") as batch:     # existing rows are filled; new ones by the model
+        batch.alter_column("fields", server_default=None)
 
 
 def downgrade() -> None:
