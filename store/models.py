@@ -304,3 +304,26 @@ class AuditEntry(Base):
     path: Mapped[str] = mapped_column(String(300), nullable=False)
     status: Mapped[int] = mapped_column(Integer, nullable=False)
     address: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class CallRule(Base):
+    """A routing rule a call took (issue 18), from its journey as its record is written (ivr/records.py):
+    a flow's `route` node jumping to its first rule that held (`rule` -1: none held, the `else`), or a
+    queue's rules that held as the call joined it (`target` the queue). Rewritten whole with the record;
+    the reports by rule count the calls per rule with their outcomes (the record's)."""
+    __tablename__ = "call_rules"
+    __table_args__ = (Index("ix_call_rules_workspace_day", "workspace", "day"),)
+
+    workspace: Mapped[str] = mapped_column(String(64), primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(34), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)               # order within the call
+    day: Mapped[str] = mapped_column(String(10), nullable=False)              # YYYY-MM-DD, the center's day
+    flow: Mapped[str] = mapped_column(String(64), nullable=False)
+    node: Mapped[str] = mapped_column(String(64), nullable=False)
+    kind: Mapped[str] = mapped_column(String(8), nullable=False)              # "route" or "queue"
+    rule: Mapped[int] = mapped_column(Integer, nullable=False)                # the rule's index; -1: else
+    expression: Mapped[str | None] = mapped_column(Text, nullable=True)
+    target: Mapped[str] = mapped_column(String(64), nullable=False)           # the next node; the queue
+
+    def __repr__(self) -> str:
+        return f"<CallRule {self.call_sid} {self.seq} {self.node} {self.kind} {self.rule}>"
