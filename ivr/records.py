@@ -22,7 +22,7 @@ from contactcenter.model import ContactCenter
 from store.callstate import CallState
 from store.intervals import intervals_for_call, refresh
 from store.keys import Keys
-from store.records import insert_call_record_if_absent, upsert_call_record
+from store.records import insert_call_record_if_absent, upsert_call_record, write_call_rules
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,9 @@ class CallRecords:
             return "gone"
         data.update(extra or {})
         with self.sessions() as session:
-            upsert_call_record(session, data)
+            record = upsert_call_record(session, data)
+            # the routing rules the call took (reports by rule), replaced with the record, never added twice
+            write_call_rules(session, record, self.cc.timezone)
             session.commit()
             # the report intervals follow the records (reports never read Redis): marked here, rewritten
             # by one job for many calls, so a busy interval is not recomputed once per call

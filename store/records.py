@@ -8,13 +8,17 @@ value with "unknown" (None).
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, inspect, or_, select
+from sqlalchemy import delete, func, inspect, or_, select
 from sqlalchemy.orm import Session
 
-from .models import CallRecord
+from .models import CallRecord, CallRule
+
+log = logging.getLogger(__name__)
 
 TIMESTAMP_FIELDS = frozenset({"arrived_at", "enqueued_at", "offered_at", "answered_at", "ended_at"})
 # Bookkeeping columns are maintained by the model, never by callers.
@@ -56,15 +60,23 @@ def _normalise(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return call_sid, values
 
 
-def _insert_if_absent(session: Session, call_sid: str, values: dict[str, Any]) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING, so two processes racing on the same
-    new CallSid both succeed; the loser then merges into the winner's row."""
+def _dialect_insert(session: Session):
+    """The dialect's INSERT with ON CONFLICT (PostgreSQL, SQLite), else None."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
+        return insert
+    if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
-    else:  # no portable upsert: plain ORM insert, a race raises IntegrityError
+        return insert
+    return None
+
+
+def _insert_if_absent(session: Session, call_sid: str, values: dict[str, Any]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING, so two processes racing on the same
+    new CallSid both succeed; the loser then merges into the winner's row."""
+    insert = _dialect_insert(session)
+    if insert is None:  # no portable upsert: plain ORM insert, a race raises IntegrityError
         session.add(CallRecord(call_sid=call_sid, **values))
         session.flush()
         return
@@ -107,6 +119,72 @@ def upsert_call_record(session: Session, data: dict[str, Any]) -> CallRecord:
         if getattr(record, key) != value:
             setattr(record, key, value)
     return record
+
+
+def _index(value: Any) -> int | None:
+    """A rule's index as the journey holds it; None for anything else (a bool is no index)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else None
+
+
+def _expression(step: dict, position: int, index: int) -> str | None:
+    """A queue rule's condition if the step carries it: `when` a list beside `rules`, or by index."""
+    when = step.get("when")
+    if isinstance(when, list) and position < len(when):
+        return when[position] if isinstance(when[position], str) else None
+    if isinstance(when, dict):
+        value = when.get(str(index), when.get(index))
+        return value if isinstance(value, str) else None
+    return None
+
+
+def rule_rows(journey: list[dict] | None) -> list[dict[str, Any]]:
+    """The routing rules a call took, in journey order (pure): a `route` step is one row (`rule` -1
+    when no rule held: the else), a `queue_rules` step one row per rule that held. Malformed steps
+    are left out (and logged): the record is always written."""
+    rows: list[dict[str, Any]] = []
+    for step in journey or ():
+        if not isinstance(step, dict) or step.get("event") not in ("route", "queue_rules"):
+            continue
+        node = step.get("node")
+        if step["event"] == "route":
+            rule = -1 if step.get("rule") is None else _index(step.get("rule"))
+            target, when = step.get("next"), step.get("when")
+            found = [(rule, when if isinstance(when, str) and rule != -1 else None)]
+        else:
+            target, held = step.get("queue"), step.get("rules")
+            found = [(_index(i), _expression(step, n, i)) for n, i in enumerate(held if isinstance(held, list) else ())]
+        for rule, expression in found:
+            if rule is None or not isinstance(node, str) or not isinstance(target, str):
+                log.warning("journey step %r is not a rule taken; left out of the call's rules", str(step)[:200])
+                continue
+            rows.append({"node": node[:64], "kind": "route" if step["event"] == "route" else "queue",
+                         "rule": rule, "expression": expression, "target": target[:64]})
+    return rows
+
+
+def write_call_rules(session: Session, record: CallRecord, tz: str) -> int:
+    """Replace the rules of `record`'s call with those its journey took (`rule_rows`), keyed by the
+    call's day in the contact center's time zone `tz`; does not commit; the number of rows. Rows are
+    upserted by their place in the call and the rest deleted, so writing the record again (a late
+    webhook), even by two processes at once, leaves the same rows, never twice as many."""
+    day = record.arrived_at.astimezone(ZoneInfo(tz)).date().isoformat()
+    key = {"workspace": record.workspace, "call_sid": record.call_sid}
+    rows = [{**key, "seq": seq, "day": day, "flow": (record.flow or "")[:64], **row}
+            for seq, row in enumerate(rule_rows(record.journey))]
+    insert = _dialect_insert(session)
+    if rows and insert is not None:
+        stmt = insert(CallRule).values(rows)
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=["workspace", "call_sid", "seq"],
+            set_={name: stmt.excluded[name] for name in rows[0] if name not in ("workspace", "call_sid", "seq")}))
+    elif rows:  # no portable upsert: replaced whole
+        session.execute(delete(CallRule).where(CallRule.workspace == record.workspace,
+                                               CallRule.call_sid == record.call_sid))
+        session.add_all(CallRule(**row) for row in rows)
+        session.flush()
+    session.execute(delete(CallRule).where(CallRule.workspace == record.workspace,
+                                           CallRule.call_sid == record.call_sid, CallRule.seq >= len(rows)))
+    return len(rows)
 
 
 def get_call_record(session: Session, call_sid: str) -> CallRecord | None:
