@@ -1,7 +1,9 @@
 """CRM adapters behind one small interface: `lookup(e164) -> contact dict | None`.
 
-A contact is a plain dict (name, company, account_value, tier, notes, tags) so it
-can be cached in Redis as JSON and shown verbatim. `None` means the CRM does not
+A contact is a plain dict (name, company, account_value, tier, notes, tags, and
+`fields`: the custom fields routing rules read as `contact.<field>`) so it can be
+cached in Redis as JSON and shown verbatim. The built-in CRM always says `fields`;
+an outside CRM's contact has it only when the CRM answered some (absent = none). `None` means the CRM does not
 know the caller; a CRM that cannot answer (down, slow, garbage) raises
 CrmUnavailable with a reason a person can read, which the screen pop shows.
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 from typing import Protocol
@@ -27,6 +30,12 @@ from .crm import find_contact_by_phone
 MAX_BODY_BYTES = 256 * 1024     # a contact is a few hundred bytes; more is not a contact
 TEXT_LIMITS = {"name": 200, "company": 200, "tier": 32, "notes": 10_000}
 MAX_TAGS = 50
+# An outside CRM's custom fields: named like CEL identifiers, JSON scalars or short lists of them.
+# Names a custom field cannot take: the contact's own, and csat_avg (the rules' contact has it from our calls).
+KNOWN_FIELDS = frozenset(("id", "name", "company", "tier", "notes", "account_value", "tags", "fields", "csat_avg"))
+FIELD_NAME = re.compile(r"[a-z_][a-z0-9_]{0,63}")
+MAX_FIELDS, MAX_FIELD_TEXT, MAX_FIELD_LIST = 50, 500, 20
+_INT64 = 2 ** 63
 
 
 class CrmUnavailable(Exception):
@@ -55,7 +64,7 @@ class SqlCrm:
         if info is None:
             return None
         return {"id": info.id, "name": info.name, "company": info.company, "account_value": info.account_value,
-                "tier": info.tier, "notes": info.notes, "tags": list(info.tags)}
+                "tier": info.tier, "notes": info.notes, "tags": list(info.tags), "fields": info.custom_fields()}
 
 
 def _fmt_s(seconds: float) -> str:
@@ -131,7 +140,8 @@ class HttpCrm:
 
 def validate_contact(data) -> dict:
     """The outside CRM's contact, checked field by field: wrong types are the CRM's failure,
-    never ours. Unknown fields are dropped; texts are kept verbatim (the console escapes)."""
+    never ours. Texts are kept verbatim (the console escapes). Other fields are the contact's custom
+    fields (`custom_fields`), kept under "fields" when there are any."""
     if not isinstance(data, dict):
         raise CrmUnavailable(f"the CRM answered a {type(data).__name__}, not a contact object")
     name = data.get("name")
@@ -153,7 +163,52 @@ def validate_contact(data) -> dict:
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise CrmUnavailable("the CRM answered tags that are not a list of texts")
     contact["tags"] = [t[:64] for t in tags[:MAX_TAGS]]
+    fields = custom_fields(data)
+    if fields:
+        contact["fields"] = fields
     return contact
+
+
+def custom_fields(data: dict) -> dict:
+    """The custom fields of an outside CRM's contact: its keys other than the known ones (KNOWN_FIELDS),
+    and those of an explicit `"fields": {...}` object (which win). A field is kept when its name could
+    be a CEL member (`[a-z_][a-z0-9_]{0,63}`) and its value a text (cut at 500 characters), a finite
+    number, a bool, or a list of at most 20 of those; at most 50 are kept. Anything else is dropped without
+    a word: custom fields are extras a CRM may grow at any time, never a reason to lose the contact."""
+    explicit = data.get("fields")
+    candidates = list(explicit.items()) if isinstance(explicit, dict) else []      # first: they win
+    candidates += data.items()
+    out: dict = {}
+    for name, value in candidates:
+        if len(out) >= MAX_FIELDS:
+            break
+        if not isinstance(name, str) or name in out or name in KNOWN_FIELDS or not FIELD_NAME.fullmatch(name):
+            continue
+        value = _list(value) if isinstance(value, list) else _scalar(value)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def _scalar(value):
+    """A custom field's scalar as kept (texts cut), or None when it is not one."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value[:MAX_FIELD_TEXT]
+    if isinstance(value, int):
+        return value if -_INT64 <= value < _INT64 else None     # CEL's ints are 64-bit
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return None
+
+
+def _list(values: list):
+    """A list of at most 20 scalars (texts cut), or None."""
+    if len(values) > MAX_FIELD_LIST:
+        return None
+    kept = [_scalar(v) for v in values]
+    return None if any(v is None for v in kept) else kept
 
 
 def _amount(value) -> float | None:

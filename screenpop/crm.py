@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
@@ -30,6 +31,21 @@ class ContactInfo:
     tier: str | None = None
     notes: str | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)  # tuple: keeps the dataclass hashable
+    # Custom fields as sorted (name, value) pairs, list values as tuples: hashable too. `custom_fields()`
+    # gives them back as the JSON-like dict callers show and route on.
+    fields: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+
+    def custom_fields(self) -> dict[str, Any]:
+        """The custom fields as a fresh dict (lists as lists): safe for the caller to keep or change."""
+        return {name: list(value) if isinstance(value, tuple) else value for name, value in self.fields}
+
+
+def _frozen_fields(fields: Any) -> tuple[tuple[str, Any], ...]:
+    """A contact's JSON custom fields as hashable pairs; anything but an object (a hand-edited row) is none."""
+    if not isinstance(fields, dict):
+        return ()
+    pairs = ((str(name), tuple(value) if isinstance(value, list) else value) for name, value in fields.items())
+    return tuple(sorted(pairs, key=lambda pair: pair[0]))
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -52,6 +68,7 @@ def contact_info(contact: Contact) -> ContactInfo:
         tier=contact.tier,
         notes=contact.notes,
         tags=tuple(contact.tags or ()),
+        fields=_frozen_fields(contact.fields),
     )
 
 

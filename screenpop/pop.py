@@ -8,7 +8,8 @@ words, the wait so far, the last interactions and the repeat-caller flag.
 Nothing here asks the CRM: when the prefetch has not finished, or the CRM failed,
 `missing` names what is absent and `notice` says why in words; the contact the IVR
 matched for its greeting (built-in CRM) stands in meanwhile. Texts (notes, speech,
-transcripts) are carried verbatim: escaping is the console's job.
+transcripts, custom field values) are carried verbatim: escaping is the console's job. The
+contact's custom fields come as `fields` ({name: value}), only when it has some.
 """
 from __future__ import annotations
 
@@ -81,9 +82,13 @@ def _contact(call: dict[str, str], context: dict | None, crm_ok: bool) -> dict |
         found = context.get("contact")
         if found is None:
             return None
-        return {"name": found.get("name"), "company": found.get("company"),
-                "account_value": found.get("account_value"), "tier": found.get("tier"),
-                "notes": found.get("notes"), "csat_avg": csat, "tags": found.get("tags") or []}
+        contact = {"name": found.get("name"), "company": found.get("company"),
+                   "account_value": found.get("account_value"), "tier": found.get("tier"),
+                   "notes": found.get("notes"), "csat_avg": csat, "tags": found.get("tags") or []}
+        fields = found.get("fields")
+        if isinstance(fields, dict) and fields:         # custom fields: only when the contact has some
+            contact["fields"] = dict(fields)
+        return contact
     if not call.get("contact_name"):
         return None
     # The CRM did not answer (yet): the built-in CRM's match the IVR greeted the caller with.

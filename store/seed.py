@@ -80,6 +80,9 @@ def _contact_values(spec: dict[str, Any]) -> dict[str, Any]:
         "tier": spec.get("tier"),
         "notes": spec.get("notes"),
         "tags": list(spec.get("tags") or []),
+        # Custom fields (config `contact_fields`, checked there): the config owns the whole object, so
+        # a field removed from a contact's entry is removed here too on the next start.
+        "fields": dict(spec.get("fields") or {}),
     }
 
 
