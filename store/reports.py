@@ -6,7 +6,9 @@ Definitions (as the live figures): service level = answered within the queue's t
 wrap-up of answered calls; first-contact resolution = share of answered calls whose caller did not
 call again within 24 h; CSAT = mean survey rating; self-service rate = calls that ended in the IVR
 without queueing ÷ all calls. By agent, their time too (store/agent_time.py): logged in, staffed,
-on break (and per reason), occupancy.
+on break (and per reason), occupancy. By rule (store/models.py CallRule): the calls that took each
+routing rule (a flow's route node, a queue's rules) and, of those, how many were answered, abandoned,
+left a voicemail or served themselves, counted as the intervals count them.
 """
 from __future__ import annotations
 
@@ -15,18 +17,20 @@ import io
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from .agent_time import summed
 from .intervals import COUNTERS
-from .models import IntervalStat
+from .models import CallRecord, CallRule, IntervalStat
 
-GROUPINGS = ("interval", "day", "queue", "agent")
+GROUPINGS = ("interval", "day", "queue", "agent", "rule")
 COLUMNS = ("calls", "offered", "answered", "abandoned", "short_abandoned", "overflowed", "callbacks",
            "service_level", "asa_s", "aht_s", "fcr", "csat_avg", "csat_n", "self_service", "self_service_rate",
            "transferred", "hold_s")
 AGENT_COLUMNS = ("logged_in_s", "staffed_s", "break_s", "occupancy", "breaks")    # by agent: their time
+RULE_COLUMNS = ("flow", "node", "kind", "rule", "expression", "target", "calls", "answered", "abandoned",
+                "voicemail", "self_service")                                   # by rule: the whole row
 MAX_DAYS = 366
 
 
@@ -76,6 +80,8 @@ def report(session: Session, workspace: str, tz: str, since: date, until: date, 
     if until < since or (until - since).days >= MAX_DAYS:
         raise ValueError(f"the range must run forwards and span at most {MAX_DAYS} days")
     low, high = day_range(since, until, tz)
+    if by == "rule":
+        return rule_report(session, workspace, since, until, queue=queue, agent=agent)
     query = select(IntervalStat).where(IntervalStat.workspace == workspace, IntervalStat.start >= low,
                                        IntervalStat.start < high)
     if by == "agent" or agent:
@@ -110,6 +116,46 @@ def report(session: Session, workspace: str, tz: str, since: date, until: date, 
     return [rows[key] for key in sorted(rows)]
 
 
+def rule_report(session: Session, workspace: str, since: date, until: date, queue: str | None = None,
+                agent: str | None = None) -> list[dict]:
+    """One row per routing rule taken on the days since..until (the center's): `calls` that took it
+    (each once, however often), and of those `answered`, `abandoned` (both having queued, as the
+    intervals count them), `voicemail` and `self_service` (the record's outcome); `queue`, `agent`:
+    only the calls that ended in that queue or with that agent. Ordered by flow, node, kind and rule,
+    a route's else (`rule` "else") last; `expression` and `target` as the rule was last taken."""
+    key = (CallRule.flow, CallRule.node, CallRule.kind, CallRule.rule)
+    where = [CallRule.workspace == workspace, CallRule.day >= since.isoformat(), CallRule.day <= until.isoformat()]
+    if queue:
+        where.append(CallRecord.queue == queue)
+    if agent:
+        where.append(CallRecord.agent_id == agent)
+    queued = CallRecord.enqueued_at.is_not(None)
+
+    def calls(*conditions):
+        return func.count(distinct(case((and_(*conditions), CallRule.call_sid)) if conditions else CallRule.call_sid))
+
+    counts = session.execute(
+        select(*key, calls(), calls(queued, CallRecord.answered_at.is_not(None)),
+               calls(queued, CallRecord.outcome == "abandoned"), calls(CallRecord.outcome == "voicemail"),
+               calls(CallRecord.outcome == "self_service"))
+        .join(CallRecord, CallRecord.call_sid == CallRule.call_sid).where(*where).group_by(*key)).all()
+    latest: dict[tuple, tuple] = {}        # the rule as last taken: (day, expression, target)
+    for *group, expression, target, day in session.execute(
+            select(*key, CallRule.expression, CallRule.target, func.max(CallRule.day))
+            .join(CallRecord, CallRecord.call_sid == CallRule.call_sid).where(*where)
+            .group_by(*key, CallRule.expression, CallRule.target)):
+        seen = (day, expression or "", target)
+        if tuple(group) not in latest or seen > latest[tuple(group)]:
+            latest[tuple(group)] = seen
+    rows = []
+    for flow, node, kind, rule, *figures_ in sorted(counts, key=lambda c: (c[0], c[1], c[2], c[3] == -1, c[3])):
+        _day, expression, target = latest[(flow, node, kind, rule)]
+        rows.append({"flow": flow, "node": node, "kind": kind, "rule": "else" if rule == -1 else rule,
+                     "expression": expression or None, "target": target,
+                     **dict(zip(RULE_COLUMNS[6:], (int(n) for n in figures_), strict=True))})
+    return rows
+
+
 def _cell(value) -> object:
     if isinstance(value, dict):                       # breaks: "lunch 1800; training 600"
         return "; ".join(f"{key} {seconds:g}" for key, seconds in value.items())
@@ -119,6 +165,11 @@ def _cell(value) -> object:
 def to_csv(rows: list[dict], by: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
+    if by == "rule":                                  # its own columns, the rule's key first
+        writer.writerow(RULE_COLUMNS)
+        for row in rows:
+            writer.writerow(tuple(_cell(row.get(c)) for c in RULE_COLUMNS))
+        return out.getvalue()
     columns = (*COLUMNS, *AGENT_COLUMNS) if by == "agent" else COLUMNS
     writer.writerow((by, *columns))
     for row in rows:
