@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -13,8 +14,9 @@ from sqlalchemy import select
 
 from store.db import migrate
 from store.models import CallRule
-from store.records import rule_rows
+from store.records import rule_rows, upsert_call_record, write_call_rules
 from store.reports import report, to_csv
+from tests.people import make_user, page_login
 
 T = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)          # 10:00 in New York (the demo's zone)
 DAY = date(2026, 11, 23)
@@ -101,7 +103,6 @@ def test_a_record_written_again_by_a_late_webhook_replaces_its_rules_and_counts_
     rt.records.sync(sid, {"recording_url": "https://api.twilio.com/rec/RE1"})
     assert rules_of(rt, sid) == grown
     with rt.sessions() as db:
-        from store.records import upsert_call_record, write_call_rules
         record = upsert_call_record(db, {"call_sid": sid, "journey": [ROUTE_VIP]})
         assert write_call_rules(db, record, TZ) == 1
         db.commit()
@@ -166,3 +167,16 @@ def test_by_rule_through_the_reports_api_as_json_and_csv_for_the_admin(app):
         ("billing_q", "0", "billing", "1"), ("billing_q", "2", "billing", "1"), ("triage", "0", "senior_q", "1")]
     assert client.get("/api/reports?by=rule&from=2026-11-23&to=2026-11-23&queue=tech",
                       headers=ADMIN).get_json()["rows"] == []
+
+
+def test_the_reports_page_offers_by_rule_as_it_offers_by_agent(app):
+    make_user(app, "sam", "supervisor")
+    client = app.test_client()
+    assert page_login(client, "/supervisor", "sam").status_code == 303
+    html = client.get("/reports").get_data(as_text=True)
+    assert '<option value="agent" >agent</option>' in html and '<option value="rule" >rule</option>' in html
+    html = client.get("/reports?by=rule&from=2026-11-20&to=2026-11-23").get_data(as_text=True)
+    assert '<option value="rule" selected>rule</option>' in html
+    href = re.search(r'id="csv"[^>]*href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert "by=rule" in href and "from=2026-11-20" in href and "format=csv" in href
+    assert client.get(href).get_data(as_text=True).startswith("flow,node,kind,rule,expression,target,calls")

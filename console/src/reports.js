@@ -1,5 +1,7 @@
 // The reports page (/reports): the form's query against GET /api/reports, the rows as a table,
-// and a "Download CSV" link with the same query + format=csv. Everything as text (dom.js).
+// and a "Download CSV" link with the same query + format=csv. Everything as text (dom.js). By rule:
+// one row per routing rule taken (its flow, node, kind, index or "else", condition and target) with
+// the calls that took it and their outcomes.
 import { $, fill, h, show } from './dom.js';
 import { Api } from './api.js';
 import { duration } from './pop.js';
@@ -22,6 +24,11 @@ const COLUMNS = [
 // by agent, their time as well (logged in, staffed, on break and per reason, occupancy)
 const AGENT_COLUMNS = [['logged_in_s', 'Logged in'], ['staffed_s', 'Staffed'], ['occupancy', 'Occupancy'],
   ['break_s', 'Break'], ['breaks', 'Breaks by reason']];
+// by rule: the rule (text), then its calls and their outcomes (numbers)
+const RULE_KEYS = [['flow', 'Flow'], ['node', 'Node'], ['kind', 'Kind'], ['rule', 'Rule'], ['expression', 'Condition'],
+  ['target', 'Target']];
+const RULE_COLUMNS = [['calls', 'Calls'], ['answered', 'Answered'], ['abandoned', 'Abandoned'],
+  ['voicemail', 'Voicemail'], ['self_service', 'Self-service']];
 const names = {};                // agent id -> name (GET /api/directory), for the rows by agent
 const KEY_LABEL = { interval: 'Interval', day: 'Day', queue: 'Queue', agent: 'Agent' };
 
@@ -65,14 +72,33 @@ async function loadNames() {
   }
 }
 
+function ruleKey(row) {
+  return RULE_KEYS.slice(0, 4).map(([key]) => String(row[key] ?? '')).join('/');
+}
+
 function render(data) {
   const by = data.by;
+  if (by === 'rule') return renderRules(data);
   const columns = by === 'agent' ? [...AGENT_COLUMNS, ...COLUMNS] : COLUMNS;     // their time first
   fill($('#report thead'), h('tr', {}, h('th', {}, KEY_LABEL[by] || by), columns.map(([, label]) => h('th', {}, label))));
   const rows = Array.isArray(data.rows) ? data.rows : [];
   fill($('#report tbody'), rows.map((row) => h('tr', { dataset: { key: String(row[by] ?? '') } },
     h('td', { className: 'key' }, keyText(by, row[by])),
     columns.map(([key]) => h('td', { className: 'num', dataset: { col: key } }, cell(key, row[key]))))));
+  shown(data, rows);
+}
+
+function renderRules(data) {
+  fill($('#report thead'), h('tr', {}, [...RULE_KEYS, ...RULE_COLUMNS].map(([, label]) => h('th', {}, label))));
+  const rows = Array.isArray(data.rows) ? data.rows : [];
+  fill($('#report tbody'), rows.map((row) => h('tr', { dataset: { key: ruleKey(row) } },
+    RULE_KEYS.map(([key]) => h('td', { className: key === 'expression' ? undefined : 'key', dataset: { col: key } },
+      cell(key, row[key]))),
+    RULE_COLUMNS.map(([key]) => h('td', { className: 'num', dataset: { col: key } }, cell(key, row[key]))))));
+  shown(data, rows);
+}
+
+function shown(data, rows) {
   show($('#report-empty'), rows.length === 0);
   const state = $('#report-state');
   state.dataset.kind = '';
