@@ -142,6 +142,14 @@ def gather(crm: Crm, sessions, r: redis.Redis, keys: Keys, call_sid: str, state:
             "repeat_caller": history.is_repeat_caller(arrivals, arrived), "history_error": history_error}
 
 
+def caller_csat(sessions, e164: str, contact_id: int | None = None) -> float | None:
+    """The caller's average CSAT over their rated calls (None: none rated), as the pop shows it: calls
+    from this number, and from any number of the CRM contact `contact_id` when given. `sessions` is a
+    session factory; `functools.partial(caller_csat, sessions)` is the routing rules' `csat_of`."""
+    with sessions() as session:
+        return csat_average(session, e164, contact_id)
+
+
 def look_up(crm: Crm, r: redis.Redis, keys: Keys, e164: str) -> tuple[dict | None, str | None]:
     """(contact or None, None) or (None, why the CRM was unavailable). An outside CRM that keeps
     failing is paused a while: every lookup would otherwise wait for its timeout."""
