@@ -184,7 +184,8 @@ def test_an_agent_takes_a_call_in_the_console_and_wraps_up(service, sim, browser
     }""", {"caller": {"e164": "+442071838750", "national": "020 7183 8750", "region": "GB",
                       "local_time": "2026-11-23T17:14:00+00:00"},
            "contact": {"name": "<b>Priya</b> Shah", "company": "Initech", "account_value": 18000, "tier": "gold",
-                       "csat_avg": 4.25, "notes": "<script>alert(3)</script>"},
+                       "csat_avg": 4.25, "notes": "<script>alert(3)</script>",
+                       "fields": {"churn_risk": True, "plan": "<b>platinum</b>"}},
            "journey": ['Said "<img src=x onerror=alert(4)>"'], "wait_s": 75, "repeat_caller": True,
            "history": [{"at": "2026-11-22T10:00:00+00:00", "agent": "alice", "agent_name": "Alice Smith",
                         "queue": "billing", "outcome": "answered", "disposition": "resolved",
@@ -200,7 +201,8 @@ def test_an_agent_takes_a_call_in_the_console_and_wraps_up(service, sim, browser
     expect(synthetic.locator(".history li").first).to_contain_text(
         "Answered by Alice Smith · billing · resolved — <script>alert(5)</script>")
     expect(synthetic.locator(".history li").nth(1)).to_contain_text("Hung up while waiting · sales")
-    for text in ("4.3 / 5", "18,000", "GOLD", "17:14 (UTC+00:00)", "1:15", 'Said "<img src=x onerror=alert(4)>"'):
+    for text in ("4.3 / 5", "18,000", "GOLD", "17:14 (UTC+00:00)", "1:15", 'Said "<img src=x onerror=alert(4)>"',
+                 "Churn riskYes", "Plan<b>platinum</b>"):          # custom fields: a row each, as text
         assert text in rendered, (text, rendered)
     assert synthetic.locator("script, img, b, i").count() == 0
     shot("5-rich-pop")

@@ -59,6 +59,14 @@ export function shortTime(iso, timeZone) {
   }
 }
 
+/** "churn_risk" -> "Churn risk": a custom field's name as a label. */
+export function fieldLabel(name) {
+  const words = text(name).replace(/_/g, ' ').trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+const fieldValue = (v) => (v === true ? 'Yes' : v === false ? 'No' : isObj(v) ? JSON.stringify(v) : text(v));
+
 function row(label, ...value) {
   return h('div', { className: 'row' }, h('dt', {}, label), h('dd', {}, ...value));
 }
@@ -113,6 +121,15 @@ export function renderPop(pop, { timeZone } = {}) {
     }
     if (contact.tags && Array.isArray(contact.tags) && contact.tags.length) {
       facts.append(row('Tags', contact.tags.map(text).join(', ')));
+    }
+    // custom fields ({plan: 'gold', churn_risk: true}): one row each, "Churn risk: Yes"
+    if (isObj(contact.fields)) {
+      for (const [name, value] of Object.entries(contact.fields)) {
+        if (value === undefined || value === null || value === '') continue;
+        const custom = row(fieldLabel(name), Array.isArray(value) ? value.map(fieldValue).join(', ') : fieldValue(value));
+        custom.classList.add('custom-field');
+        facts.append(custom);
+      }
     }
   }
   const waitEl = h('span', { className: 'wait' }, duration(pop.wait_s));
