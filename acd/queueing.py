@@ -16,22 +16,18 @@ from contactcenter.model import Node, Queue
 # A call's place in line is its virtual arrival time: each point of priority is
 # worth this much waiting, so higher priority goes first and long waits still age.
 PRIORITY_CREDIT_S = 600
-# A VIP caller (CRM tier "vip") gets this many points on top of the queue's priority.
-VIP_PRIORITY_BONUS = 1
 
 
-def vip_bonus(tier: str | None) -> int:
-    """Extra priority points of a caller of this CRM tier."""
-    return VIP_PRIORITY_BONUS if isinstance(tier, str) and tier.strip().lower() == "vip" else 0
-
-
-def requirements(queue: Queue, node: Node | None = None, skills: dict[str, int] | None = None) -> dict[str, int]:
-    """The queue's skills, raised by the node's (the higher level of each wins), or `skills` outright."""
+def requirements(queue: Queue, node: Node | None = None, skills: dict[str, int] | None = None,
+                 raised: dict[str, int] | None = None) -> dict[str, int]:
+    """The queue's skills, raised by the node's and by `raised` (the queue's rules that held; the
+    higher level of each wins), or `skills` outright."""
     if skills is not None:
         return dict(skills)
     merged = dict(queue.skills)
-    for skill, level in (node.skills if node else {}).items():
-        merged[skill] = max(level, merged.get(skill, 0))
+    for more in (node.skills if node else {}, raised or {}):
+        for skill, level in more.items():
+            merged[skill] = max(level, merged.get(skill, 0))
     return merged
 
 
@@ -50,10 +46,12 @@ def region_of(number: str) -> str:
 
 def enqueue_fields(queue: Queue, node: Node | None, from_number: str, now: datetime, *,
                    priority_bonus: int = 0, preferred_agent: str | None = None,
-                   call_sid: str = "", region: str | None = None) -> tuple[dict, list[tuple[str, float]]]:
-    """(call fields, timers) for a caller entering `queue` now."""
+                   call_sid: str = "", region: str | None = None, raised: dict[str, int] | None = None
+                   ) -> tuple[dict, list[tuple[str, float]]]:
+    """(call fields, timers) for a caller entering `queue` now; `priority_bonus` and `raised`: what the
+    queue's rules that held add (contactcenter/rules.py)."""
     at = now.timestamp()
-    req = requirements(queue, node)
+    req = requirements(queue, node, raised=raised)
     fields = {
         "queue": queue.name,
         "req": req,

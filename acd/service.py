@@ -24,8 +24,9 @@ from . import timers
 from .agents import SETTABLE, AgentStates, holding
 from .conference import ConferenceLine
 from .controls import CallControls
+from .floor import Floor
 from .legs import Legs
-from .queueing import enqueue_fields, requirements, vip_bonus
+from .queueing import enqueue_fields, requirements
 from .routing import Offer, Router, offers_from
 from .scripts import buckets
 from .transfers import Transfers
@@ -70,6 +71,7 @@ class AcdService:
         self.transfers = Transfers(self.controls, self._journey_step)
         self.legs = Legs(self)
         self.waiting = WaitingCallers(self)
+        self.floor = Floor(cc, router.scripts)
 
     seconds = staticmethod(lambda value: twilio_seconds(value))
 
@@ -86,13 +88,15 @@ class AcdService:
         return self.enqueued(script(keys=keys, args=args), now)
 
     def enqueue_call(self, call_sid: str, node: Node, from_number: str, now: datetime,
-                     region: str | None = None, tier: str | None = None, turn: str = "") -> tuple:
+                     region: str | None = None, bonus: int = 0, skills: dict[str, int] | None = None,
+                     turn: str = "") -> tuple:
         """`enqueue` as (script, keys, args), to run in one round trip with the IVR's turn;
-        hand its result to `enqueued`. `tier`: the caller's CRM tier (VIP callers go ahead); `turn`:
-        the IVR request's token (a stale copy of a menu answer queues nobody)."""
+        hand its result to `enqueued`. `bonus` and `skills`: what the queue's rules that held add
+        (priority points, raised requirements); `turn`: the IVR request's token (a stale copy of a
+        menu answer queues nobody)."""
         queue = self.cc.queues[node.queue]
         fields, timers = enqueue_fields(queue, node, from_number, now, call_sid=call_sid, region=region,
-                                        priority_bonus=vip_bonus(tier))
+                                        priority_bonus=bonus, raised=skills)
         fields["node"] = node.name
         return self.router.enqueue_call(call_sid, fields, timers, now, from_number, queue.preferred_agent_wait_s,
                                         turn)

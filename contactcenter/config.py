@@ -8,12 +8,13 @@ reason, all at once, so an operator fixes a config in one pass:
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
+from . import config_rules, placeholders
 from . import config_speech as speech_config
-from . import placeholders
 from .checker import NAME, Checker, e164_problem
 from .config_flows import parse_flow
 from .config_users import check_users
@@ -48,7 +49,7 @@ def read_yaml(text: str):
 QUEUE_KEYS = {"skills", "priority", "hours", "service_level_s", "max_wait_s", "offer_timeout_s", "wrapup_s",
               "max_missed", "overflow", "escalate", "strategy", "local_first", "preferred_agent_wait_s",
               "announce_every_s", "hold_message", "hold_music", "callback", "dispositions", "survey",
-              "service_level_target", "transfer_wait_s", "transfer_priority", "alerts"}
+              "service_level_target", "transfer_wait_s", "transfer_priority", "alerts", "rules"}
 MAX_DISPOSITION = 64      # the wrap-up API's limit
 
 
@@ -164,7 +165,7 @@ def _alerts(c: Checker, raw, path: str) -> dict:
         out["waiting"] = c.integer(raw["waiting"], f"{path}.waiting", None, 1, 100000)
     return out
 
-def _contacts(c: Checker, raw) -> tuple[dict, ...]:
+def _contacts(c: Checker, raw, fields: dict[str, str]) -> tuple[dict, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -174,7 +175,7 @@ def _contacts(c: Checker, raw) -> tuple[dict, ...]:
     for i, item in enumerate(raw):
         path = f"contacts.{i}"
         item = c.mapping(item, path, required=True)
-        c.keys(item, path, {"phone", "phones", "name", "company", "account_value", "tier", "notes", "tags"})
+        c.keys(item, path, {"phone", "phones", "name", "company", "account_value", "tier", "notes", "tags", "fields"})
         phones = item.get("phones") or ([item["phone"]] if "phone" in item else [])
         if not phones:
             c.bad(path, "a contact needs phone or phones")
@@ -190,7 +191,7 @@ def _contacts(c: Checker, raw) -> tuple[dict, ...]:
         value = item.get("account_value")
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
             c.bad(f"{path}.account_value", "must be a number >= 0")
-        out.append(dict(item))
+        out.append({**item, "fields": config_rules.field_values(c, item.get("fields"), f"{path}.fields", fields)})
     return tuple(out)
 
 
@@ -263,7 +264,8 @@ def parse_config(data, file: str = "<config>") -> ContactCenter:
     c = Checker()
     data = c.mapping(data, "", required=True)
     c.keys(data, "", {"workspace", "timezone", "language", "voice", "hours", "queues", "agents",
-                         "contacts", "numbers", "flows", "when_down", "users", "monitor_notice", "break_reasons"})
+                         "contacts", "numbers", "flows", "when_down", "users", "monitor_notice", "break_reasons",
+                         "contact_fields", "crm_wait_ms"})
     workspace = data.get("workspace")
     if not isinstance(workspace, str) or not NAME.match(workspace):
         c.bad("workspace", f"bad workspace {workspace!r}: letters, digits, '_' and '-' (it becomes a Redis hash tag)")
@@ -281,6 +283,11 @@ def parse_config(data, file: str = "<config>") -> ContactCenter:
     queues = {name: _queue(c, name, raw, cc["hours"], cc["language"])
               for name, raw in c.mapping(data.get("queues"), "queues").items() if c.name(name, f"queues.{name}")}
     cc["queues"] = queues
+    cc["contact_fields"] = config_rules.contact_fields(c, data.get("contact_fields"))
+    for name, raw in c.mapping(data.get("queues"), "queues").items():
+        if name in queues and isinstance(raw, dict) and raw.get("rules") is not None:
+            queues[name] = replace(queues[name], rules=config_rules.queue_rules(c, raw["rules"],
+                                                                                f"queues.{name}.rules", cc))
     flows_raw = c.mapping(data.get("flows"), "flows", required=True)
     if not flows_raw:
         c.bad("flows", "at least one flow is required")
@@ -297,7 +304,8 @@ def parse_config(data, file: str = "<config>") -> ContactCenter:
         else:
             numbers[number] = flow
     agents = _agents(c, data.get("agents"), tz)
-    contacts = _contacts(c, data.get("contacts"))
+    contacts = _contacts(c, data.get("contacts"), cc["contact_fields"])
+    crm_wait_ms = c.integer(data.get("crm_wait_ms"), "crm_wait_ms", 300, 0, 5000)
     users = check_users(c, data.get("users"), {a.get("id") for a in agents})
     when_down = _when_down(c, data.get("when_down"), cc)
     if not isinstance(data.get("monitor_notice", False), bool):
@@ -307,7 +315,8 @@ def parse_config(data, file: str = "<config>") -> ContactCenter:
         raise ConfigError(file, c.problems)
     return ContactCenter(path=file, workspace=workspace, timezone=tz, hours=hours, queues=queues, flows=flows,
                          numbers=numbers, agents=agents, contacts=contacts, when_down=when_down, users=users,
-                         monitor_notice=data.get("monitor_notice") is True, break_reasons=break_reasons)
+                         monitor_notice=data.get("monitor_notice") is True, break_reasons=break_reasons,
+                         contact_fields=cc["contact_fields"], crm_wait_s=crm_wait_ms / 1000)
 
 
 def load_config(path) -> ContactCenter:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
+from . import config_rules, placeholders
 from . import config_speech as speech_config
-from . import placeholders
 from .checker import Checker, e164_problem
 from .model import KINDS, Flow, Node, Queue
 
@@ -19,6 +19,7 @@ NODE_KEYS = {
     "transfer": {"timeout", "caller_id", "on_fail"},
     "hangup": set(),
     "languages": {"next", "retries", "sorry", "timeout"},
+    "route": {"else"},
 }
 
 
@@ -116,6 +117,8 @@ def parse_node(c: Checker, path: str, name: str, raw, cc: dict, flow_lang: str, 
         fields["retries"] = c.integer(raw.get("retries"), f"{path}.retries", 2, 0, 10)
         fields["sorry"] = words(raw.get("sorry"), f"{path}.sorry", "sorry", Node.sorry)
         fields["timeout"] = c.integer(raw.get("timeout"), f"{path}.timeout", 5, 1, 60)
+    elif kind == "route":
+        fields["rules"], fields["otherwise"] = config_rules.route(c, raw, path, cc)
     return Node(**fields, texts=texts)
 
 
@@ -164,16 +167,19 @@ def parse_flow(c: Checker, name: str, raw, cc: dict, queues: dict[str, Queue]) -
             c.bad(f"{path}.nodes.{node_name}", f"unreachable from start node {start!r}")
     _check_silent_loops(c, path, nodes)
     uses_contact = any(placeholders.used(t) for n in nodes.values() for t in (n.text, n.sorry, n.thanks) if t)
-    return Flow(name=name, start=start, nodes=nodes, uses_contact=uses_contact)
+    routes = any(n.kind == "route" for n in nodes.values())
+    return Flow(name=name, start=start, nodes=nodes, uses_contact=uses_contact, routes=routes)
 
 
 def _check_silent_loops(c: Checker, path: str, nodes: dict[str, Node]) -> None:
-    """say/hours nodes run without waiting for the caller: a cycle of them never ends."""
+    """say/hours/route nodes run without waiting for the caller: a cycle of them never ends."""
     def silent_next(node: Node) -> list[str]:
         if node.kind == "say":
             return [node.next] if node.next in nodes else []
         if node.kind == "hours":
             return [t for t in (node.open, node.closed) if t in nodes]
+        if node.kind == "route":
+            return [t for _, t in node.edges() if t in nodes]
         return []
 
     state: dict[str, int] = {}   # 1 = on the current path, 2 = done

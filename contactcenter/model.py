@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from .hours import Schedule
 
 # Node kinds and the key that names each one in YAML.
-KINDS = ("say", "gather", "hours", "queue", "callback", "voicemail", "transfer", "hangup", "languages")
+KINDS = ("say", "gather", "hours", "queue", "callback", "voicemail", "transfer", "hangup", "languages", "route")
 INPUT_KINDS = frozenset({"gather", "queue", "callback", "voicemail", "transfer", "hangup", "languages"})
 STRATEGIES = ("longest_idle", "most_skilled", "round_robin", "fewest_calls", "least_talk_time")
 DISPOSITIONS = ("resolved", "follow-up", "escalated", "no-resolution")    # a queue's wrap-up choices by default
@@ -20,6 +20,15 @@ DISPOSITIONS = ("resolved", "follow-up", "escalated", "no-resolution")    # a qu
 class Escalation:
     after_s: int
     skills: dict[str, int]
+
+
+@dataclass(frozen=True)
+class QueueRule:
+    """Applied as a call joins the queue when `when` (a routing-rule expression) holds: `priority`
+    points more, and skill requirements raised to these levels (contactcenter/rules.py)."""
+    when: str
+    priority: int = 0
+    skills: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,7 @@ class Queue:
     # the board's alerts: a wait past longest_wait_s, today's service level under service_level, more than
     # `waiting` callers in line (unset: service_level_s, service_level_target, no count)
     alerts: dict = field(default_factory=dict)
+    rules: tuple[QueueRule, ...] = ()   # applied in order as a call joins; every rule that holds adds
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,9 @@ class Node:
     # languages: key -> (language, the line said in it: "Untuk Bahasa Indonesia, tekan 2.")
     choices: dict[str, tuple[str, str]] = field(default_factory=dict)
     chosen_language: str | None = None   # set on a copy of the node made for a caller's chosen language
+    # route: (condition, target node) in order, the first that holds wins; `otherwise` when none does
+    rules: tuple[tuple[str, str], ...] = ()
+    otherwise: str | None = None
 
     def words(self, texts: dict[str, str], language: str | None) -> str | None:
         """The text of `texts` in `language` ("th-TH" or "th"), else the one for any language."""
@@ -100,6 +113,9 @@ class Node:
             if target:
                 out.append((name, target))
         out.extend((f"options.{key}", target) for key, target in self.options.items())
+        out.extend((f"route[{i}].then", target) for i, (_, target) in enumerate(self.rules))
+        if self.otherwise:
+            out.append(("else", self.otherwise))
         out.extend((f"examples.{target}", target) for target in self.examples)
         return out
 
@@ -110,6 +126,7 @@ class Flow:
     start: str
     nodes: dict[str, Node]
     uses_contact: bool = False       # some text greets the caller by CRM fields
+    routes: bool = False             # some node routes by rules: what a node does depends on more than the minute
 
 
 @dataclass(frozen=True)
@@ -145,6 +162,8 @@ class ContactCenter:
     users: tuple[dict, ...] = ()          # people created at start if absent (contactcenter/config_users.py)
     monitor_notice: bool = False          # agents see when a supervisor listens, whispers or barges
     break_reasons: tuple[str, ...] = ()   # what an agent's break is for (lunch, training…); none: not asked
+    contact_fields: dict[str, str] = field(default_factory=dict)   # CRM custom field -> text|number|bool|list
+    crm_wait_s: float = 0.3               # what a rule reading `contact` waits for the CRM, at most
 
     def flow_for(self, called: str) -> Flow:
         """The flow of the dialed number; numbers not listed get the first flow."""

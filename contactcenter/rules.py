@@ -15,6 +15,7 @@ by the check; at run time a failing rule is taken as not firing.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import cel
 
@@ -23,6 +24,14 @@ MAX_MACROS = 2
 _MACRO = re.compile(r"\.\s*(map|filter|all|exists|exists_one)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)?")
 ATTRIBUTES = ("caller", "contact", "call", "now", "queues")
 QUEUE_FIGURES = {"waiting": 3, "longest_wait_s": 42.0, "available": 1, "logged_in": 4, "estimated_wait_s": 30.0}
+
+
+FIELD_SAMPLES = {"text": "sample", "number": 1.0, "bool": True, "list": ["sample"]}
+
+
+def field_samples(contact_fields: dict[str, str]) -> dict:
+    """A sample value of each declared custom CRM field, of its type (config `contact_fields`)."""
+    return {name: FIELD_SAMPLES[kind] for name, kind in contact_fields.items()}
 
 
 def samples(queues: tuple[str, ...], contact_fields: dict | None = None) -> list[dict]:
@@ -60,7 +69,7 @@ def problem_of(expression, queues: tuple[str, ...], contact_fields: dict | None 
         try:
             value = program.execute(context)
         except KeyError as exc:
-            return f"unknown attribute member {exc.args[0]!r}"
+            return _unknown_member(expression, str(exc.args[0]), queues)
         except (TypeError, ValueError) as exc:
             return f"type mistake: {_first_line(exc)}"
         except Exception as exc:  # noqa: BLE001 - anything else the interpreter refuses (division by zero, ...)
@@ -70,18 +79,68 @@ def problem_of(expression, queues: tuple[str, ...], contact_fields: dict | None 
     return None
 
 
-def compiled(expression: str):
-    """The program of a checked expression (compile once per config, run per call)."""
-    return cel.compile(expression)
+@lru_cache(maxsize=4096)
+def compiled(expression: str) -> tuple:
+    """(program, the attributes it reads) of a checked expression: compiled once per text, so once
+    per config version whatever the number of calls (the cache outlives a config change, and a
+    text that did not change is not compiled again)."""
+    program = cel.compile(expression)
+    return program, tuple(name for name in ATTRIBUTES if name in set(program.variables()))
 
 
-def holds(program, context: dict) -> bool:
+def reads(expression: str) -> tuple[str, ...]:
+    """The attributes (caller, contact, call, now, queues) an expression reads."""
+    return compiled(expression)[1]
+
+
+def holds(expression: str, context: dict) -> bool:
     """Whether the condition holds for `context`; an error (a missing field of an unknown caller's
-    contact, a division by zero) is false."""
+    contact, a division by zero) is false. Only the attributes it reads are handed to the
+    interpreter: each is converted on every run."""
+    program, names = compiled(expression)
     try:
-        return program.execute(context) is True
+        return program.execute({name: context[name] for name in names if name in context}) is True
     except Exception:  # noqa: BLE001 - a rule that cannot be evaluated does not fire
         return False
+
+
+def why_not(expression: str, context: dict) -> str | None:
+    """What made a rule fail to evaluate (for `flask rules test`), or None when it evaluated."""
+    program, names = compiled(expression)
+    try:
+        program.execute({name: context[name] for name in names if name in context})
+    except Exception as exc:  # noqa: BLE001 - shown to the person testing the rule
+        return _first_line(exc)
+    return None
+
+
+def first_holding(conditions, context: dict) -> int | None:
+    """The index of the first condition that holds, or None (the route's else)."""
+    for i, expression in enumerate(conditions):
+        if holds(expression, context):
+            return i
+    return None
+
+
+def queue_rules_held(queue_rules, context: dict) -> tuple[list[int], int, dict[str, int]]:
+    """(indexes of the queue's rules that hold, the priority points they add, the skills they
+    raise: the highest level each names)."""
+    held, bonus, skills = [], 0, {}
+    for i, rule in enumerate(queue_rules):
+        if holds(rule.when, context):
+            held.append(i)
+            bonus += rule.priority
+            for skill, level in rule.skills.items():
+                skills[skill] = max(level, skills.get(skill, 0))
+    return held, bonus, skills
+
+
+def _unknown_member(expression: str, member: str, queues: tuple[str, ...]) -> str:
+    if re.search(rf"\bqueues\s*\.\s*{re.escape(member)}\b", expression):
+        return f"unknown queue {member!r} (declared: {', '.join(queues) or 'none'})"
+    if re.search(rf"\bcontact\s*\.\s*{re.escape(member)}\b", expression):
+        return f"unknown contact field {member!r} (custom fields are declared in contact_fields)"
+    return f"unknown attribute member {member!r}"
 
 
 def _first_line(exc: Exception) -> str:

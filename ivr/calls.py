@@ -14,12 +14,14 @@ from datetime import datetime, timezone
 from typing import Callable
 from zoneinfo import ZoneInfo
 
+from contactcenter import rules
 from contactcenter.model import ContactCenter, Node
 from store.callstate import CONTACT_FIELDS, CallState
 from store.redis_conn import queue_script, run_scripts, script_missing
 
 from . import flow as engine
 from . import languages, twiml
+from .facts import Facts
 
 log = logging.getLogger(__name__)
 TERMINAL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
@@ -45,7 +47,7 @@ class IvrCalls:
                  lookup_contact: Callable[[str], dict | None],
                  call_ended: Callable[[str, dict | None], None],
                  prefetch: Callable[[str], None], clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-                 acd=None):
+                 acd=None, rule_contacts: Callable[[str], dict] | None = None):
         self.cc = cc
         self.acd = acd                         # the ACD (enqueue, caller_gone); None: queues only hold
         self.calls = calls
@@ -54,6 +56,8 @@ class IvrCalls:
         self.clock = clock
         self.prefetch = prefetch               # a screenpop Prefetcher: asks for a call's screen pop
         self._languages: set[str] | None = None
+        # routing rules' attributes, read only when a rule runs (ivr/facts.py)
+        self.facts = Facts(cc, calls, acd.floor if acd is not None else None, rule_contacts).of
 
     # -- entry -----------------------------------------------------------------
     def incoming(self, p: Params) -> str:
@@ -69,7 +73,8 @@ class IvrCalls:
                 fields[f"contact_{name}"] = contact[name]
         if contact and contact.get("id") is not None:
             fields["contact_id"] = contact["id"]
-        call = engine.Call(p.call_sid, p.from_number, p.to_number, flow, now, contact, country=p.from_country)
+        call = engine.Call(p.call_sid, p.from_number, p.to_number, flow, now, contact, country=p.from_country,
+                           facts=self.facts)
         return self._keep(call, engine.start(self.cc, call), now, new_call=fields)
 
     # -- steps inside the flow ---------------------------------------------------
@@ -100,7 +105,8 @@ class IvrCalls:
         now = self.clock()
         contact = self.lookup_contact(p.from_number) if flow.uses_contact else None
         call = engine.Call(p.call_sid, p.from_number, p.to_number, flow, now, contact,
-                           tries={node: max(0, tries)}, country=p.from_country, language=self._language(language))
+                           tries={node: max(0, tries)}, country=p.from_country, language=self._language(language),
+                           facts=self.facts)
         turn = run(call)
         # A copy of an answer already taken (Twilio retried, a proxy repeated it, it came late) finds
         # the call gone on from this node: it gets the same answer and changes nothing.
@@ -209,7 +215,7 @@ class IvrCalls:
             p.call_sid, state.get("from", p.from_number), state.get("to", p.to_number), flow, now,
             contact={n: state[f"contact_{n}"] for n in CONTACT_FIELDS if f"contact_{n}" in state} or None,
             tries={k[6:]: _count(v) or 0 for k, v in state.items() if k.startswith("tries:")},
-            country=state.get("country"), language=self._language(state.get("language")))
+            country=state.get("country"), language=self._language(state.get("language")), facts=self.facts)
         target = flow.nodes.get(node)
         if target is None:
             turn = engine.start(self.cc, call)
@@ -230,15 +236,17 @@ class IvrCalls:
         and a new call's first turn asks for its screen-pop prefetch in that round trip too. None when
         `must_exist` and the call is unknown; STALE when the call has left `at_node` (nothing kept)."""
         token = uuid.uuid4().hex if at_node else ""
+        queued = turn.state.get("status") == "queued" and self.acd is not None
+        bonus, raised = (self._queue_rules(call, turn) if queued else (0, None))
         kept = self.calls.apply_call(call.sid, turn.steps, turn.state, now.timestamp(), new_call, must_exist,
                                      at_node, token)
         prefetch_for = call.sid if new_call is not None else None
-        if turn.state.get("status") != "queued" or self.acd is None:
+        if not queued:
             applied, = self._run(prefetch_for, kept)
             return _kept(applied, turn)
         node = call.flow.nodes[turn.state["node"]]
         handing_over = self.acd.enqueue_call(call.sid, node, call.from_number, now, call.country,
-                                             tier=self._tier(call), turn=token)
+                                             bonus=bonus, skills=raised, turn=token)
         applied, enqueued = self._run(prefetch_for, kept, handing_over)
         if int(applied) < 0:
             return _kept(applied, turn)
@@ -254,13 +262,18 @@ class IvrCalls:
             self.calls.apply(call.sid, turn.steps, turn.state, now.timestamp())
         return turn.twiml
 
-    def _tier(self, call: engine.Call) -> str | None:
-        """The caller's CRM tier, for the ACD's priority (VIPs go ahead): from the contact the IVR
-        matched for its greeting (a cached in-process lookup, asked here only when the flow greets
-        nobody by name)."""
-        contact = call.contact if call.contact is not None or call.flow.uses_contact \
-            else self.lookup_contact(call.from_number)
-        return (contact or {}).get("tier")
+    def _queue_rules(self, call: engine.Call, turn: engine.Turn) -> tuple[int, dict[str, int] | None]:
+        """The queue's rules as the caller joins it: (priority points, raised skills) of those that
+        hold, and a journey step naming them."""
+        node = call.flow.nodes[turn.state["node"]]
+        queue = self.cc.queues[node.queue]
+        if not queue.rules:
+            return 0, None
+        held, bonus, raised = rules.queue_rules_held(queue.rules, call.context())
+        if held:
+            turn.steps.append({"event": "queue_rules", "node": node.name, "queue": queue.name, "rules": held,
+                               "priority": bonus, "skills": raised})
+        return bonus, raised or None
 
     def _run(self, prefetch_for: str | None, *scripts) -> list:
         """Run the turn's scripts in one round trip; with `prefetch_for`, that call's screen-pop

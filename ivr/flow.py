@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Callable
 
 from twilio.twiml.voice_response import VoiceResponse
 
+from contactcenter import rules
 from contactcenter.model import ContactCenter, Flow, Node
 from contactcenter.placeholders import fill
 
@@ -32,6 +34,18 @@ class Call:
     tries: dict[str, int] = field(default_factory=dict)   # failed gather attempts per node
     country: str | None = None            # the caller's country as Twilio gave it (FromCountry)
     language: str | None = None           # the language the caller chose ("th-TH"), None: each node's own
+    facts: Callable[["Call"], dict] | None = None   # what routing rules see (ivr/facts.py), read when needed
+    chosen: list[str] = field(default_factory=list)   # menu choices made in this turn (not yet kept)
+    _context: dict | None = None
+
+    def context(self) -> dict:
+        """The routing rules' attributes, read once per turn (a route node and the queue's rules
+        after it share them); without `facts`, what the call itself knows."""
+        if self._context is None:
+            self._context = self.facts(self) if self.facts is not None else {
+                "caller": {"e164": self.from_number, "region": self.country or ""}, "contact": self.contact or {},
+                "call": {"language": self.language or "", "choices": list(self.chosen)}, "queues": {}}
+        return self._context
 
 
 @dataclass
@@ -50,7 +64,7 @@ def _node(call: Call, name: str) -> Node:
     return languages.localized(call.flow.nodes[name], call.language)
 
 
-_ENTERED: dict[tuple, tuple[str, tuple, dict]] = {}
+_ENTERED: dict[tuple, tuple[ContactCenter, str, tuple, dict]] = {}
 _ENTERED_MAX = 4096
 
 
@@ -61,17 +75,17 @@ def enter(cc: ContactCenter, call: Call, name: str, resp: VoiceResponse | None =
     Remembered per (config, flow, node, the caller's CRM fields, minute): within a minute the
     result cannot change (opening hours and holidays change on minute boundaries), and the
     same document is served to every caller who reaches the node, without rebuilding it."""
-    if resp is not None or steps is not None:
+    if resp is not None or steps is not None or call.flow.routes:    # rules read more than the minute
         return _enter(cc, call, name, resp, steps)
     contact = tuple(sorted(call.contact.items())) if call.contact else ()
     key = (id(cc), call.flow.name, name, contact, int(call.now.timestamp() // 60), call.language)
     hit = _ENTERED.get(key)
-    if hit is None:
+    if hit is None or hit[0] is not cc:       # an id is reused once its config is gone: check it is this one
         turn = _enter(cc, call, name, None, None)
         if len(_ENTERED) >= _ENTERED_MAX:
             _ENTERED.clear()
-        hit = _ENTERED[key] = (turn.twiml, tuple(turn.steps), dict(turn.state))
-    document, steps_seen, state = hit
+        hit = _ENTERED[key] = (cc, turn.twiml, tuple(turn.steps), dict(turn.state))
+    _, document, steps_seen, state = hit
     state = dict(state)
     if "enqueued_at" in state:
         state["enqueued_at"] = call.now.timestamp()       # the one value that is this call's own
@@ -98,6 +112,13 @@ def _enter(cc: ContactCenter, call: Call, name: str, resp: VoiceResponse | None,
             is_open = cc.hours[node.hours].is_open(call.now)
             steps.append({"event": "hours", "node": name, "open": is_open})
             name = node.open if is_open else node.closed
+            continue
+        elif node.kind == "route":
+            rule = rules.first_holding([when for when, _ in node.rules], call.context())
+            target = node.otherwise if rule is None else node.rules[rule][1]
+            steps.append({"event": "route", "node": name, "rule": rule,
+                          "when": None if rule is None else node.rules[rule][0], "next": target})
+            name = target
             continue
         elif node.kind == "gather":
             state[f"tries:{name}"] = 0
@@ -194,6 +215,7 @@ def on_gather(cc: ContactCenter, call: Call, name: str, digits: str | None, said
 def _chosen(cc: ContactCenter, call: Call, node: Node, target: str, steps: list[dict]) -> Turn:
     steps[-1]["next"] = target
     steps[-1]["label"] = choice_label(call.flow.nodes, node, target)
+    call.chosen.append(target)
     turn = enter(cc, call, target)
     turn.steps[:0] = steps
     turn.state[f"tries:{node.name}"] = 0

@@ -1,9 +1,11 @@
 """Flask CLI commands: `flask config-check PATH`, `flask migrate`, `flask seed`, and people:
 `flask users create USERNAME --role admin` (asks for the password), `flask users list`,
 `flask users set-password USERNAME`, `flask users disable USERNAME`, `flask users hash` (an argon2
-hash for the config's `users`)."""
+hash for the config's `users`), and `flask rules test --from +34... --set queues.billing.waiting=12` (which
+routing rule fires for a sample caller)."""
 from __future__ import annotations
 
+import json
 import sys
 from datetime import datetime, timezone
 
@@ -11,7 +13,8 @@ import click
 from flask import Flask
 
 from contactcenter.config import ConfigError, load_config
-from contactcenter.errors import Refusal
+from contactcenter.errors import Invalid, Refusal
+from ivr.rule_test import ATTRIBUTES, explain
 from people.passwords import hash_password
 from people.passwords import problem as password_problem
 from store.db import migrate
@@ -48,6 +51,7 @@ def register(app: Flask, services) -> None:
         click.echo(f"seeded: {counts}; {created} users created; {mirrored} agents mirrored into Redis")
 
     register_users(app, services)
+    register_rules(app, services)
 
 
 def _password(prompt: str) -> str:
@@ -108,3 +112,66 @@ def register_users(app: Flask, services) -> None:
             click.echo(f"refused: {why}", err=True)
             sys.exit(2)
         click.echo(hash_password(password))
+
+
+def register_rules(app: Flask, services) -> None:
+    @click.group("rules")
+    def rules_group():
+        """Routing rules."""
+
+    @rules_group.command("test")
+    @click.option("--flow", default="", help="a flow (default: the flow of --to)")
+    @click.option("--node", default="", help="its route node (may be left out when it has one)")
+    @click.option("--queue", default="", help="a queue: its rules instead of a route node's")
+    @click.option("--from", "from_", default="", help="the caller's number (E.164); their CRM contact is read")
+    @click.option("--to", default="", help="the number dialed")
+    @click.option("--country", default=None, help="the caller's country (as Twilio's FromCountry)")
+    @click.option("--language", default=None, help="the call's language (th-TH)")
+    @click.option("--set", "sets", multiple=True, metavar="ATTR.MEMBER=JSON",
+                  help='lay a value over what is read: contact.account_value=150000, queues.billing.waiting=12, '
+                       'now.holiday=true, contact.tier=\'"vip"\' (JSON; text that is not JSON is taken as text)')
+    @click.option("--json", "as_json", is_flag=True, help="print the whole answer as JSON")
+    def test_cmd(flow, node, queue, from_, to, country, language, sets, as_json):
+        """Which rule fires for a sample caller, and why (as POST /api/rules/test)."""
+        sample = {"from": from_ or None, "to": to or None, "country": country, "language": language}
+        try:
+            for item in sets:
+                _lay(sample, item)
+            found = explain(services.cc, services.ivr.facts, datetime.now(timezone.utc), flow=flow, node=node,
+                            queue=queue, sample=sample)
+        except Refusal as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(2)
+        if as_json:
+            click.echo(json.dumps(found, indent=2, ensure_ascii=False, default=str))
+            return
+        click.echo(f"{'queue ' + queue if queue else found['flow'] + '.' + found['node']}:")
+        for rule in found["rules"]:
+            mark = "holds" if rule["holds"] else ("fails: " + rule["error"] if rule["error"] else "does not hold")
+            click.echo(f"  [{rule['rule']}] {rule['when']}  -> {rule['then']}\n      {mark}; reads "
+                       + json.dumps(rule["reads"], ensure_ascii=False, default=str))
+        if queue:
+            click.echo(f"held: {found['fired'] or 'none'}; priority +{found['priority']}, skills {found['skills']}")
+        else:
+            which = "else" if found["fired"] is None else f"rule {found['fired']}"
+            click.echo(f"fires: {which} -> {found['next']}")
+
+    app.cli.add_command(rules_group)
+
+
+def _lay(sample: dict, item: str) -> None:
+    """`contact.account_value=150000` into the sample (`queues.billing.waiting=12` two levels deep)."""
+    path, sep, raw = item.partition("=")
+    parts = path.strip().split(".")
+    if not sep or len(parts) < 2 or parts[0] not in ATTRIBUTES or (parts[0] == "queues") != (len(parts) == 3) \
+            or len(parts) > 3:
+        raise Invalid(f"--set {item!r}: ATTR.MEMBER=VALUE (queues.NAME.FIGURE=VALUE), ATTR one of "
+                      f"{', '.join(ATTRIBUTES)}")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    target = sample.setdefault(parts[0], {})
+    if len(parts) == 3:
+        target = target.setdefault(parts[1], {})
+    target[parts[-1]] = value

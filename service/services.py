@@ -10,6 +10,7 @@ hub's pub/sub listener that waits for messages. RQ's worker brings its own conne
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
@@ -45,7 +46,8 @@ from people.throttle import LoginThrottle
 from screenpop.adapters import crm_from_settings
 from screenpop.context import ScreenPops
 from screenpop.crm import GreetingLookup
-from screenpop.prefetch import Prefetcher, PrefetchJobs
+from screenpop.prefetch import Prefetcher, PrefetchJobs, caller_csat
+from screenpop.rule_contact import RuleContacts
 from store import redis_conn
 from store.callstate import CallState
 from store.db import make_engine, make_session_factory
@@ -123,10 +125,13 @@ def build(settings: Settings, cc: ContactCenter | None = None, redis_client: red
                      record_call=lambda sid: record_call(sid, None))
     greeting_lookup = GreetingLookup(engine)
     prefetch = Prefetcher(redis_client, keys, schedule=lambda: job_functions.schedule_prefetch(jobs))
+    crm = crm_from_settings(settings, sessions)
+    # routing rules read the caller's contact: waited for at most the config's crm_wait_ms, then cached
+    rule_contacts = RuleContacts(crm, functools.partial(caller_csat, sessions), cc.crm_wait_s)
     ivr = IvrCalls(cc, calls, lookup_contact=greeting_lookup.fields_or_none, call_ended=record_call,
-                   prefetch=prefetch, clock=clock, acd=acd)
+                   prefetch=prefetch, clock=clock, acd=acd, rule_contacts=rule_contacts)
     surveys = Surveys(cc, calls, clock, record_call)
-    prefetching = PrefetchJobs(redis_client, keys, calls, sessions, crm_from_settings(settings, sessions))
+    prefetching = PrefetchJobs(redis_client, keys, calls, sessions, crm)
     people_sessions = Sessions(redis_client, keys, idle_s=settings.session_idle_s,
                                absolute_s=settings.session_absolute_s)
     throttle = LoginThrottle(redis_client, keys, limit=settings.login_limit, window_s=settings.login_window_s)

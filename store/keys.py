@@ -24,6 +24,11 @@ class Keys:
         """list of JSON steps: every node visited and every input, in order."""
         return f"{self.prefix}journey:{call_sid}"
 
+    def caller_calls(self, number: str) -> str:
+        """zset: a caller's calls of the last days (call sid -> arrival), for routing rules'
+        `call.repeat_caller` and `call.calls_today`; kept eight days (store/lua/apply_turn.lua)."""
+        return f"{self.prefix}caller-calls:{number}"
+
     def ivr_stats(self, day: str) -> str:
         """hash: the IVR's counters of one day (self_service) in the contact center's zone."""
         return f"{self.prefix}stats:ivr:{day}"

@@ -31,7 +31,7 @@ CONTEXT = {"caller": {"e164": "+34912345678", "region": "ES", "local_hour": 18},
 ])
 def test_conditions_a_contact_center_writes_are_accepted_and_hold(expression):
     assert problem_of(expression, QUEUES) is None
-    assert holds(compiled(expression), CONTEXT) is True
+    assert holds(expression, CONTEXT) is True
 
 
 @pytest.mark.parametrize("expression, reason", [
@@ -52,10 +52,9 @@ def test_bad_conditions_are_refused_with_a_reason(expression, reason):
 
 
 def test_a_condition_that_fails_at_run_time_does_not_fire():
-    program = compiled("contact.tier == 'vip'")
-    assert holds(program, {**CONTEXT, "contact": {}}) is False             # an unknown caller: no contact
-    assert holds(compiled("has(contact.tier)"), {**CONTEXT, "contact": {}}) is False
-    assert holds(compiled("now.hour / 0 == 1"), CONTEXT) is False
+    assert holds("contact.tier == 'vip'", {**CONTEXT, "contact": {}}) is False   # an unknown caller: no contact
+    assert holds("has(contact.tier)", {**CONTEXT, "contact": {}}) is False
+    assert holds("now.hour / 0 == 1", CONTEXT) is False
 
 
 def test_hostile_expressions_cannot_reach_python_or_run_long():
@@ -64,13 +63,14 @@ def test_hostile_expressions_cannot_reach_python_or_run_long():
     widest = "[0,1,2,3,4,5,6,7,8,9].map(a, [0,1,2,3,4,5,6,7,8,9].map(b, a * b)).size() > 0"
     assert problem_of(widest, QUEUES) is None
     started = time.perf_counter()
-    assert holds(compiled(widest), CONTEXT) is True
+    assert holds(widest, CONTEXT) is True
     assert time.perf_counter() - started < 0.05
 
 
 def test_a_checked_condition_is_evaluated_in_microseconds():
-    program = compiled("contact.account_value >= 100000.0 && caller.region == 'ES' && !now.holiday")
+    expression = "contact.account_value >= 100000.0 && caller.region == 'ES' && !now.holiday"
+    assert compiled(expression)[1] == ("caller", "contact", "now")       # only what it reads is converted
     started = time.perf_counter()
     for _ in range(1000):
-        holds(program, CONTEXT)
+        holds(expression, CONTEXT)
     assert (time.perf_counter() - started) / 1000 < 0.001                 # under 1 ms each, with room

@@ -28,6 +28,7 @@ from . import (
     people_api,
     people_pages,
     reports_api,
+    rules_api,
     supervisor,
     voice,
     waiting_api,
@@ -64,7 +65,7 @@ def http_app(services, config: dict | None = None) -> Flask:
     app.extensions[SERVICES] = services
     app.extensions[HUB] = EventHub(services.listener, services.keys.agent_channels_pattern())
     for module in (voice, api, agents_api, calls_api, controls_api, console_api, console, metrics, reports_api,
-                   supervisor, people_api, people_pages, waiting_api):
+                   supervisor, people_api, people_pages, waiting_api, rules_api):
         app.register_blueprint(module.bp)
     _answer_errors(app)
     return app

@@ -24,6 +24,7 @@ from werkzeug.exceptions import HTTPException
 from contactcenter.errors import Refusal
 from ivr import diagram
 from store.models import CALL_OUTCOMES
+from store.reports import GROUPINGS
 
 from .auth import COOKIE, csrf_ok, current_session
 from .console import page_headers, twilio_notice
@@ -40,7 +41,6 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 # where a login may go next
 PAGES = {"board": "/supervisor", "reports": "/reports", "calls": "/calls", "flows": "/flows", "audit": "/audit"}
 SUPERVISING = ("supervisor", "admin")
-GROUPINGS = ("interval", "day", "queue", "agent")
 
 
 

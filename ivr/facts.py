@@ -1,0 +1,133 @@
+"""What routing rules see of a call (../shared/CONTRACT.md v3 "Routing rules"): `caller`, `contact`,
+`call`, `now` and `queues.<name>`, built once per turn and only when a rule is about to run.
+
+Everything in Redis is read in one round trip (the caller's other calls and the menu choices from
+store/lua/caller_history.lua, the queues' figures from acd/lua/floor.lua, in one pipeline); the CRM
+contact comes from `contacts`, which waits for the CRM at most the config's `crm_wait_ms`. A part that
+fails is left out (a rule reading it does not fire), never the call.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from phonenumbers import timezone as phone_timezones
+
+from contactcenter import rules
+from contactcenter.model import ContactCenter
+from store.redis_conn import run_scripts
+
+from .flow import Call
+
+log = logging.getLogger(__name__)
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_QUEUE_NAMED = re.compile(r"\bqueues\s*\.\s*([A-Za-z_][A-Za-z0-9_-]*)")
+
+
+@lru_cache(maxsize=50_000)
+def _caller_place(number: str, country: str) -> tuple[str, str | None]:
+    """(region, time zone) of a caller's number; Twilio's FromCountry wins for the region."""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return country, None
+    region = country or phonenumbers.region_code_for_number(parsed) or ""
+    zones = [z for z in phone_timezones.time_zones_for_number(parsed) if z != "Etc/Unknown"]
+    return region, zones[0] if zones else None
+
+
+def caller(call: Call, cc: ContactCenter) -> dict:
+    region, zone = _caller_place(call.from_number, call.country or "")
+    local = call.now.astimezone(ZoneInfo(zone or cc.timezone))
+    return {"e164": call.from_number, "region": region, "local_hour": local.hour}
+
+
+def clock(call: Call, cc: ContactCenter) -> dict:
+    """`now` in the contact center's zone; `holiday`: today is a holiday in any of its hours'
+    calendars (a holiday closes the line that keeps it, so a rule may send those callers elsewhere)."""
+    local = call.now.astimezone(ZoneInfo(cc.timezone))
+    return {"weekday": WEEKDAYS[local.weekday()], "hour": local.hour, "minute": local.minute,
+            "holiday": any(schedule.is_holiday(call.now) for schedule in cc.hours.values())}
+
+
+def start_of_day(now: datetime, cc: ContactCenter) -> float:
+    local = now.astimezone(ZoneInfo(cc.timezone))
+    midnight = datetime(local.year, local.month, local.day, tzinfo=local.tzinfo)
+    return (midnight if midnight <= local else midnight - timedelta(days=1)).timestamp()
+
+
+def conditions(cc: ContactCenter) -> tuple[str, ...]:
+    """Every condition of the config: route nodes' and queues' rules."""
+    found = [when for flow in cc.flows.values() for node in flow.nodes.values() for when, _ in node.rules]
+    found += [rule.when for queue in cc.queues.values() for rule in queue.rules]
+    return tuple(found)
+
+
+_NEEDS: dict[int, tuple[ContactCenter, frozenset[str], tuple[str, ...]]] = {}
+
+
+def needs(cc: ContactCenter) -> tuple[frozenset[str], tuple[str, ...]]:
+    """(the attributes the config's rules read, the queues whose figures they read): a rule that
+    reads `queues` without naming one (`queues.exists(...)`) has every queue read. Once per config."""
+    hit = _NEEDS.get(id(cc))
+    if hit is not None and hit[0] is cc:
+        return hit[1], hit[2]
+    read: set[str] = set()
+    named: set[str] = set()
+    for expression in conditions(cc):
+        attributes = rules.reads(expression)
+        read.update(attributes)
+        if "queues" in attributes:
+            found = set(_QUEUE_NAMED.findall(expression))
+            named.update(found if found else cc.queues)
+    if len(_NEEDS) > 64:
+        _NEEDS.clear()
+    _NEEDS[id(cc)] = (cc, frozenset(read), tuple(sorted(n for n in named if n in cc.queues)))
+    return _NEEDS[id(cc)][1], _NEEDS[id(cc)][2]
+
+
+class Facts:
+    """Builds a call's rule context: `Call.facts` is `Facts.of` bound to the services."""
+
+    def __init__(self, cc: ContactCenter, calls, floor, contacts: Callable[[str], dict] | None):
+        self.cc = cc
+        self.calls = calls                # store.callstate.CallState
+        self.floor = floor                # acd.floor.Floor, or None without an ACD
+        self.contacts = contacts          # caller's number -> the contact for rules ({} unknown), bounded
+
+    def of(self, call: Call) -> dict:
+        read, queues = needs(self.cc)
+        context = {"caller": caller(call, self.cc), "now": clock(call, self.cc), "queues": {}, "contact": {},
+                   "call": {"language": call.language or "", "repeat_caller": False, "calls_today": 0,
+                            "choices": list(call.chosen)}}
+        try:
+            self._read_redis(call, context, queues if "queues" in read else ())
+        except Exception:  # noqa: BLE001 - rules reading these do not fire; the call goes on
+            log.exception("routing rules: could not read the floor for %s", call.sid)
+        if "contact" in read and self.contacts is not None:
+            context["contact"] = _numbers_as_floats(self.contacts(call.from_number) or {})
+        return context
+
+    def _read_redis(self, call: Call, context: dict, queues: tuple[str, ...]) -> None:
+        now = call.now.timestamp()
+        scripts = [self.calls.history_call(call.sid, call.from_number, start_of_day(call.now, self.cc), now)]
+        if queues and self.floor is not None:
+            scripts.append(self.floor.read_call(queues, call.now))
+        results = run_scripts(self.calls.r, *scripts)
+        today, recent, choices = self.calls.history(results[0])
+        context["call"].update(calls_today=today, repeat_caller=recent > 0,
+                               choices=[*choices, *call.chosen])
+        if len(results) > 1:
+            context["queues"] = self.floor.figures(queues, results[1])
+
+
+def _numbers_as_floats(contact: dict) -> dict:
+    """CRM numbers as doubles, whatever JSON made them: `contact.seats > 10.0` must not depend on
+    whether the CRM wrote 12 or 12.0 (CEL compares int with double, but an int field divided or
+    added to a double fails)."""
+    return {k: float(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in contact.items()}
