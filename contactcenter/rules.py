@@ -93,22 +93,29 @@ def reads(expression: str) -> tuple[str, ...]:
     return compiled(expression)[1]
 
 
-def holds(expression: str, context: dict) -> bool:
-    """Whether the condition holds for `context`; an error (a missing field of an unknown caller's
-    contact, a division by zero) is false. Only the attributes it reads are handed to the
-    interpreter: each is converted on every run."""
-    program, names = compiled(expression)
+def environment(expressions, context: dict) -> "cel.Context":
+    """The interpreter's environment for evaluating `expressions` on `context`: the attributes they
+    read, converted once (a conversion costs tens of microseconds; a run on a converted environment
+    well under one), so that a node's rules share it."""
+    names = {name for expression in expressions for name in compiled(expression)[1]}
+    return cel.Context(variables={name: context[name] for name in names if name in context})
+
+
+def holds(expression: str, context) -> bool:
+    """Whether the condition holds for `context` (a dict of attributes, or an `environment` of
+    them); an error (a missing field of an unknown caller's contact, a division by zero) is false."""
+    program = compiled(expression)[0]
     try:
-        return program.execute({name: context[name] for name in names if name in context}) is True
+        return program.execute(context if isinstance(context, cel.Context)
+                               else environment((expression,), context)) is True
     except Exception:  # noqa: BLE001 - a rule that cannot be evaluated does not fire
         return False
 
 
 def why_not(expression: str, context: dict) -> str | None:
     """What made a rule fail to evaluate (for `flask rules test`), or None when it evaluated."""
-    program, names = compiled(expression)
     try:
-        program.execute({name: context[name] for name in names if name in context})
+        compiled(expression)[0].execute(environment((expression,), context))
     except Exception as exc:  # noqa: BLE001 - shown to the person testing the rule
         return _first_line(exc)
     return None
@@ -116,8 +123,9 @@ def why_not(expression: str, context: dict) -> str | None:
 
 def first_holding(conditions, context: dict) -> int | None:
     """The index of the first condition that holds, or None (the route's else)."""
+    env = environment(conditions, context)
     for i, expression in enumerate(conditions):
-        if holds(expression, context):
+        if holds(expression, env):
             return i
     return None
 
@@ -126,8 +134,9 @@ def queue_rules_held(queue_rules, context: dict) -> tuple[list[int], int, dict[s
     """(indexes of the queue's rules that hold, the priority points they add, the skills they
     raise: the highest level each names)."""
     held, bonus, skills = [], 0, {}
+    env = environment([rule.when for rule in queue_rules], context)
     for i, rule in enumerate(queue_rules):
-        if holds(rule.when, context):
+        if holds(rule.when, env):
             held.append(i)
             bonus += rule.priority
             for skill, level in rule.skills.items():
