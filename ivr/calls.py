@@ -269,7 +269,7 @@ class IvrCalls:
         queue = self.cc.queues[node.queue]
         if not queue.rules:
             return 0, None
-        held, bonus, raised = rules.queue_rules_held(queue.rules, call.context())
+        held, bonus, raised = rules.queue_rules_held(queue.rules, call.context([r.when for r in queue.rules]))
         if held:
             turn.steps.append({"event": "queue_rules", "node": node.name, "queue": queue.name, "rules": held,
                                "priority": bonus, "skills": raised})

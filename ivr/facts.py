@@ -61,34 +61,19 @@ def start_of_day(now: datetime, cc: ContactCenter) -> float:
     return (midnight if midnight <= local else midnight - timedelta(days=1)).timestamp()
 
 
-def conditions(cc: ContactCenter) -> tuple[str, ...]:
-    """Every condition of the config: route nodes' and queues' rules."""
-    found = [when for flow in cc.flows.values() for node in flow.nodes.values() for when, _ in node.rules]
-    found += [rule.when for queue in cc.queues.values() for rule in queue.rules]
-    return tuple(found)
-
-
-_NEEDS: dict[int, tuple[ContactCenter, frozenset[str], tuple[str, ...]]] = {}
-
-
-def needs(cc: ContactCenter) -> tuple[frozenset[str], tuple[str, ...]]:
-    """(the attributes the config's rules read, the queues whose figures they read): a rule that
-    reads `queues` without naming one (`queues.exists(...)`) has every queue read. Once per config."""
-    hit = _NEEDS.get(id(cc))
-    if hit is not None and hit[0] is cc:
-        return hit[1], hit[2]
+@lru_cache(maxsize=1024)
+def needs(expressions: tuple[str, ...], queue_names: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """(the attributes `expressions` read, the queues whose figures they read): a rule that reads
+    `queues` without naming one (`queues.exists(...)`) has every queue read. Once per set of rules."""
     read: set[str] = set()
     named: set[str] = set()
-    for expression in conditions(cc):
+    for expression in expressions:
         attributes = rules.reads(expression)
         read.update(attributes)
         if "queues" in attributes:
             found = set(_QUEUE_NAMED.findall(expression))
-            named.update(found if found else cc.queues)
-    if len(_NEEDS) > 64:
-        _NEEDS.clear()
-    _NEEDS[id(cc)] = (cc, frozenset(read), tuple(sorted(n for n in named if n in cc.queues)))
-    return _NEEDS[id(cc)][1], _NEEDS[id(cc)][2]
+            named.update(found if found else queue_names)
+    return frozenset(read), tuple(sorted(n for n in named if n in queue_names))
 
 
 class Facts:
@@ -100,13 +85,16 @@ class Facts:
         self.floor = floor                # acd.floor.Floor, or None without an ACD
         self.contacts = contacts          # caller's number -> the contact for rules ({} unknown), bounded
 
-    def of(self, call: Call) -> dict:
-        read, queues = needs(self.cc)
+    def of(self, call: Call, expressions: tuple[str, ...]) -> dict:
+        """The context `expressions` need: the caller and the clock always (they cost nothing), the
+        Redis parts and the contact only when some expression reads them."""
+        read, queues = needs(expressions, tuple(self.cc.queues))
         context = {"caller": caller(call, self.cc), "now": clock(call, self.cc), "queues": {}, "contact": {},
                    "call": {"language": call.language or "", "repeat_caller": False, "calls_today": 0,
                             "choices": list(call.chosen)}}
         try:
-            self._read_redis(call, context, queues if "queues" in read else ())
+            if "call" in read or queues:
+                self._read_redis(call, context, queues)
         except Exception:  # noqa: BLE001 - rules reading these do not fire; the call goes on
             log.exception("routing rules: could not read the floor for %s", call.sid)
         if "contact" in read and self.contacts is not None:

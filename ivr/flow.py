@@ -34,15 +34,18 @@ class Call:
     tries: dict[str, int] = field(default_factory=dict)   # failed gather attempts per node
     country: str | None = None            # the caller's country as Twilio gave it (FromCountry)
     language: str | None = None           # the language the caller chose ("th-TH"), None: each node's own
-    facts: Callable[["Call"], dict] | None = None   # what routing rules see (ivr/facts.py), read when needed
+    facts: Callable[["Call", tuple[str, ...]], dict] | None = None   # what routing rules see (ivr/facts.py)
     chosen: list[str] = field(default_factory=list)   # menu choices made in this turn (not yet kept)
     _context: dict | None = None
+    _read_for: frozenset = frozenset()
 
-    def context(self) -> dict:
-        """The routing rules' attributes, read once per turn (a route node and the queue's rules
-        after it share them); without `facts`, what the call itself knows."""
-        if self._context is None:
-            self._context = self.facts(self) if self.facts is not None else {
+    def context(self, expressions=()) -> dict:
+        """The routing rules' attributes `expressions` need, read once per turn (a route node and
+        the queue's rules after it share them); without `facts`, what the call itself knows."""
+        wanted = frozenset(expressions)
+        if self._context is None or not wanted <= self._read_for:
+            self._read_for |= wanted
+            self._context = self.facts(self, tuple(sorted(self._read_for))) if self.facts is not None else {
                 "caller": {"e164": self.from_number, "region": self.country or ""}, "contact": self.contact or {},
                 "call": {"language": self.language or "", "choices": list(self.chosen)}, "queues": {}}
         return self._context
@@ -114,7 +117,8 @@ def _enter(cc: ContactCenter, call: Call, name: str, resp: VoiceResponse | None,
             name = node.open if is_open else node.closed
             continue
         elif node.kind == "route":
-            rule = rules.first_holding([when for when, _ in node.rules], call.context())
+            conditions = [when for when, _ in node.rules]
+            rule = rules.first_holding(conditions, call.context(conditions))
             target = node.otherwise if rule is None else node.rules[rule][1]
             steps.append({"event": "route", "node": name, "rule": rule,
                           "when": None if rule is None else node.rules[rule][0], "next": target})

@@ -28,7 +28,7 @@ def explain(cc: ContactCenter, facts, now: datetime, *, flow: str = "", node: st
     conditions, targets, otherwise, where = _rules_of(cc, flow, node, queue, sample.get("to") or "")
     call = Call(SAMPLE_SID, sample.get("from") or "+15005550000", sample.get("to") or "", where[0], now,
                 country=sample.get("country"), language=sample.get("language"), facts=facts)
-    context = _overlaid(call.context(), sample)
+    context = _overlaid(call.context(conditions), sample)
     results = []
     for i, expression in enumerate(conditions):
         error = rules.why_not(expression, context)

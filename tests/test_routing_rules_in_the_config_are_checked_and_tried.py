@@ -14,6 +14,7 @@ from tests.conftest import seed_demo
 
 DEMO = yaml.safe_load((Path(__file__).resolve().parent.parent / "config" / "demo.yaml").read_text())
 ADMIN = {"Authorization": "Bearer test-admin-token"}
+MEMBERS = "+15005550009"          # the demo's members' line: routing rules before any menu
 
 
 def problems(change) -> list[str]:
@@ -26,6 +27,7 @@ def problems(change) -> list[str]:
 
 def triage(config, route, otherwise="menu"):
     config["flows"]["main"]["nodes"]["triage"] = {"route": route, **({"else": otherwise} if otherwise else {})}
+    config["flows"]["main"]["nodes"]["open_check"]["open"] = "triage"
 
 
 @pytest.mark.parametrize("route, found", [
@@ -71,7 +73,8 @@ def test_bad_queue_rules_and_contact_fields_are_reported_with_their_paths():
 
 def test_the_demo_config_shows_rules():
     cc = parse_config(copy.deepcopy(DEMO), "demo.yaml")
-    assert cc.flows["main"].nodes["triage"].kind == "route" and cc.queues["billing"].rules
+    assert cc.flows["members"].nodes["triage"].kind == "route" and cc.queues["billing"].rules
+    assert cc.flow_for("+15005550009").name == "members"
     assert cc.contact_fields == {"plan": "text", "open_tickets": "number"}
 
 
@@ -87,17 +90,20 @@ def test_the_api_says_which_rule_fires_for_a_sample_caller_and_why(client):
     body = answer.get_json()
     assert body["fired"] == [0, 1] and body["priority"] == 1 and body["skills"] == {"billing": 3}
     assert body["rules"][0]["reads"]["contact"]["tier"] == "vip"            # read from the CRM
-    what_if = client.post("/api/rules/test", json={"queues": {"billing": {"waiting": 12, "estimated_wait_s": 1200}}},
+    what_if = client.post("/api/rules/test", json={"to": MEMBERS, "queues": {"billing": {
+        "waiting": 12, "longest_wait_s": 300}}}, headers=ADMIN).get_json()
+    assert what_if["node"] == "triage" and what_if["fired"] == 4 and what_if["next"] == "billing_callback"
+    assert what_if["rules"][4]["reads"]["queues"]["billing"]["available"] == 0      # the live figure kept
+    spain = client.post("/api/rules/test", json={"flow": "members", "from": "+34912345678"}, headers=ADMIN)
+    assert spain.get_json()["fired"] == 2 and spain.get_json()["context"]["caller"]["region"] == "ES"
+    unknown = client.post("/api/rules/test", json={"to": MEMBERS, "call": {"calls_today": "three"}},
                           headers=ADMIN).get_json()
-    assert what_if["node"] == "triage" and what_if["fired"] == 1 and what_if["next"] == "billing_callback"
-    assert what_if["rules"][1]["reads"]["queues"]["billing"]["available"] == 0      # the live figure kept
-    unknown = client.post("/api/rules/test", json={"call": {"calls_today": "three"}}, headers=ADMIN).get_json()
-    assert unknown["rules"][0]["holds"] is False and unknown["rules"][0]["error"]   # why it did not evaluate
+    assert unknown["rules"][3]["holds"] is False and unknown["rules"][3]["error"]   # why it did not evaluate
 
 
 @pytest.mark.parametrize("body, status", [
     ({"flow": "nope"}, 404), ({"queue": "nope"}, 404), ({"queue": "tech"}, 400), ({"flow": "spanish"}, 400),
-    ({"node": "menu"}, 400), ({"contact": {"x": {"deep": 1}}}, 400), ({"queues": {"billing": {"waiting": "x"}}}, 400),
+    ({"flow": "members", "node": "menu"}, 400), ({"flow": "members", "node": "nope"}, 404), ({"contact": {"x": {"deep": 1}}}, 400), ({"queues": {"billing": {"waiting": "x"}}}, 400),
     ({"surprise": 1}, 400),
 ])
 def test_the_api_refuses_what_it_cannot_try(client, body, status):
@@ -107,10 +113,10 @@ def test_the_api_refuses_what_it_cannot_try(client, body, status):
 def test_flask_rules_test_prints_each_rule_and_where_the_call_goes(seeded):
     seed_demo(seeded.extensions["callrouter"])
     runner = seeded.test_cli_runner()
-    done = runner.invoke(args=["rules", "test", "--from", "+15551230000", "--set", "queues.billing.waiting=12",
-                               "--set", "queues.billing.estimated_wait_s=1200"])
+    done = runner.invoke(args=["rules", "test", "--to", MEMBERS, "--from", "+15551230000", "--set",
+                               "queues.billing.waiting=12", "--set", "queues.billing.longest_wait_s=300"])
     assert done.exit_code == 0, done.output
-    assert "main.triage:" in done.output and "fires: rule 1 -> billing_callback" in done.output
+    assert "members.triage:" in done.output and "fires: rule 4 -> billing_callback" in done.output
     queue = runner.invoke(args=["rules", "test", "--queue", "billing", "--from", "+14155550100"])
     assert "held: [0, 1]; priority +1, skills {'billing': 3}" in queue.output, queue.output
     bad = runner.invoke(args=["rules", "test", "--set", "nothing=1"])

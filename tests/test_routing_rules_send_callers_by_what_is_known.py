@@ -31,6 +31,8 @@ def rules_app(make_app, tmp_path, clock, rules=RULES, holidays=None, queue_rules
     nodes = config["flows"]["main"]["nodes"]
     unused = [{"when": "false", "then": n} for n in ("spanish_q", "billing_callback") if n not in str(rules)]
     nodes["triage"] = {"route": rules + unused, "else": "menu"}       # every node stays reachable
+    nodes["open_check"]["open"] = "triage"
+    nodes["billing_callback"] = {"callback": "billing", "say": "We are busy. We will call you back. Goodbye."}
     nodes["spanish_q"] = {"queue": "billing", "skills": {"lang_es": 1}}
     if holidays:
         config["hours"]["oficina"]["holidays"] = holidays      # a calendar the open check does not use
@@ -96,7 +98,7 @@ def test_a_long_line_with_nobody_free_offers_a_callback_and_the_figures_are_live
     late = tw.call(from_="+12125550177").dial()
     assert route_step(late)["rule"] == 3 and route_step(late)["next"] == "billing_callback"
     assert "call you back" in " ".join(late.says)
-    figures = tw.app.extensions["callrouter"].ivr.facts(_probe(tw))["queues"]["billing"]
+    figures = tw.app.extensions["callrouter"].ivr.facts(_probe(tw), ("queues.billing.waiting > 0",))["queues"]["billing"]
     assert figures["waiting"] == 4 and figures["callbacks"] == 1 and figures["available"] == 0
     assert figures["logged_in"] == 3 and figures["estimated_wait_s"] > 0       # billing's agents, on break
 
@@ -122,7 +124,8 @@ def test_menu_choices_are_seen_by_a_route_after_the_menu(make_app, tmp_path, clo
     tw = TwilioTester(app.test_client(), app.extensions["callrouter"].settings.twilio_auth_token)
     call = tw.call(from_=DANA).dial().press("1")
     assert enqueued_to(call) == "billing"
-    context = app.extensions["callrouter"].ivr.facts(_probe_for(app, call.sid, DANA))
+    context = app.extensions["callrouter"].ivr.facts(_probe_for(app, call.sid, DANA),
+                                                     ("call.calls_today > 0", "has(contact.plan)"))
     assert context["call"]["choices"] == ["billing_q"] and context["call"]["calls_today"] == 0
     assert context["contact"]["plan"] == "enterprise" and context["contact"]["open_tickets"] == 2.0
 

@@ -38,7 +38,8 @@ def test_prefetch_gathers_contact_history_csat_and_repeat(staffed, tw, run_jobs)
     got = _context(staffed, call.sid).get_json()
     assert got["missing"] == [] and got["notice"] is None and got["repeat_caller"] is True
     assert got["contact"] == {"name": "Dana Reyes", "company": "Globex", "account_value": 125000.0, "tier": "vip",
-                              "notes": "Renewal due in March", "csat_avg": 4.5, "tags": []}
+                              "notes": "Renewal due in March", "csat_avg": 4.5, "tags": [],
+                              "fields": {"plan": "enterprise", "open_tickets": 2.0}}      # the CRM's own fields
     assert [(h["agent"], h["disposition"], h["notes"]) for h in got["history"]] == [
         (None, None, None), ("alice", "resolved", "Refunded <b>invoice 41</b>"), ("bob", "escalated", "old")]
     assert [h["agent_name"] for h in got["history"]] == [None, "Alice Smith", "Bob Jones"]    # the agents' names
