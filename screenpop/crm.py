@@ -124,6 +124,16 @@ class GreetingLookup:
             self._known_until = now + self.ttl_s
         return self._known
 
+    def may_know(self, e164: str) -> bool:
+        """False only when the CRM surely has no contact of this number (the set of known numbers
+        says so); True when it may, or when that cannot be told (a CRM too big to hold, a failure)."""
+        try:
+            known = self._known_numbers(time.monotonic())
+        except Exception:  # noqa: BLE001 - a lookup will tell, and fail on its own terms
+            log.exception("CRM numbers could not be read")
+            return True
+        return known is None or e164 in known
+
     def fields_or_none(self, e164: str) -> dict | None:
         """The caller's fields for greetings; None also when the CRM fails: it never stops a call."""
         try:

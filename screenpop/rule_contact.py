@@ -53,8 +53,12 @@ class RuleContacts:
     """`rule_contacts(e164) -> dict`: the flattened contact, `{}` when unknown, failing or late. Never raises."""
 
     def __init__(self, crm: Crm, csat_of: Callable[[str], float | None] | None, wait_s: float,
-                 ttl_s: float = 60.0, *, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic):
+                 ttl_s: float = 60.0, *, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic,
+                 may_know: Callable[[str], bool] | None = None):
         self.crm, self.csat_of, self.wait_s, self.ttl_s = crm, csat_of, wait_s, ttl_s
+        # False when the CRM surely has no such number (the built-in CRM's set of numbers): most callers
+        # are not contacts, and they are answered without a lookup
+        self.may_know = may_know
         self.max_entries, self.clock = max_entries, clock
         self._cache: dict[str, tuple[float, dict]] = {}          # e164 -> (fresh until, contact); oldest first
         self._pending: dict[str, Future] = {}                     # lookups queued or running
@@ -77,6 +81,8 @@ class RuleContacts:
             hit = self.peek(e164)
             if hit is not None:
                 return hit
+            if self.may_know is not None and not self.may_know(e164):
+                return {}
             future = self._start(e164)
             return {} if future is None else dict(future.result(timeout=self.wait_s))
         except TimeoutError:

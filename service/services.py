@@ -127,7 +127,8 @@ def build(settings: Settings, cc: ContactCenter | None = None, redis_client: red
     prefetch = Prefetcher(redis_client, keys, schedule=lambda: job_functions.schedule_prefetch(jobs))
     crm = crm_from_settings(settings, sessions)
     # routing rules read the caller's contact: waited for at most the config's crm_wait_ms, then cached
-    rule_contacts = RuleContacts(crm, functools.partial(caller_csat, sessions), cc.crm_wait_s)
+    rule_contacts = RuleContacts(crm, functools.partial(caller_csat, sessions), cc.crm_wait_s,
+                                 may_know=greeting_lookup.may_know if crm.source == "sql" else None)
     ivr = IvrCalls(cc, calls, lookup_contact=greeting_lookup.fields_or_none, call_ended=record_call,
                    prefetch=prefetch, clock=clock, acd=acd, rule_contacts=rule_contacts)
     surveys = Surveys(cc, calls, clock, record_call)

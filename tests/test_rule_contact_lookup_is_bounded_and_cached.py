@@ -144,3 +144,10 @@ def test_the_built_in_crm_and_the_call_records_csat_on_real_sql(tmp_path):
                               "plan": "gold", "seats": 12}
     assert contacts(UNKNOWN) == {}
     engine.dispose()
+
+
+def test_a_number_the_crm_surely_lacks_is_answered_without_a_lookup():
+    crm = FakeCrm({DANA: CONTACT})
+    contacts = RuleContacts(crm, None, wait_s=0.5, may_know=lambda number: number == DANA)
+    assert contacts(UNKNOWN) == {} and crm.asked == []
+    assert contacts(DANA)["plan"] == "gold" and crm.asked == [DANA]
