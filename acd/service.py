@@ -18,6 +18,7 @@ from twilio.rest import Client
 
 from contactcenter.errors import Conflict, Invalid, NotAllowed, NotFound, Unavailable
 from contactcenter.model import ContactCenter, Node
+from contactcenter.rules import Held
 from store.keys import Keys
 
 from . import timers
@@ -88,15 +89,16 @@ class AcdService:
         return self.enqueued(script(keys=keys, args=args), now)
 
     def enqueue_call(self, call_sid: str, node: Node, from_number: str, now: datetime,
-                     region: str | None = None, bonus: int = 0, skills: dict[str, int] | None = None,
-                     turn: str = "") -> tuple:
+                     region: str | None = None, held: Held | None = None, turn: str = "") -> tuple:
         """`enqueue` as (script, keys, args), to run in one round trip with the IVR's turn;
-        hand its result to `enqueued`. `bonus` and `skills`: what the queue's rules that held add
-        (priority points, raised requirements); `turn`: the IVR request's token (a stale copy of a
+        hand its result to `enqueued`. `held`: what the queue's rules that held give (priority
+        points, raised requirements, a strategy); `turn`: the IVR request's token (a stale copy of a
         menu answer queues nobody)."""
         queue = self.cc.queues[node.queue]
+        held = held or Held()
         fields, timers = enqueue_fields(queue, node, from_number, now, call_sid=call_sid, region=region,
-                                        priority_bonus=bonus, raised=skills)
+                                        priority_bonus=held.priority, raised=held.skills)
+        fields["strategy"] = held.strategy or fields["strategy"]
         fields["node"] = node.name
         return self.router.enqueue_call(call_sid, fields, timers, now, from_number, queue.preferred_agent_wait_s,
                                         turn)

@@ -7,7 +7,7 @@ import re
 
 from . import rules
 from .checker import Checker
-from .model import QueueRule
+from .model import STRATEGIES, QueueRule
 
 FIELD_TYPES = ("text", "number", "bool", "list")
 BUILT_IN_FIELDS = frozenset({"id", "name", "first_name", "last_name", "company", "tier", "account_value",
@@ -98,7 +98,7 @@ def route(c: Checker, raw: dict, path: str, cc: dict) -> tuple[tuple[tuple[str, 
 
 
 def queue_rules(c: Checker, raw, path: str, cc: dict) -> tuple[QueueRule, ...]:
-    """A queue's `rules: [{when, priority: +N, skills: {skill: level}}]`, applied as a call joins."""
+    """A queue's `rules: [{when, priority: +N, skills: {skill: level}, strategy}]`, applied as a call joins."""
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -110,11 +110,15 @@ def queue_rules(c: Checker, raw, path: str, cc: dict) -> tuple[QueueRule, ...]:
     for i, item in enumerate(raw[:MAX_RULES]):
         where = f"{path}[{i}]"
         item = c.mapping(item, where, required=True)
-        c.keys(item, where, {"when", "priority", "skills"})
+        c.keys(item, where, {"when", "priority", "skills", "strategy"})
         when = _condition(c, item.get("when"), f"{where}.when", cc)
         priority = c.integer(item.get("priority"), f"{where}.priority", 0, -1000, 1000)
         skills = c.skills(item.get("skills"), f"{where}.skills")
-        if not priority and not skills and "priority" not in item:
-            c.bad(where, "a queue rule raises priority or skills (or both)")
-        out.append(QueueRule(when=when, priority=priority, skills=skills))
+        strategy = item.get("strategy")
+        if strategy is not None and strategy not in STRATEGIES:
+            c.bad(f"{where}.strategy", f"unknown strategy {strategy!r} (one of {', '.join(STRATEGIES)})")
+            strategy = None
+        if not priority and not skills and not strategy and "priority" not in item:
+            c.bad(where, "a queue rule raises priority or skills, or chooses a strategy")
+        out.append(QueueRule(when=when, priority=priority, skills=skills, strategy=strategy))
     return tuple(out)

@@ -25,10 +25,11 @@ class Escalation:
 @dataclass(frozen=True)
 class QueueRule:
     """Applied as a call joins the queue when `when` (a routing-rule expression) holds: `priority`
-    points more, and skill requirements raised to these levels (contactcenter/rules.py)."""
+    points more, skill requirements raised to these levels, another strategy (contactcenter/rules.py)."""
     when: str
     priority: int = 0
     skills: dict[str, int] = field(default_factory=dict)
+    strategy: str | None = None
 
 
 @dataclass(frozen=True)

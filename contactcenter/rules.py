@@ -15,6 +15,7 @@ by the check; at run time a failing rule is taken as not firing.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import cel
@@ -130,18 +131,27 @@ def first_holding(conditions, context: dict) -> int | None:
     return None
 
 
-def queue_rules_held(queue_rules, context: dict) -> tuple[list[int], int, dict[str, int]]:
-    """(indexes of the queue's rules that hold, the priority points they add, the skills they
-    raise: the highest level each names)."""
-    held, bonus, skills = [], 0, {}
+@dataclass(frozen=True)
+class Held:
+    """What a queue's rules that hold give a joining caller."""
+    rules: tuple[int, ...] = ()          # their indexes
+    priority: int = 0                    # the points they add
+    skills: dict = field(default_factory=dict)    # the skills they raise: the highest level each names
+    strategy: str | None = None          # the last one's that names a strategy
+
+
+def queue_rules_held(queue_rules, context: dict) -> Held:
+    """Which of a queue's rules hold for `context`, and what together they give."""
+    held, bonus, skills, strategy = [], 0, {}, None
     env = environment([rule.when for rule in queue_rules], context)
     for i, rule in enumerate(queue_rules):
         if holds(rule.when, env):
             held.append(i)
             bonus += rule.priority
+            strategy = rule.strategy or strategy
             for skill, level in rule.skills.items():
                 skills[skill] = max(level, skills.get(skill, 0))
-    return held, bonus, skills
+    return Held(tuple(held), bonus, skills, strategy)
 
 
 def _unknown_member(expression: str, member: str, queues: tuple[str, ...]) -> str:

@@ -237,7 +237,7 @@ class IvrCalls:
         `must_exist` and the call is unknown; STALE when the call has left `at_node` (nothing kept)."""
         token = uuid.uuid4().hex if at_node else ""
         queued = turn.state.get("status") == "queued" and self.acd is not None
-        bonus, raised = (self._queue_rules(call, turn) if queued else (0, None))
+        held = self._queue_rules(call, turn) if queued else None
         kept = self.calls.apply_call(call.sid, turn.steps, turn.state, now.timestamp(), new_call, must_exist,
                                      at_node, token)
         prefetch_for = call.sid if new_call is not None else None
@@ -246,7 +246,7 @@ class IvrCalls:
             return _kept(applied, turn)
         node = call.flow.nodes[turn.state["node"]]
         handing_over = self.acd.enqueue_call(call.sid, node, call.from_number, now, call.country,
-                                             bonus=bonus, skills=raised, turn=token)
+                                             held=held, turn=token)
         applied, enqueued = self._run(prefetch_for, kept, handing_over)
         if int(applied) < 0:
             return _kept(applied, turn)
@@ -262,18 +262,19 @@ class IvrCalls:
             self.calls.apply(call.sid, turn.steps, turn.state, now.timestamp())
         return turn.twiml
 
-    def _queue_rules(self, call: engine.Call, turn: engine.Turn) -> tuple[int, dict[str, int] | None]:
-        """The queue's rules as the caller joins it: (priority points, raised skills) of those that
-        hold, and a journey step naming them."""
+    def _queue_rules(self, call: engine.Call, turn: engine.Turn) -> rules.Held | None:
+        """The queue's rules as the caller joins it: what those that hold give, and a journey step
+        naming them."""
         node = call.flow.nodes[turn.state["node"]]
         queue = self.cc.queues[node.queue]
         if not queue.rules:
-            return 0, None
-        held, bonus, raised = rules.queue_rules_held(queue.rules, call.context([r.when for r in queue.rules]))
-        if held:
-            turn.steps.append({"event": "queue_rules", "node": node.name, "queue": queue.name, "rules": held,
-                               "priority": bonus, "skills": raised})
-        return bonus, raised or None
+            return None
+        held = rules.queue_rules_held(queue.rules, call.context([r.when for r in queue.rules]))
+        if held.rules:
+            turn.steps.append({"event": "queue_rules", "node": node.name, "queue": queue.name,
+                               "rules": list(held.rules), "priority": held.priority, "skills": held.skills,
+                               **({"strategy": held.strategy} if held.strategy else {})})
+        return held
 
     def _run(self, prefetch_for: str | None, *scripts) -> list:
         """Run the turn's scripts in one round trip; with `prefetch_for`, that call's screen-pop

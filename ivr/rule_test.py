@@ -40,8 +40,8 @@ def explain(cc: ContactCenter, facts, now: datetime, *, flow: str = "", node: st
            "context": context, "rules": results, "fired": fired}
     if queue:
         held = [r["rule"] for r in results if r["holds"]]
-        _, bonus, skills = rules.queue_rules_held(cc.queues[queue].rules, context)
-        out.update(fired=held or None, priority=bonus, skills=skills)
+        given = rules.queue_rules_held(cc.queues[queue].rules, context)
+        out.update(fired=held or None, priority=given.priority, skills=given.skills, strategy=given.strategy)
     else:
         out["next"] = otherwise if fired is None else targets[fired]
     return out
@@ -54,7 +54,8 @@ def _rules_of(cc: ContactCenter, flow: str, node: str, queue: str, to: str):
         found = cc.queues[queue].rules
         if not found:
             raise Invalid(f"queue {queue!r} has no rules")
-        return ([r.when for r in found], [{"priority": r.priority, "skills": r.skills} for r in found], None,
+        return ([r.when for r in found], [{"priority": r.priority, "skills": r.skills, "strategy": r.strategy}
+                                          for r in found], None,
                 (cc.flow_for(to), ""))
     chosen = cc.flows.get(flow) if flow else cc.flow_for(to)
     if chosen is None:

@@ -158,3 +158,15 @@ def test_billing_rules_put_the_vip_first_with_a_senior_agent(make_app, tmp_path,
     assert rt.redis.hget(rt.keys.call(vip.sid), "reqkey") == b"billing=3"   # enterprise plan: a senior agent
     step = next(s for s in rt.calls.journey(vip.sid) if s["event"] == "queue_rules")
     assert step["rules"] == [0, 1] and step["priority"] == 1 and step["skills"] == {"billing": 3}
+
+
+def test_a_queue_rule_may_choose_how_agents_are_picked_for_the_caller(make_app, tmp_path, clock):
+    app = rules_app(make_app, tmp_path, clock, rules=[{"when": "false", "then": "sales_q"}],
+                    queue_rules=[{"when": 'caller.region == "GB"', "strategy": "most_skilled"}])
+    tw = TwilioTester(app.test_client(), app.extensions["callrouter"].settings.twilio_auth_token)
+    rt = app.extensions["callrouter"]
+    british, plain = tw.call(from_="+442071838751").dial().press("1"), tw.call(from_=PLAIN).dial().press("1")
+    assert rt.redis.hget(rt.keys.call(british.sid), "strategy") == b"most_skilled"
+    assert rt.redis.hget(rt.keys.call(plain.sid), "strategy") == b"longest_idle"      # the queue's own
+    step = next(s for s in rt.calls.journey(british.sid) if s["event"] == "queue_rules")
+    assert step["strategy"] == "most_skilled" and step["priority"] == 0
