@@ -33,8 +33,8 @@ def test_the_waiting_callers_are_listed_with_their_wait_needs_and_journey(twilio
     dana, other = callers
     assert dana["queue"] == "billing" and dana["position"] == 1 and dana["waited_s"] == 45.0
     assert dana["contact"] == "Dana Reyes" and dana["from"] == "+14155550100"
-    assert dana["priority"] == 1                                          # the VIP point
-    assert dana["skills"] == {"billing": 1} and dana["callback"] is False and dana["state"] == "waiting"
+    assert dana["priority"] == 1                                          # the VIP point (a queue rule)
+    assert dana["skills"] == {"billing": 3} and dana["callback"] is False and dana["state"] == "waiting"   # enterprise plan
     assert "Pressed 1 (billing)" in dana["journey"] and "Queued for billing" in dana["journey"]
     assert other["queue"] == "sales" and other["contact"] is None and other["priority"] == 5   # sales' own
     assert [c["call_sid"] for c in waiting(client, queue="sales")] == [second.sid]
