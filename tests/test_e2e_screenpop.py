@@ -124,7 +124,8 @@ class TestBuiltInCrm:
             assert latency < 0.5
             pop = offer["screenpop"]
             assert pop["contact"] == {"name": "Dana Reyes", "company": "Globex", "account_value": 125000.0,
-                                      "tier": "vip", "notes": "Renewal due in March", "csat_avg": 4.5, "tags": []}
+                                      "tier": "vip", "notes": "Renewal due in March", "csat_avg": 4.5, "tags": [],
+                                      "fields": {"plan": "enterprise", "open_tickets": 2.0}}    # the CRM's own
             assert pop["journey"] == ['Said "I need a refund"', "Queued for billing"]
             assert pop["history"][0]["agent"] == "alice" and pop["history"][0]["disposition"] == "resolved"
             assert pop["history"][0]["notes"] == "Refunded invoice 41 <script>alert(1)</script>"

@@ -41,6 +41,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, SQLite)")
     ap.add_argument("--say", metavar="TEXT", help="answer the menu by speech, e.g. \"I want to pay my bill\" "
                     "(the speech matcher on the path) instead of pressing 1")
+    ap.add_argument("--route", action="store_true", help="a route node before the menu: four routing rules "
+                    "reading the caller, the CRM contact, the call's history, the clock and billing's figures, "
+                    "none holding (every rule runs on every call)")
     args = ap.parse_args(argv)
     if args.rounds < 1 or args.seconds <= 0 or args.concurrency < 1 or args.workers < 1:
         ap.error("rounds, seconds, concurrency and workers must be positive")
@@ -60,7 +63,8 @@ def introduce(args: argparse.Namespace, servers: list[Server], r: redis.Redis, c
     agents = log_agents_in(servers[0], [a["id"] for a in cc.agents], ADMIN_TOKEN)
     answer = f"SpeechResult={args.say!r}" if args.say else "Digits=1"
     print(f"one call = signed POST {INCOMING_PATH} + signed POST {MENU_PATH} ({answer}); "
-          f"{args.known_share:.0%} of callers are the CRM contact")
+          f"{args.known_share:.0%} of callers are the CRM contact"
+          f"{'; a route node of four rules before the menu' if args.route else ''}")
     print(f"{seeded}; agents logged in: {agents}")
     idle_machine, idle_redis = quiet_check(r)
     print(f"before the rounds, with nothing sent: machine {idle_machine:.0%} busy, "
@@ -102,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         r = check_redis_url(args.redis_url)
         r.flushdb()
-        cc, seeded = start_servers(tmp, args.redis_url, args.workers, args.known_share, servers, args.say)
+        cc, seeded = start_servers(tmp, args.redis_url, args.workers, args.known_share, servers, args.say,
+                                   args.route)
         idle_machine, idle_redis = introduce(args, servers, r, cc, seeded)
         preflight(servers[0], r, cc.workspace)
         preflight(servers[1], r, None)

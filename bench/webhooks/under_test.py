@@ -132,9 +132,21 @@ class Server:
 
 # -- setup ---------------------------------------------------------------------------------------
 
-def bench_config(tmp: Path) -> Path:
+# --route: a route node before the main menu whose rules read every attribute (the caller, the CRM
+# contact, the call's history, the clock, billing's live figures) and none of which holds for the
+# bench's callers, so every rule runs and the scenario's answers stay the same
+BENCH_ROUTE = {"route": [
+    {"when": 'now.holiday && caller.region == "ZZ"', "then": "menu"},
+    {"when": "has(contact.account_value) && contact.account_value >= 100000000.0", "then": "billing_q"},
+    {"when": "call.repeat_caller && call.calls_today >= 1000000", "then": "billing_q"},
+    {"when": "queues.billing.waiting > 1000000 && queues.billing.longest_wait_s > 120.0", "then": "billing_q"},
+], "else": "menu"}
+
+
+def bench_config(tmp: Path, route: bool = False) -> Path:
     """The demo config with every hours node and queue on an always-open schedule, so that
-    the scenario (menu, then queue) does not depend on the time of day or on holidays."""
+    the scenario (menu, then queue) does not depend on the time of day or on holidays; `route`:
+    with BENCH_ROUTE between the opening-hours check and the menu."""
     from contactcenter.config import load_config
 
     data = read_yaml((REPO / "config" / "demo.yaml").read_text(encoding="utf-8"))   # as the service reads it
@@ -146,6 +158,10 @@ def bench_config(tmp: Path) -> Path:
         for node in flow["nodes"].values():
             if isinstance(node, dict) and "hours" in node:
                 node["hours"] = "bench_always"
+    if route:
+        nodes = data["flows"]["main"]["nodes"]
+        nodes["triage"] = BENCH_ROUTE
+        nodes["open_check"]["open"] = "triage"
     path = tmp / "bench.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     load_config(path)   # raises ConfigError with every problem if the copy is wrong
@@ -203,13 +219,13 @@ def check_redis_url(url: str) -> redis.Redis:
 
 
 def start_servers(tmp: Path, redis_url: str, workers: int, known_share: float, servers: list[Server],
-                  said: str | None = None):
+                  said: str | None = None, route: bool = False):
     """The config, the database and both servers, started and ready (appended to `servers` as soon as they
     exist, so that the caller can show their logs if starting fails); (the contact center, seeding's
     report)."""
     instance = tmp / "instance"
     instance.mkdir()
-    config = bench_config(tmp)
+    config = bench_config(tmp, route)
     db_url = f"sqlite:///{instance / 'callrouter.db'}"
     from contactcenter.config import load_config
     cc = load_config(config)
