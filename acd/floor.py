@@ -1,6 +1,7 @@
-"""The queues as routing rules see them (`queues.<name>` in contactcenter/rules.py): callers in line,
-the longest wait, agents available and logged in, and the estimated wait of a caller joining now,
-read by one read-only script (acd/lua/floor.lua) that runs in the IVR's round trip."""
+"""What routing rules read in Redis, in one read-only script (acd/lua/rule_facts.lua): the queues as
+they see them (`queues.<name>`: callers in line, the longest wait, agents available and logged in,
+the estimated wait of a caller joining now) and, with them, the caller's other calls and the call's
+menu choices (`call.*`), so that a turn's rules cost one round trip."""
 from __future__ import annotations
 
 import json
@@ -18,10 +19,16 @@ class Floor:
         self.cc = cc
         self.scripts = scripts
 
-    def read_call(self, names: tuple[str, ...], now: datetime) -> tuple:
-        """(script, keys, args) reading the queues `names`, to run in one round trip with others."""
+    def read(self, names: tuple[str, ...], now: datetime, call_sid: str = "", number: str = "",
+             day_start: float = 0.0, repeat_since: float = 0.0) -> tuple[int, int, list[str], dict[str, dict]]:
+        """(the caller's other calls since `day_start`, and since `repeat_since`; the call's menu
+        choices; the figures of the queues `names`). Without `number`, no history is read."""
         queues = [[name, requirements(self.cc.queues[name])] for name in names if name in self.cc.queues]
-        return self.scripts.call("floor", now, json.dumps(queues))
+        script, keys, args = self.scripts.call("rule_facts", now, call_sid, number, round(day_start, 3),
+                                               round(repeat_since, 3), json.dumps(queues))
+        today, recent, choices, figures = script(keys=keys, args=args)
+        return (int(today), int(recent), [c.decode() if isinstance(c, bytes) else str(c) for c in choices],
+                self.figures(names, figures))
 
     def figures(self, names: tuple[str, ...], result) -> dict[str, dict]:
         """The script's answer as `queues.<name>` attributes. The estimated wait is that of a caller

@@ -29,7 +29,7 @@ ROUTING = ("enqueue_call", "answer_offer", "call_gone", "set_agent_status", "end
            "talk_ended", "dial_failed", "escalate", "leave_queue", "reroute", "claim_timers", "ack_timers",
            "shift_change", "request_callback", "overflow_stranded", "rebuild_index", "dial_completed",
            "hold_call", "offer_party", "party_leg", "transfer_out", "transfer_complete", "transfer_cancel",
-           "transfer_away", "assign_call", "floor")
+           "transfer_away", "assign_call", "rule_facts")
 # lib.lua sets its per-call values (prefix, now, buckets...) from the arguments with begin()
 BEGIN = "\nbegin(KEYS, ARGV)\n"
 # each routing script in the library: a function of (KEYS, ARGV), as its file reads them

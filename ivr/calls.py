@@ -57,7 +57,7 @@ class IvrCalls:
         self.prefetch = prefetch               # a screenpop Prefetcher: asks for a call's screen pop
         self._languages: set[str] | None = None
         # routing rules' attributes, read only when a rule runs (ivr/facts.py)
-        self.facts = Facts(cc, calls, acd.floor if acd is not None else None, rule_contacts).of
+        self.facts = Facts(cc, acd.floor if acd is not None else None, rule_contacts).of
 
     # -- entry -----------------------------------------------------------------
     def incoming(self, p: Params) -> str:

@@ -1,8 +1,8 @@
 """What routing rules see of a call (../shared/CONTRACT.md v3 "Routing rules"): `caller`, `contact`,
 `call`, `now` and `queues.<name>`, built once per turn and only when a rule is about to run.
 
-Everything in Redis is read in one round trip (the caller's other calls and the menu choices from
-store/lua/caller_history.lua, the queues' figures from acd/lua/floor.lua, in one pipeline); the CRM
+Everything in Redis is read in one round trip (the caller's other calls, the menu choices and the
+queues' figures: acd/lua/rule_facts.lua); the CRM
 contact comes from `contacts`, which waits for the CRM at most the config's `crm_wait_ms`. A part that
 fails is left out (a rule reading it does not fire), never the call.
 """
@@ -20,11 +20,11 @@ from phonenumbers import timezone as phone_timezones
 
 from contactcenter import rules
 from contactcenter.model import ContactCenter
-from store.redis_conn import run_scripts
 
 from .flow import Call
 
 log = logging.getLogger(__name__)
+REPEAT_S = 7 * 86400         # a caller who called in the last week is a repeat caller
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _QUEUE_NAMED = re.compile(r"\bqueues\s*\.\s*([A-Za-z_][A-Za-z0-9_-]*)")
 
@@ -79,9 +79,8 @@ def needs(expressions: tuple[str, ...], queue_names: tuple[str, ...]) -> tuple[f
 class Facts:
     """Builds a call's rule context: `Call.facts` is `Facts.of` bound to the services."""
 
-    def __init__(self, cc: ContactCenter, calls, floor, contacts: Callable[[str], dict] | None):
+    def __init__(self, cc: ContactCenter, floor, contacts: Callable[[str], dict] | None):
         self.cc = cc
-        self.calls = calls                # store.callstate.CallState
         self.floor = floor                # acd.floor.Floor, or None without an ACD
         self.contacts = contacts          # caller's number -> the contact for rules ({} unknown), bounded
 
@@ -93,7 +92,7 @@ class Facts:
                    "call": {"language": call.language or "", "repeat_caller": False, "calls_today": 0,
                             "choices": list(call.chosen)}}
         try:
-            if "call" in read or queues:
+            if ("call" in read or queues) and self.floor is not None:
                 self._read_redis(call, context, queues)
         except Exception:  # noqa: BLE001 - rules reading these do not fire; the call goes on
             log.exception("routing rules: could not read the floor for %s", call.sid)
@@ -102,16 +101,11 @@ class Facts:
         return context
 
     def _read_redis(self, call: Call, context: dict, queues: tuple[str, ...]) -> None:
-        now = call.now.timestamp()
-        scripts = [self.calls.history_call(call.sid, call.from_number, start_of_day(call.now, self.cc), now)]
-        if queues and self.floor is not None:
-            scripts.append(self.floor.read_call(queues, call.now))
-        results = run_scripts(self.calls.r, *scripts)
-        today, recent, choices = self.calls.history(results[0])
-        context["call"].update(calls_today=today, repeat_caller=recent > 0,
-                               choices=[*choices, *call.chosen])
-        if len(results) > 1:
-            context["queues"] = self.floor.figures(queues, results[1])
+        today, recent, choices, figures = self.floor.read(
+            queues, call.now, call.sid, call.from_number, start_of_day(call.now, self.cc),
+            call.now.timestamp() - REPEAT_S)
+        context["call"].update(calls_today=today, repeat_caller=recent > 0, choices=[*choices, *call.chosen])
+        context["queues"] = figures
 
 
 def _numbers_as_floats(contact: dict) -> dict:

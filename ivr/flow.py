@@ -12,11 +12,10 @@ from typing import Callable
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from contactcenter import rules
 from contactcenter.model import ContactCenter, Flow, Node
 from contactcenter.placeholders import fill
 
-from . import asking, languages, phrases, speech, twiml
+from . import asking, languages, phrases, routes, speech, twiml
 
 MAX_SPEECH_KEPT = 500    # what the journey keeps of one utterance
 MAX_HOPS = 50            # say/hours nodes chained in one document (validation forbids loops)
@@ -36,6 +35,7 @@ class Call:
     language: str | None = None           # the language the caller chose ("th-TH"), None: each node's own
     facts: Callable[["Call", tuple[str, ...]], dict] | None = None   # what routing rules see (ivr/facts.py)
     chosen: list[str] = field(default_factory=list)   # menu choices made in this turn (not yet kept)
+    routed: dict[str, int | None] = field(default_factory=dict)   # route node -> the rule that fired
     _context: dict | None = None
     _read_for: frozenset = frozenset()
 
@@ -75,13 +75,15 @@ def enter(cc: ContactCenter, call: Call, name: str, resp: VoiceResponse | None =
           steps: list[dict] | None = None) -> Turn:
     """Run from node `name` until the caller must act or the call ends.
 
-    Remembered per (config, flow, node, the caller's CRM fields, minute): within a minute the
-    result cannot change (opening hours and holidays change on minute boundaries), and the
-    same document is served to every caller who reaches the node, without rebuilding it."""
-    if resp is not None or steps is not None or call.flow.routes:    # rules read more than the minute
+    Remembered per (config, flow, node, the caller's CRM fields, minute, the routing rules that
+    fired on the way): within a minute the result cannot change otherwise (opening hours and
+    holidays change on minute boundaries), and the same document is served to every caller who
+    reaches the node, without rebuilding it."""
+    if resp is not None or steps is not None:
         return _enter(cc, call, name, resp, steps)
     contact = tuple(sorted(call.contact.items())) if call.contact else ()
-    key = (id(cc), call.flow.name, name, contact, int(call.now.timestamp() // 60), call.language)
+    key = (id(cc), call.flow.name, name, contact, int(call.now.timestamp() // 60), call.language,
+           routes.taken(cc, call, name) if call.flow.routes else ())
     hit = _ENTERED.get(key)
     if hit is None or hit[0] is not cc:       # an id is reused once its config is gone: check it is this one
         turn = _enter(cc, call, name, None, None)
@@ -117,8 +119,7 @@ def _enter(cc: ContactCenter, call: Call, name: str, resp: VoiceResponse | None,
             name = node.open if is_open else node.closed
             continue
         elif node.kind == "route":
-            conditions = [when for when, _ in node.rules]
-            rule = rules.first_holding(conditions, call.context(conditions))
+            rule = routes.decide(call, node)
             target = node.otherwise if rule is None else node.rules[rule][1]
             steps.append({"event": "route", "node": name, "rule": rule,
                           "when": None if rule is None else node.rules[rule][0], "next": target})

@@ -17,7 +17,6 @@ from store.keys import Keys
 LIVE_TTL_S = 6 * 3600        # refreshed on every step; a call longer than this is unheard of
 ENDED_TTL_S = 24 * 3600
 RECORD_GRACE_S = 60          # the record job writes it first; the sweeper only after this
-REPEAT_S = 7 * 86400         # a caller who called in the last week is a repeat caller (routing rules)
 CONTACT_FIELDS = ("first_name", "last_name", "name", "company", "tier")
 _LUA = Path(__file__).with_name("lua")
 
@@ -28,7 +27,6 @@ class CallState:
         self.keys = keys
         self._apply = r.register_script((_LUA / "apply_turn.lua").read_text())
         self._end = r.register_script((_LUA / "end_call.lua").read_text())
-        self._history = r.register_script((_LUA / "caller_history.lua").read_text())
 
     def load(self, sid: str) -> dict[str, str] | None:
         raw = self.r.hgetall(self.keys.call(sid))
@@ -62,18 +60,6 @@ class CallState:
         return (self._apply, [self.keys.call(sid), self.keys.journey(sid), self.keys.open_calls(), caller],
                 [LIVE_TTL_S, "1" if must_exist else "0", at_node, turn, sid, round(now, 3), len(encoded), *encoded,
                  len(created) // 2, *created, *flat])
-
-    def history_call(self, sid: str, number: str, day_start: float, now: float) -> tuple:
-        """(script, keys, args) reading what routing rules know of the call and its caller: their
-        other calls since `day_start` and in the last REPEAT_S, and the menu choices made so far."""
-        return (self._history, [self.keys.caller_calls(number), self.keys.journey(sid)],
-                [sid, round(day_start, 3), round(now - REPEAT_S, 3)])
-
-    @staticmethod
-    def history(result) -> tuple[int, int, list[str]]:
-        """(calls today, calls in the last REPEAT_S, choices) of `history_call`'s answer."""
-        today, recent, *choices = result
-        return int(today), int(recent), [c.decode() if isinstance(c, bytes) else str(c) for c in choices]
 
     def end(self, sid: str, call_status: str, duration: str | None, now: float, day: str = "") -> str | None:
         """Mark the call ended and put it in the records outbox (`Keys.records_pending`), in one step;
