@@ -85,10 +85,12 @@ class Facts:
         self.contacts = contacts          # caller's number -> the contact for rules ({} unknown), bounded
 
     def of(self, call: Call, expressions: tuple[str, ...]) -> dict:
-        """The context `expressions` need: the caller and the clock always (they cost nothing), the
-        Redis parts and the contact only when some expression reads them."""
+        """The context `expressions` need: each attribute only when some expression reads it (every
+        attribute is there, the others empty: a queue's rules on the contact alone cost no clock, no
+        phone-number parsing and no Redis)."""
         read, queues = needs(expressions, tuple(self.cc.queues))
-        context = {"caller": caller(call, self.cc), "now": clock(call, self.cc), "queues": {}, "contact": {},
+        context = {"caller": caller(call, self.cc) if "caller" in read else {},
+                   "now": clock(call, self.cc) if "now" in read else {}, "queues": {}, "contact": {},
                    "call": {"language": call.language or "", "repeat_caller": False, "calls_today": 0,
                             "choices": list(call.chosen)}}
         try:
