@@ -91,8 +91,8 @@ class Facts:
         read, queues = needs(expressions, tuple(self.cc.queues))
         context = {"caller": caller(call, self.cc) if "caller" in read else {},
                    "now": clock(call, self.cc) if "now" in read else {}, "queues": {}, "contact": {},
-                   "call": {"language": call.language or "", "repeat_caller": False, "calls_today": 0,
-                            "choices": list(call.chosen)}}
+                   # calls_today and repeat_caller only once read: a rule on them must not hold on a guess
+                   "call": {"language": call.language or "", "choices": list(call.chosen)}}
         try:
             if ("call" in read or queues) and self.floor is not None:
                 self._read_redis(call, context, queues)

@@ -61,6 +61,10 @@ def journey_in_words(steps: list[dict], call: dict[str, str] | None = None) -> l
         elif event == "confirmed" and step.get("answer") in ("yes", "no"):    # "Did you want billing?"
             what = step.get("label") or str(step.get("target") or "").replace("_", " ")
             words.append(f"Confirmed {what}" if step["answer"] == "yes" else f"Said no to {what}")
+        elif event == "route":                          # which routing rule sent the call on, and why
+            target = str(step.get("next") or "").replace("_", " ")
+            words.append(f"Routed to {target} by rule {step['rule']}: {step.get('when')}"
+                         if isinstance(step.get("rule"), int) else f"Routed to {target} (no rule held)")
         elif event == "enqueued":
             words.append(f"Queued for {step.get('queue')}")
         elif event == "callback_requested":

@@ -170,3 +170,31 @@ def test_a_queue_rule_may_choose_how_agents_are_picked_for_the_caller(make_app, 
     assert rt.redis.hget(rt.keys.call(plain.sid), "strategy") == b"longest_idle"      # the queue's own
     step = next(s for s in rt.calls.journey(british.sid) if s["event"] == "queue_rules")
     assert step["strategy"] == "most_skilled" and step["priority"] == 0
+
+
+def test_what_could_not_be_read_makes_no_rule_hold():
+    from datetime import datetime, timezone
+
+    from contactcenter import rules
+    from contactcenter.config import parse_config
+    from ivr.facts import Facts
+    from ivr.flow import Call
+
+    class RedisDown:
+        def read(self, *args, **kwargs):
+            raise ConnectionError("Redis is down")
+
+    cc = parse_config(copy.deepcopy(DEMO), "demo.yaml")
+    conditions = ("!call.repeat_caller", "call.calls_today == 0", "queues.billing.waiting < 5", "caller.local_hour >= 0")
+    call = Call("CAdown", PLAIN, "+15005550009", cc.flows["members"], datetime(2026, 11, 23, 15, tzinfo=timezone.utc),
+                facts=Facts(cc, RedisDown(), None).of)
+    context = call.context(conditions)
+    assert [rules.holds(c, context) for c in conditions] == [False, False, False, True]   # the caller is known
+
+
+def test_the_pop_says_which_rule_routed_the_call():
+    from screenpop.pop import journey_in_words
+    steps = [{"event": "route", "node": "triage", "rule": 1, "when": 'caller.region == "ES"', "next": "spanish_q"},
+             {"event": "enqueued", "queue": "billing"}]
+    assert journey_in_words(steps) == ['Routed to spanish q by rule 1: caller.region == "ES"', "Queued for billing"]
+    assert journey_in_words([{"event": "route", "rule": None, "next": "menu"}]) == ["Routed to menu (no rule held)"]
