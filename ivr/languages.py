@@ -59,12 +59,17 @@ def localized(node: Node, language: str | None) -> Node:
     return hit[1]
 
 
+# what a caller may say to choose a language, as speech hints (Latin-script names: Twilio's hints are
+# for the recognizer of the node's language)
+NAME_HINTS = ", ".join(sorted({name for names in NAMES.values() for name in names if name.isascii()}))
+
+
 def offer(resp: VoiceResponse, node: Node, tries: int = 0) -> None:
     """Each choice said in its own language, one key (or the language's name) ends it."""
     action = twiml.url("language", node.name, **({"try": tries} if tries else {}))
     g = resp.gather(input="dtmf speech", action=action, method="POST", timeout=node.timeout, num_digits=1,
                     language=node.language, speech_timeout="auto",
-                    hints=", ".join(sorted({name for names in NAMES.values() for name in names if name.isascii()})))
+                    hints=NAME_HINTS)
     for language, line in node.choices.values():
         g.say(line, language=language)
     resp.redirect(action, method="POST")

@@ -3,18 +3,13 @@ on the context ivr/facts.py reads), and which rules the route nodes before the c
 what, besides the minute, decides the document `ivr.flow.enter` remembers."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from contactcenter import rules
 from contactcenter.model import ContactCenter, Node
-
-if TYPE_CHECKING:
-    from .flow import Call
 
 MAX_HOPS = 50            # as ivr/flow.py: validation forbids silent loops
 
 
-def taken(cc: ContactCenter, call: "Call", name: str) -> tuple:
+def taken(cc: ContactCenter, call, name: str) -> tuple:     # call: an ivr.flow.Call (which imports this)
     """The rules the route nodes on the silent way from `name` take for this call (the say, hours
     and route nodes before the caller must act): what besides the minute decides the document."""
     out = []
@@ -32,7 +27,7 @@ def taken(cc: ContactCenter, call: "Call", name: str) -> tuple:
     return tuple(out)
 
 
-def decide(call: "Call", node: Node) -> int | None:
+def decide(call, node: Node) -> int | None:
     """The rule of a route node that fires for this call (None: the else), decided once per turn."""
     if node.name not in call.routed:
         conditions = [when for when, _ in node.rules]
