@@ -53,6 +53,7 @@ from store.callstate import CallState
 from store.db import make_engine, make_session_factory
 from store.keys import Keys
 from store.settings import Settings
+from workspaces.registry import Registry
 
 from . import jobs as job_functions
 
@@ -92,6 +93,7 @@ class Services:
     people_sessions: Sessions     # signed-in people (Redis), not SQL's `sessions`
     accounts: Accounts
     audit: AuditTrail
+    workspaces: Registry          # the operator's registry of workspaces (not serving calls yet)
 
 
 def utc_now() -> datetime:
@@ -158,4 +160,5 @@ def build(settings: Settings, cc: ContactCenter | None = None, redis_client: red
         people_sessions=people_sessions,
         accounts=Accounts(sessions, people_sessions, throttle, UserDirectory(redis_client, keys),
                           issuer=f"callrouter ({cc.workspace})"),
-        audit=AuditTrail(redis_client, keys, sessions))
+        audit=AuditTrail(redis_client, keys, sessions),
+        workspaces=Registry(sessions, settings.encryption_key, clock))

@@ -5,6 +5,7 @@ Written once for SQLite (development, single host) and PostgreSQL
 ``sqlalchemy.JSON`` and every timestamp is an aware UTC datetime.
 The Alembic revision in store/migrations must match this file exactly;
 tests/test_store.py checks that with autogenerate's compare_metadata.
+Long because every table of the service is here, in one place the migrations are checked against.
 """
 from __future__ import annotations
 
@@ -327,3 +328,38 @@ class CallRule(Base):
 
     def __repr__(self) -> str:
         return f"<CallRule {self.call_sid} {self.seq} {self.node} {self.kind} {self.rule}>"
+
+
+class Workspace(Base):
+    """A contact center of the cloud service (issue 19), created by the operator: its Twilio account (the
+    auth token Fernet-encrypted with ENCRYPTION_KEY) and the SHA-256 of its admin's token."""
+    __tablename__ = "workspaces"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)          # contactcenter/checker.py NAME
+    twilio_account_sid: Mapped[str] = mapped_column(String(64), nullable=False)
+    twilio_auth_token_enc: Mapped[str] = mapped_column(Text, nullable=False)
+    admin_token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class WorkspaceConfig(Base):
+    """Each version of a workspace's config (YAML text as sent); the highest is the current one."""
+    __tablename__ = "workspace_configs"
+
+    workspace: Mapped[str] = mapped_column(
+        String(64), ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    yaml: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    author: Mapped[str] = mapped_column(String(64), nullable=False)          # "operator" or "admin"
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class WorkspaceNumber(Base):
+    """The numbers of each workspace's current config: one workspace per number."""
+    __tablename__ = "workspace_numbers"
+
+    e164: Mapped[str] = mapped_column(String(32), primary_key=True)
+    workspace: Mapped[str] = mapped_column(
+        String(64), ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False, index=True)

@@ -5,6 +5,8 @@ both take it, so web and worker always agree on where state lives.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import os
 import secrets
@@ -60,6 +62,10 @@ class Settings:
     # Reverse proxies in front of the web whose X-Forwarded-For is trusted (the client's address for
     # login throttling and the audit trail); 0: the connection's own address.
     proxy_hops: int = 0
+    # Workspaces (issue 19): OPERATOR_TOKEN (None: no operator API, it answers 404) and ENCRYPTION_KEY, the
+    # Fernet key workspaces' Twilio auth tokens are kept under (generated under instance/ in development).
+    operator_token: str | None = None
+    encryption_key: str = ""
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -73,7 +79,12 @@ class Settings:
         return "unconfigured" if self.dev_credentials else "live"
 
 
-def _instance_secret(instance: Path, name: str, announce: bool = False) -> str:
+def _fernet_key() -> str:
+    """A new Fernet key: 32 random bytes, url-safe base64."""
+    return base64.urlsafe_b64encode(os.urandom(32)).decode()
+
+
+def _instance_secret(instance: Path, name: str, announce: bool = False, make=lambda: secrets.token_urlsafe(32)) -> str:
     """A secret generated once and kept under instance/ so restarts reuse it. `announce`: print it
     the one time it is made (the admin token: whoever starts the service needs it once; printing
     it at every start would leave it in every log)."""
@@ -83,7 +94,7 @@ def _instance_secret(instance: Path, name: str, announce: bool = False) -> str:
         if value:
             return value
     instance.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(32)
+    value = make()
     # O_EXCL: when web and worker start together only one secret wins.
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -120,6 +131,9 @@ def refusals(env: dict[str, str], settings: "Settings") -> list[str]:
     operator = env.get("OPERATOR_TOKEN")
     if operator is not None and len(operator) < MIN_SECRET_LENGTH:
         found.append(f"OPERATOR_TOKEN: at least {MIN_SECRET_LENGTH} characters, not {len(operator)}")
+    if operator is not None and not env.get("ENCRYPTION_KEY"):
+        found.append("ENCRYPTION_KEY: required in production with OPERATOR_TOKEN (workspaces' Twilio tokens are "
+                     "encrypted with it; not generated)")
     secret = env.get("SECRET_KEY") or ""
     if not secret:
         found.append("SECRET_KEY: required in production (sessions and forms are signed with it)")
@@ -179,6 +193,8 @@ def from_env(env: dict[str, str] | None = None, instance_path: Path | None = Non
         session_absolute_s=int(_seconds(env, "SESSION_MAX_S", 12 * 3600, 60, 30 * 86400)),
         login_window_s=int(_seconds(env, "LOGIN_THROTTLE_WINDOW_S", 900, 1, 86400)),
         proxy_hops=_proxy_hops(env),
+        operator_token=env.get("OPERATOR_TOKEN") or None,
+        encryption_key=_encryption_key(env, instance, production),
     )
     if problems := refusals(env, settings):
         print("callrouter: refusing to start in production:", file=sys.stderr)
@@ -189,6 +205,22 @@ def from_env(env: dict[str, str] | None = None, instance_path: Path | None = Non
 
 
 CRM_PLACEHOLDERS = ("e164", "digits")
+
+
+def _encryption_key(env: dict[str, str], instance: Path, production: bool) -> str:
+    """ENCRYPTION_KEY, a Fernet key (32 url-safe base64 bytes), checked at start; unset: in development
+    one generated once under instance/, in production none (refused when OPERATOR_TOKEN is set)."""
+    raw = (env.get("ENCRYPTION_KEY") or "").strip()
+    if not raw:
+        return "" if production else _instance_secret(instance, "encryption_key", make=_fernet_key)
+    try:
+        ok = len(base64.urlsafe_b64decode(raw.encode("ascii"))) == 32 and len(raw) == 44
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        ok = False
+    if not ok:
+        raise SystemExit("ENCRYPTION_KEY must be a Fernet key: 32 bytes in url-safe base64 (44 characters), e.g. "
+                         "python -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'")
+    return raw
 
 
 def _proxy_hops(env: dict[str, str]) -> int:

@@ -3,9 +3,10 @@
 Schemathesis loads the description from the real service (`python -m service.serve`, as `make run`
 starts it: tests/live_service.py) and drives every operation with the requests it makes from it,
 valid and invalid (its coverage cases: boundaries, missing and malformed parameters and bodies,
-wrong types; then MAX_EXAMPLES fuzzed ones), once with the admin's bearer token and once without
-credentials. Each answer must be no 5xx and must conform: a status code the operation lists, its
-content type, its body's schema. Only the two event streams are left out (`/api/stats/stream`,
+wrong types; then MAX_EXAMPLES fuzzed ones), once with the admin's bearer token (the operator's for
+`/api/workspaces`, which exists only with OPERATOR_TOKEN set) and once without credentials. Each
+answer must be no 5xx and must conform: a status code the operation lists, its content type, its
+body's schema. Only the two event streams are left out (`/api/stats/stream`,
 `/api/agents/{agent_id}/events`): they never end.
 
 Most agent ids drawn become one of the demo's agents (`map_path_parameters`), so reads, changes
@@ -36,6 +37,7 @@ from tests.live_service import live_service
 from webhooks.openapi import declared
 
 ADMIN_TOKEN = "openapi-admin-token-" + "x" * 16
+OPERATOR_TOKEN = "openapi-operator-token-" + "w" * 16
 SID, TOKEN = "AC" + "a" * 32, "openapi-auth-token-" + "y" * 13
 MAX_EXAMPLES = 8           # fuzzed requests per operation, besides the coverage cases (2 cores, ~60 s in all)
 SEED = 20261205
@@ -59,7 +61,8 @@ def service(tmp_path_factory):
     """(base URL, the demo's agent ids) of the real service; Twilio is never reached (no calls here)."""
     started = time.monotonic()
     with live_service(tmp_path_factory.mktemp("openapi"), account_sid=SID, auth_token=TOKEN,
-                      admin_token=ADMIN_TOKEN, api_url="http://127.0.0.1:9", redis_url=REDIS_URL) as (url, log, cfg):
+                      admin_token=ADMIN_TOKEN, api_url="http://127.0.0.1:9", redis_url=REDIS_URL,
+                      env={"OPERATOR_TOKEN": OPERATOR_TOKEN}) as (url, log, cfg):
         yield url, [agent["id"] for agent in cfg["agents"]]
         print(f"\nschemathesis: {len(SENT['operations'])} operations, {SENT['admin']} requests as the admin, "
               f"{SENT['anonymous']} without credentials, {time.monotonic() - started:.1f} s with the service's start")
@@ -117,7 +120,8 @@ anonymous = schemathesis.pytest.from_fixture("anonymous_schema").exclude(path=ST
 def test_every_operation_answers_the_admin_as_described(case, base_url):
     SENT["admin"] += 1
     SENT["operations"].add(case.operation.label)
-    response = case.call_and_validate(base_url=base_url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    token = OPERATOR_TOKEN if case.operation.path.startswith("/api/workspaces") else ADMIN_TOKEN
+    response = case.call_and_validate(base_url=base_url, headers={"Authorization": f"Bearer {token}"},
                                       checks=CHECKS)
     statuses = SENT["statuses"].setdefault(case.operation.label, {})
     statuses[response.status_code] = statuses.get(response.status_code, 0) + 1

@@ -32,6 +32,7 @@ from . import (
     supervisor,
     voice,
     waiting_api,
+    workspaces_api,
 )
 from .auth import check_csrf, client_address
 from .deps import HUB, RETRY_AFTER_S, SERVICES, refusal_status
@@ -67,6 +68,8 @@ def http_app(services, config: dict | None = None) -> Flask:
     for module in (voice, api, agents_api, calls_api, controls_api, console_api, console, metrics, reports_api,
                    supervisor, people_api, people_pages, waiting_api, rules_api):
         app.register_blueprint(module.bp)
+    if settings.operator_token:         # unset: no operator API at all (its paths answer 404)
+        app.register_blueprint(workspaces_api.bp)
     _answer_errors(app)
     return app
 

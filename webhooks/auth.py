@@ -26,7 +26,7 @@ ROLES = ("agent", "supervisor", "admin")
 
 @dataclass(frozen=True)
 class Principal:
-    kind: str                 # "admin", "supervisor" or "agent"
+    kind: str                 # "admin", "supervisor" or "agent"; "operator", "workspace_admin" (workspaces)
     agent_id: str | None = None
     via_session: bool = False  # authenticated by the session cookie
     name: str = ""            # who, for the audit trail: a username, "admin-token", "agent-token:<id>"
@@ -130,3 +130,57 @@ def require_person() -> Principal:
     if not who.via_session:
         abort(403, "only a person signed in with a session (not a token)")
     return who
+
+
+# -- workspaces (issue 19): the operator (OPERATOR_TOKEN) and each workspace's admin, by bearer token only --
+def _workspaces_enabled() -> str:
+    """OPERATOR_TOKEN, or 404 for every workspace operation when it is unset (no operator API)."""
+    operator = services().settings.operator_token
+    if not operator:
+        abort(404, "no workspaces here (OPERATOR_TOKEN is not set)")
+    return operator
+
+
+def _operator_or_none(operator: str) -> tuple[str, Principal | None]:
+    token = _bearer()
+    if token is None:
+        abort(401, "the operator's or a workspace admin's bearer token is required")
+    if hmac.compare_digest(token.encode(), operator.encode()):
+        g.principal = Principal("operator", name="operator")
+        return token, g.principal
+    return token, None
+
+
+def _known_elsewhere(token: str) -> bool:
+    """A valid credential that is not the operator's: the admin token, an agent's, a workspace admin's."""
+    rt = services()
+    return (hmac.compare_digest(token.encode(), rt.settings.admin_token.encode())
+            or rt.sign_ins.agent_id_for_token(token) is not None
+            or rt.workspaces.workspace_of_admin(token) is not None)
+
+
+def require_operator() -> Principal:
+    """The operator: 404 without OPERATOR_TOKEN, 401 without a valid token, 403 for other credentials."""
+    token, who = _operator_or_none(_workspaces_enabled())
+    if who is None:
+        if _known_elsewhere(token):
+            abort(403, "the operator only")
+        abort(401, "invalid token")
+    return who
+
+
+def require_workspace_admin_or_operator(workspace_id: str) -> Principal:
+    """The operator, or that workspace's admin; another workspace's admin gets 404 (it sees nothing of
+    another workspace), other valid credentials 403."""
+    token, who = _operator_or_none(_workspaces_enabled())
+    if who is not None:
+        return who
+    rt = services()
+    if rt.workspaces.is_admin(workspace_id, token):
+        g.principal = Principal("workspace_admin", name=f"workspace-admin:{workspace_id}"[:64])
+        return g.principal
+    if rt.workspaces.workspace_of_admin(token) is not None:
+        abort(404, f"no workspace {workspace_id}")
+    if _known_elsewhere(token):
+        abort(403, "the operator or this workspace's admin only")
+    abort(401, "invalid token")

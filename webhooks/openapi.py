@@ -20,7 +20,9 @@ What `operation` does on each request, in this order:
    credentials gets 401 whatever it carries: "anyone" (no check), "signed_in" (`principal()`: any
    valid token or session), "agent_or_admin" (`require_agent_or_admin(<agent_id>)`: the agent
    itself or the admin), "self_or_supervisor" (`require_self_or_supervisor(<agent_id>)`),
-   "supervisor" (`require_supervisor()`), "admin" (`require_admin()`).
+   "supervisor" (`require_supervisor()`), "admin" (`require_admin()`); for workspaces, by bearer
+   token only, "operator" (`require_operator()`) and "workspace_admin_or_operator"
+   (`require_workspace_admin_or_operator(<workspace_id>)`): both 404 when OPERATOR_TOKEN is unset.
 2. Path parameters are checked by name against `schemas.PATH_PARAMS` (`agent_id`, `rid`,
    `call_sid`; `path={"name": Type}` adds or overrides), then `query=` (a `schemas.Query` model,
    from the query string) and `body=` (a `schemas.Body` model: the body must be a JSON object,
@@ -59,7 +61,9 @@ from .schemas import PATH_PARAMS
 
 REF = "#/components/schemas/{model}"
 OPENAPI_KEY = "callrouter_openapi"
-AUTH = ("anyone", "signed_in", "agent_or_admin", "self_or_supervisor", "supervisor", "admin")
+AUTH = ("anyone", "signed_in", "agent_or_admin", "self_or_supervisor", "supervisor", "admin", "operator",
+        "workspace_admin_or_operator")
+BEARER_ONLY = ("operator", "workspace_admin_or_operator")
 ERRORS = {
     400: "the request is malformed: the error names the field and what is wrong with it",
     401: "no credentials, or not valid ones",
@@ -73,7 +77,8 @@ ERRORS = {
 SECURITY = [{"bearer": []}, {"session": []}]
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer",
-               "description": "ADMIN_TOKEN, or an agent's token (returned when the agent is created)"},
+               "description": "ADMIN_TOKEN, or an agent's token (returned when the agent is created); for "
+                              "/api/workspaces, OPERATOR_TOKEN or a workspace's admin token"},
     "session": {"type": "apiKey", "in": "cookie", "name": "callrouter_session",
                 "description": "the web console's session; a change also needs the X-CSRF-Token header"},
 }
@@ -138,6 +143,10 @@ def _authorize(kind: str, view_args: dict):
         return auth.require_supervisor()
     if kind == "admin":
         return auth.require_admin()
+    if kind == "operator":
+        return auth.require_operator()
+    if kind == "workspace_admin_or_operator":
+        return auth.require_workspace_admin_or_operator(view_args["workspace_id"])
     agent_id = view_args["agent_id"]
     if kind == "self_or_supervisor":
         return auth.require_self_or_supervisor(agent_id)
@@ -237,7 +246,7 @@ def _operation(method: str, path: str, op: Operation, ref: dict, schemas: dict) 
                            "summary": op.summary}
     if op.description:
         out["description"] = op.description
-    out["security"] = [] if op.auth == "anyone" else SECURITY
+    out["security"] = [] if op.auth == "anyone" else SECURITY[:1] if op.auth in BEARER_ONLY else SECURITY
     parameters = []
     for name in names:
         kind = op.path_type(name)
