@@ -10,6 +10,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from store.models import Workspace, WorkspaceNumber
+from store.settings import from_env
 from tests.conftest import DEMO
 
 OPERATOR = "o" * 32
@@ -169,3 +170,21 @@ def test_a_rollback_to_numbers_another_workspace_took_since_is_a_conflict(ops):
     back = client.post("/api/workspaces/north/config/rollback", headers=bearer(admin), json={"version": 1})
     assert back.status_code == 409
     assert numbers_of(app, "north") == sorted(n.replace("+1500555", "+1500777") for n in DEMO_NUMBERS)
+
+
+def test_the_encryption_key_is_checked_generated_in_development_and_required_in_production(tmp_path, capsys):
+    from tests.test_production_refuses_development_secrets import STRONG
+    assert from_env({"ENCRYPTION_KEY": KEY}, instance_path=tmp_path).encryption_key == KEY
+    generated = from_env({}, instance_path=tmp_path / "dev").encryption_key
+    assert Fernet(generated.encode()) and (tmp_path / "dev" / "encryption_key").read_text().strip() == generated
+    assert from_env({}, instance_path=tmp_path / "dev").encryption_key == generated       # kept across restarts
+    with pytest.raises(SystemExit, match="ENCRYPTION_KEY must be a Fernet key"):
+        from_env({"ENCRYPTION_KEY": "not-a-key"}, instance_path=tmp_path)
+    production = {**STRONG, "CALLROUTER_ENV": "production"}
+    assert from_env(production, instance_path=tmp_path / "p").encryption_key == ""       # no workspaces: not needed
+    assert not (tmp_path / "p" / "encryption_key").exists()
+    with pytest.raises(SystemExit):
+        from_env({**production, "OPERATOR_TOKEN": OPERATOR}, instance_path=tmp_path / "p")
+    assert "ENCRYPTION_KEY: required in production with OPERATOR_TOKEN" in capsys.readouterr().err
+    assert from_env({**production, "OPERATOR_TOKEN": OPERATOR, "ENCRYPTION_KEY": KEY},
+                    instance_path=tmp_path / "p").operator_token == OPERATOR
