@@ -188,3 +188,14 @@ def test_the_encryption_key_is_checked_generated_in_development_and_required_in_
     assert "ENCRYPTION_KEY: required in production with OPERATOR_TOKEN" in capsys.readouterr().err
     assert from_env({**production, "OPERATOR_TOKEN": OPERATOR, "ENCRYPTION_KEY": KEY},
                     instance_path=tmp_path / "p").operator_token == OPERATOR
+
+
+def test_a_config_of_aliases_that_expand_to_billions_is_refused_at_once(ops):
+    _, client = ops
+    bomb = "x0: &a0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"x{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10))
+    answer = create(client, "north", "workspace: north\n" + bomb + "timezone: *a9\n")
+    assert answer.status_code == 400 and "values once its aliases are expanded" in answer.json["error"]
+    wide = "workspace: north\ntimezone: [" + ", ".join(["x"] * 5000) + "]\n"       # a problem quoting a long value
+    answer = create(client, "north", wide)
+    assert answer.status_code == 400 and all(len(p["reason"]) <= 301 for p in answer.json["problems"])

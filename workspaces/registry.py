@@ -29,6 +29,8 @@ from store.models import Workspace, WorkspaceConfig, WorkspaceNumber
 log = logging.getLogger(__name__)
 MAX_CONFIG_BYTES = 256 * 1024
 MAX_NOTE = 500
+MAX_VALUES = 200_000      # values in a config, aliases expanded (a few KiB of YAML aliases can stand for billions)
+MAX_PROBLEMS, MAX_REASON = 100, 300
 
 
 def token_hash(token: str) -> str:
@@ -56,6 +58,8 @@ def checked_numbers(workspace_id: str, text: str) -> list[str]:
     except (RecursionError, ValueError) as exc:
         problems.append(("", f"not YAML: {type(exc).__name__}"))
         data = None
+    if not problems and not _few_values(data):
+        problems.append(("", f"more than {MAX_VALUES} values once its aliases are expanded"))
     if not problems:
         try:
             numbers = sorted(parse_config(data, file).numbers)
@@ -68,9 +72,27 @@ def checked_numbers(workspace_id: str, text: str) -> list[str]:
         if isinstance(named, str) and NAME.match(named) and named != workspace_id:
             problems.append(("workspace", f"must be {workspace_id!r} (the workspace's id), not {named!r}"))
     if problems:
+        problems = [(path[:200], reason if len(reason) <= MAX_REASON else reason[:MAX_REASON] + "…")
+                    for path, reason in problems[:MAX_PROBLEMS]]
         listed = "; ".join(f"{path or '(top)'}: {reason}" for path, reason in problems)
         raise Invalid(f"{file}: {listed}", problems=[{"path": path, "reason": reason} for path, reason in problems])
     return numbers
+
+
+def _few_values(data) -> bool:
+    """Whether `data` holds at most MAX_VALUES values, counting each alias's every use."""
+    seen, stack = 0, [data]
+    while stack:
+        value = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            return False
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
+    return True
 
 
 class Registry:
