@@ -199,3 +199,33 @@ def test_a_config_of_aliases_that_expand_to_billions_is_refused_at_once(ops):
     wide = "workspace: north\ntimezone: [" + ", ".join(["x"] * 5000) + "]\n"       # a problem quoting a long value
     answer = create(client, "north", wide)
     assert answer.status_code == 400 and all(len(p["reason"]) <= 301 for p in answer.json["problems"])
+
+
+def test_the_registry_keeps_numbers_in_step_on_postgresql(pg_schema):
+    """The same use cases against PostgreSQL, straight on the registry (no Flask)."""
+    from datetime import datetime, timezone
+
+    from contactcenter.errors import Conflict
+    from store.db import make_engine, make_session_factory, migrate
+    from workspaces.registry import Registry
+
+    url, kwargs = pg_schema
+    migrate(url, **kwargs)
+    engine = make_engine(url, **kwargs)
+    try:
+        registry = Registry(make_session_factory(engine), KEY, lambda: datetime(2026, 12, 8, tzinfo=timezone.utc))
+        version, admin = registry.create("north", SID, "secret-" + "s" * 20, config_of("north"), "operator")
+        assert version == 1 and registry.is_admin("north", admin) and not registry.is_admin("north", "x")
+        with pytest.raises(Conflict):
+            registry.create("south", SID, "t", config_of("south"), "operator")
+        moved = config_of("north").replace("+1500555", "+1500777")
+        assert registry.put_config("north", moved, "admin", "moved") == 2
+        assert registry.create("south", SID, "t", config_of("south"), "operator")[0] == 1
+        with pytest.raises(Conflict):
+            registry.rollback("north", 1, "admin")
+        assert registry.config("north") == (2, moved)
+        assert [h["version"] for h in registry.history("north")] == [2, 1]
+        assert registry.all_workspaces() == [{"id": "north", "version": 2}, {"id": "south", "version": 1}]
+        assert registry.twilio_auth_token("north") == "secret-" + "s" * 20
+    finally:
+        engine.dispose()
