@@ -231,7 +231,7 @@ def _agents(c: Checker, raw, default_tz: str) -> tuple[dict, ...]:
     out, ids = [], set()
     for i, item in enumerate(raw):
         agent = check_agent(c, item, f"agents.{i}", default_tz)
-        if agent.get("id") in ids:
+        if agent.get("id") is not None and agent["id"] in ids:
             c.bad(f"agents.{i}.id", f"duplicate agent id {agent['id']!r}")
         ids.add(agent.get("id"))
         out.append(agent)

@@ -229,3 +229,12 @@ def test_the_registry_keeps_numbers_in_step_on_postgresql(pg_schema):
         assert registry.twilio_auth_token("north") == "secret-" + "s" * 20
     finally:
         engine.dispose()
+
+
+def test_agents_without_ids_are_problems_not_a_crash(ops):
+    """(The checker used to fail with KeyError on a second agent without an id.)"""
+    _, client = ops
+    text = config_of("north").replace("agents:\n", "agents:\n  - {name: One}\n  - {name: Two}\n", 1)
+    answer = create(client, "north", text)
+    assert answer.status_code == 400
+    assert {"agents.0.id", "agents.1.id"} <= {p["path"] for p in answer.json["problems"]}
